@@ -1,0 +1,359 @@
+/*
+ * hoist.h - the public API of hoist, a bulk upload engine for Alibaba Cloud
+ * OSS and S3-compatible object stores.
+ *
+ * This header is the manual.  Conventions used throughout:
+ *
+ *  - Handles are opaque and created/freed by the library (_new/_free).
+ *    Every _free accepts NULL.
+ *  - Options are transparent structs whose first member is `version`; start
+ *    from the matching *_OPTIONS_INIT macro and set what you need.  Zero in
+ *    any field means "library default", written in the field's comment.
+ *  - Pointers passed in are COPIED unless marked BORROWED (valid until the
+ *    stated point) .  Strings in results are OWNED by the result and released
+ *    by hoist_result_cleanup().
+ *  - Every function returns a hoist_status; hoist_strerror() names it.
+ *    Details of a failure (HTTP status, server error code, request id, the
+ *    operation and part that failed, a one-line message) travel in the
+ *    struct hoist_result you pass, never in thread-local state.
+ *
+ * Threads: an engine may be used from several threads at once; each upload
+ * is driven by the engine's own threads (a pinned hashing pool and one or
+ * more curl event loops).  Callbacks are called from engine threads, never
+ * before the start call returns, never two at a time for one upload, and
+ * never under an engine lock.  Calling hoist_upload_free() or
+ * hoist_engine_free() from inside a callback is refused (HOIST_E_INVALID_ARG
+ * from the call; it does nothing).
+ */
+#ifndef HOIST_H
+#define HOIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && defined(HOIST_BUILDING)
+#define HOIST_EXTERN __attribute__((visibility("default")))
+#else
+#define HOIST_EXTERN
+#endif
+
+#define HOIST_VERSION_MAJOR 0
+#define HOIST_VERSION_MINOR 1
+#define HOIST_VERSION_PATCH 0
+#define HOIST_VERSION_STRING "0.1.0"
+
+/* "0.1.0": the version of the library actually linked. */
+HOIST_EXTERN const char *hoist_version(void);
+
+/*
+ * Status codes, grouped by what the caller does next.  Values are
+ * append-only.  X(name, value, message).
+ */
+#define HOIST_STATUS_MAP(X)                                                   \
+	X(OK, 0, "success")                                                   \
+	X(E_INVALID_ARG, 1, "invalid argument")                               \
+	X(E_NOMEM, 2, "out of memory")                                        \
+	X(E_IO, 3, "local I/O error")                                         \
+	X(E_NETWORK, 4, "network error (connect, reset or timeout)")          \
+	X(E_THROTTLED, 5, "throttled by the server")                          \
+	X(E_AUTH, 6, "access denied (key, signature, token or clock)")        \
+	X(E_NOT_FOUND, 7, "bucket, object or upload not found")               \
+	X(E_SERVER, 8, "the server refused the request")                      \
+	X(E_CHECKSUM, 9, "checksum mismatch")                                 \
+	X(E_CALLBACK, 10, "upload callback failed (the object was stored)")   \
+	X(E_SOURCE_CHANGED, 11, "the source changed during the upload")       \
+	X(E_CANCELLED, 12, "cancelled")                                       \
+	X(E_TLS, 13, "TLS error (certificate or handshake)")                  \
+	X(E_INTERNAL, 14, "internal error")                                   \
+	X(E_CONFLICT, 15, "the object exists and overwriting is forbidden")
+
+typedef enum hoist_status {
+#define HOIST_STATUS_ENUM_(name, value, msg) HOIST_##name = value,
+	HOIST_STATUS_MAP(HOIST_STATUS_ENUM_)
+#undef HOIST_STATUS_ENUM_
+	HOIST_STATUS_COUNT_
+} hoist_status;
+
+/* A static string; "unknown status" for values out of range. */
+HOIST_EXTERN const char *hoist_strerror(hoist_status s);
+
+/* ---------------------------------------------------------------- engine */
+
+enum hoist_dialect {
+	HOIST_DIALECT_OSS = 0, /* Alibaba Cloud OSS (default) */
+	HOIST_DIALECT_S3 = 1   /* Amazon S3 and compatible stores */
+};
+
+enum hoist_signature {
+	HOIST_SIGNATURE_DEFAULT = 0, /* OSS: V4 (OSS4-HMAC-SHA256); S3: SigV4 */
+	HOIST_SIGNATURE_V1 = 1,      /* OSS V1 (HMAC-SHA1 "OSS ak:sig") */
+	HOIST_SIGNATURE_V4 = 4
+};
+
+enum hoist_addressing {
+	HOIST_ADDRESSING_AUTO = 0,   /* path style for IP endpoints, else virtual host */
+	HOIST_ADDRESSING_VIRTUAL = 1,
+	HOIST_ADDRESSING_PATH = 2
+};
+
+#define HOIST_ENGINE_OPTIONS_VERSION 1
+struct hoist_engine_options {
+	unsigned version;          /* HOIST_ENGINE_OPTIONS_VERSION */
+	enum hoist_dialect dialect;
+	/* "http(s)://host[:port]".  NULL: derived from region as
+	 * https://oss-<region>[-internal].aliyuncs.com (OSS) or
+	 * https://s3.<region>.amazonaws.com (S3). */
+	const char *endpoint;
+	const char *region;        /* NULL: "cn-hangzhou" (OSS), "us-east-1" (S3) */
+	int internal;              /* OSS: derive the -internal endpoint */
+	const char *access_key_id; /* NULL with secret NULL: anonymous requests */
+	const char *access_key_secret;
+	const char *session_token; /* STS token, may be NULL */
+	enum hoist_signature signature;
+	enum hoist_addressing addressing;
+	unsigned hash_threads;     /* 0: one per core (hwloc), each pinned */
+	unsigned io_threads;       /* curl multi event loops; 0: 1 */
+	unsigned max_connections;  /* 0: 1024; caps connections across loops */
+	int insecure;              /* 1: do not verify the TLS peer (default verify) */
+	const char *ca_file;       /* PEM bundle to trust; NULL: system store */
+	unsigned connect_timeout_ms; /* 0: 10000 */
+	/* A request whose speed stays under low_speed_bytes per second for
+	 * low_speed_seconds is cancelled and retried.  0: 1024 B/s, 30 s. */
+	unsigned low_speed_bytes;
+	unsigned low_speed_seconds;
+	unsigned max_attempts;     /* per request, first try included; 0: 6 */
+	unsigned retry_base_ms;    /* full-jitter backoff base; 0: 200 */
+	unsigned retry_cap_ms;     /* backoff cap; 0: 20000 */
+	/* Optional diagnostics sink (e.g. --verbose).  Called from engine
+	 * threads, one line at a time, never with secrets or Authorization. */
+	void (*log)(const char *line, void *userdata);
+	void *log_userdata;        /* BORROWED until hoist_engine_free */
+};
+#define HOIST_ENGINE_OPTIONS_INIT { HOIST_ENGINE_OPTIONS_VERSION }
+
+struct hoist_engine;
+
+/* Creates an engine: validates options, starts the hash pool and the event
+ * loops.  On failure *out is NULL and errbuf (if non-NULL) gets one line. */
+HOIST_EXTERN hoist_status hoist_engine_new(struct hoist_engine **out,
+					   const struct hoist_engine_options *opts,
+					   char *errbuf, size_t errlen);
+/* Stops the threads and frees the engine.  Uploads still running are
+ * cancelled first and must still be freed by their owner. */
+HOIST_EXTERN void hoist_engine_free(struct hoist_engine *engine);
+
+/* ---------------------------------------------------------------- result */
+
+/* How the whole-object CRC64 was verified. */
+enum hoist_verify {
+	HOIST_VERIFY_NONE = 0,     /* checksums off, or not yet verified */
+	HOIST_VERIFY_RESPONSE = 1, /* the Complete/Put response header matched */
+	HOIST_VERIFY_HEAD = 2      /* the server omitted it; a HEAD matched */
+};
+
+struct hoist_result {
+	hoist_status status;
+	long http_status;          /* of the last (or failing) response; 0: none */
+	/* Success fields, OWNED. */
+	char *request_id;          /* of the final request */
+	char *bucket;
+	char *key;
+	char *location;
+	char *etag;                /* with its quotes, as the server sent it */
+	char *version_id;
+	char *upload_id;           /* multipart only */
+	char *encoding_type;
+	char *callback_body;       /* the callback server's reply, if any */
+	uint64_t crc64;            /* whole-object CRC64 (ECMA), ours */
+	int crc64_valid;           /* 1 when crc64 was computed */
+	enum hoist_verify verified;
+	unsigned parts;            /* 0 for a single PutObject */
+	uint64_t part_size;
+	uint64_t bytes;            /* object size */
+	uint64_t bytes_sent;       /* body bytes sent, retries included */
+	unsigned retries;          /* requests re-sent */
+	unsigned resumed_parts;    /* parts kept from an earlier run */
+	double seconds;            /* wall time of the whole operation */
+	double ttfb_seconds;       /* first request sent -> first response byte */
+	double part_p50_seconds;   /* part latency percentiles (multipart) */
+	double part_p99_seconds;
+	/* Failure fields, OWNED. */
+	char *error_code;          /* server's <Code>, e.g. "SignatureDoesNotMatch" */
+	char *error_message;       /* server's <Message> */
+	char *error_request_id;    /* server's request id of the failing request */
+	const char *failed_operation; /* static: "UploadPart", "CompleteMultipartUpload", ... */
+	unsigned failed_part;      /* 0 if not a part */
+	char *message;             /* one line for humans: what, where, code, id */
+};
+
+/* Releases the OWNED strings and zeroes the struct (safe on a zeroed one). */
+HOIST_EXTERN void hoist_result_cleanup(struct hoist_result *r);
+
+/* ---------------------------------------------------------------- upload */
+
+enum hoist_checksum {
+	HOIST_CHECKSUM_BOTH = 0,  /* CRC64 checked and Content-MD5 sent (default) */
+	HOIST_CHECKSUM_CRC64 = 1, /* CRC64 only: no MD5 computed */
+	HOIST_CHECKSUM_MD5 = 2,   /* Content-MD5 and ETag only */
+	HOIST_CHECKSUM_NONE = 3
+};
+
+enum hoist_io {
+	HOIST_IO_PREAD = 0,
+	HOIST_IO_MMAP = 1
+};
+
+/* Progress: increment bytes were just acknowledged; transferred of total
+ * done so far; parts_in_flight requests are on the wire.  Called at most
+ * every ~100 ms and once at the end. */
+typedef void (*hoist_progress_fn)(uint64_t increment, uint64_t transferred,
+				  uint64_t total, unsigned parts_in_flight,
+				  void *userdata);
+
+struct hoist_part_info {
+	unsigned part_number;
+	uint64_t offset;
+	uint64_t size;
+	long http_status;
+	const char *request_id;    /* BORROWED for the callback's duration */
+	const char *content_md5;   /* base64, "" when MD5 is off */
+	const char *etag;          /* as the server sent it */
+	uint64_t crc64;
+	unsigned attempts;
+	double seconds;
+};
+/* Called once per finished part (for --verbose listings). */
+typedef void (*hoist_part_fn)(const struct hoist_part_info *part, void *userdata);
+
+#define HOIST_UPLOAD_OPTIONS_VERSION 1
+struct hoist_upload_options {
+	unsigned version;          /* HOIST_UPLOAD_OPTIONS_VERSION */
+	const char *bucket;        /* required */
+	const char *key;           /* required, 1..1023 bytes of UTF-8 */
+	uint64_t part_size;        /* 0: 8 MiB; grown to keep <= 10000 parts,
+	                              at least 100 KiB (OSS) / 5 MiB (S3) */
+	unsigned jobs;             /* parts in flight; 0: 64; at most 4096 */
+	enum hoist_checksum checksum;
+	enum hoist_io io;
+	int complete_all;          /* OSS: x-oss-complete-all: yes, no body */
+	int forbid_overwrite;      /* OSS: x-oss-forbid-overwrite: true */
+	const char *content_type;  /* NULL: application/octet-stream */
+	/* Upload callback (OSS).  callback_url non-NULL enables it. */
+	const char *callback_url;
+	const char *callback_body;
+	const char *callback_host;
+	const char *callback_body_type;
+	const char *const *callback_vars; /* "x:name=value" each */
+	size_t ncallback_vars;
+	/* Resume journal (multipart uploads).  checkpoint_dir NULL:
+	 * $XDG_CACHE_HOME/hoist or ~/.cache/hoist. */
+	const char *checkpoint_dir;
+	int no_resume;             /* 1: no journal; abort the upload on failure */
+	int restart;               /* 1: abort a journaled upload and start anew */
+	hoist_progress_fn progress;
+	hoist_part_fn on_part;
+	void *userdata;            /* BORROWED until the upload is freed */
+};
+#define HOIST_UPLOAD_OPTIONS_INIT { HOIST_UPLOAD_OPTIONS_VERSION }
+
+struct hoist_upload;
+
+/* Starts uploading the file at path (opened by the engine, closed when the
+ * upload is freed).  Returns at once; the upload runs on engine threads.
+ * On failure *out is NULL and result (if non-NULL) tells why. */
+HOIST_EXTERN hoist_status hoist_upload_file_start(struct hoist_upload **out,
+						  struct hoist_engine *engine,
+						  const char *path,
+						  const struct hoist_upload_options *opts,
+						  struct hoist_result *result);
+/* Same for an open, seekable descriptor: BORROWED until the upload is freed;
+ * the engine reads it with pread/mmap and never moves its offset. */
+HOIST_EXTERN hoist_status hoist_upload_fd_start(struct hoist_upload **out,
+						struct hoist_engine *engine, int fd,
+						const struct hoist_upload_options *opts,
+						struct hoist_result *result);
+/* Blocks until the upload ends; fills result (which the caller then
+ * releases with hoist_result_cleanup) and returns result->status. */
+HOIST_EXTERN hoist_status hoist_upload_wait(struct hoist_upload *u,
+					    struct hoist_result *result);
+/* Asks the upload to stop.  Safe from any thread and from a signal handler.
+ * The multipart upload is kept for resume (or aborted with no_resume). */
+HOIST_EXTERN void hoist_upload_cancel(struct hoist_upload *u);
+/* Frees a finished upload (waits for it if still running). */
+HOIST_EXTERN void hoist_upload_free(struct hoist_upload *u);
+
+/* Convenience: start + wait + free. */
+HOIST_EXTERN hoist_status hoist_upload_file(struct hoist_engine *engine,
+					    const char *path,
+					    const struct hoist_upload_options *opts,
+					    struct hoist_result *result);
+
+/* ------------------------------------------------ multipart housekeeping */
+
+/* AbortMultipartUpload.  Blocking. */
+HOIST_EXTERN hoist_status hoist_abort_upload(struct hoist_engine *engine,
+					     const char *bucket, const char *key,
+					     const char *upload_id,
+					     struct hoist_result *result);
+
+struct hoist_part_entry {
+	unsigned part_number;
+	uint64_t size;
+	char *etag;                /* OWNED by the list */
+	uint64_t crc64;
+	int crc64_valid;
+	char *last_modified;       /* OWNED by the list */
+};
+struct hoist_part_list {
+	size_t count;
+	struct hoist_part_entry *parts; /* ascending part numbers */
+};
+/* ListParts, following IsTruncated to the end.  Blocking.  *out is OWNED by
+ * the caller and freed with hoist_part_list_free. */
+HOIST_EXTERN hoist_status hoist_list_parts(struct hoist_engine *engine,
+					   const char *bucket, const char *key,
+					   const char *upload_id,
+					   struct hoist_part_list **out,
+					   struct hoist_result *result);
+HOIST_EXTERN void hoist_part_list_free(struct hoist_part_list *list);
+
+struct hoist_upload_entry {
+	char *key;                 /* OWNED by the list, decoded */
+	char *upload_id;
+	char *initiated;
+};
+struct hoist_upload_list {
+	size_t count;
+	struct hoist_upload_entry *uploads;
+};
+/* ListMultipartUploads under prefix (NULL: all), following markers. */
+HOIST_EXTERN hoist_status hoist_list_uploads(struct hoist_engine *engine,
+					     const char *bucket, const char *prefix,
+					     struct hoist_upload_list **out,
+					     struct hoist_result *result);
+HOIST_EXTERN void hoist_upload_list_free(struct hoist_upload_list *list);
+
+/* --------------------------------------------------------------- helpers */
+
+/* CRC-64/XZ as OSS computes it (x-oss-hash-crc64ecma): update(prev, ...)
+ * from prev = 0, and the combine of two CRCs. */
+HOIST_EXTERN uint64_t hoist_crc64(uint64_t crc, const void *buf, size_t len);
+HOIST_EXTERN uint64_t hoist_crc64_combine(uint64_t crc_a, uint64_t crc_b,
+					  uint64_t len_b);
+
+/* The part size an upload of `size` bytes will use given a requested part
+ * size (0: default) and dialect; *nparts gets the part count (0 for an
+ * object sent by a single PutObject). */
+HOIST_EXTERN hoist_status hoist_plan_parts(uint64_t size, uint64_t requested,
+					   enum hoist_dialect dialect,
+					   uint64_t *part_size, unsigned *nparts);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HOIST_H */

@@ -1,0 +1,54 @@
+#!/bin/sh
+# tests/deps.sh - install what hoist's build, tests and benchmarks need.
+#
+# Idempotent: packages already present are not touched, and apt-get runs only
+# when something is missing.  Debian packages need root (CI runs as root);
+# npm packages go to build/node_modules (never a global install).
+# Usage: sh tests/deps.sh [--quiet]
+set -eu
+quiet=${1:-}
+say() { [ "$quiet" = --quiet ] || echo "deps: $*"; }
+
+# Build: compiler toolchain and the libraries named in the Makefile.
+# Tests: cmocka, python3 with boto3/crcmod, curl, node+npm for ali-oss,
+# clang for libFuzzer.  Peers and bench: awscrt, awscli, rclone, iperf3, gnuplot.
+DEB="build-essential pkg-config libcurl4-openssl-dev libssl-dev libisal-dev
+libhwloc-dev libexpat1-dev libmicrohttpd-dev libcmocka-dev
+python3 python3-boto3 python3-crcmod curl ca-certificates openssl
+clang libclang-rt-14-dev
+nodejs npm python3-awscrt awscli rclone iperf3 gnuplot-nox procps time"
+[ -n "${HOIST_DEPS_EXTRA:-}" ] && DEB="$DEB $HOIST_DEPS_EXTRA"
+
+missing=""
+for p in $DEB; do
+	# npm may come bundled with a nodejs from elsewhere: a working command is enough.
+	case $p in
+	nodejs) command -v node >/dev/null 2>&1 && continue ;;
+	npm) command -v npm >/dev/null 2>&1 && continue ;;
+	esac
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case $st in *" installed") ;; *) missing="$missing $p" ;; esac
+done
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "deps: missing Debian packages:$missing" >&2
+		echo "deps: run 'sudo make deps' (or: sudo apt-get install$missing)" >&2
+		exit 1
+	fi
+	say "installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q >/dev/null
+	# shellcheck disable=SC2086
+	apt-get install -y -q --no-install-recommends $missing >/dev/null
+fi
+
+# npm: the real Alibaba OSS Node client for interop tests and the bench.
+here=$(cd "$(dirname "$0")/.." && pwd)
+nm="$here/build/node"
+if [ ! -f "$nm/node_modules/ali-oss/package.json" ]; then
+	say "installing ali-oss@6.23.0 into build/node"
+	mkdir -p "$nm"
+	(cd "$nm" && [ -f package.json ] || echo '{"name":"hoist-test-deps","private":true}' > "$nm/package.json")
+	(cd "$nm" && npm install --no-audit --no-fund --loglevel=error ali-oss@6.23.0 >/dev/null)
+fi
+say "all dependencies present"
