@@ -12,11 +12,13 @@ say() { [ "$quiet" = --quiet ] || echo "deps: $*"; }
 # Build: compiler toolchain and the libraries named in the Makefile.
 # Tests: cmocka, python3 with boto3/crcmod, curl, node+npm for ali-oss,
 # clang for libFuzzer.  Peers and bench: awscrt, awscli, rclone, iperf3, gnuplot.
+# A real S3 server for the S3 tests: single-node Ceph RGW (tests/rgw/).
 DEB="build-essential pkg-config libcurl4-openssl-dev libssl-dev libisal-dev
 libhwloc-dev libexpat1-dev libmicrohttpd-dev libcmocka-dev
 python3 python3-boto3 python3-crcmod curl ca-certificates openssl
 clang libclang-rt-14-dev
-nodejs npm python3-awscrt awscli rclone iperf3 gnuplot-nox procps time"
+nodejs npm python3-awscrt awscli rclone iperf3 gnuplot-nox procps time
+ceph-mon ceph-osd radosgw ceph-common uuid-runtime"
 [ -n "${HOIST_DEPS_EXTRA:-}" ] && DEB="$DEB $HOIST_DEPS_EXTRA"
 
 missing=""
@@ -45,10 +47,13 @@ fi
 # npm: the real Alibaba OSS Node client for interop tests and the bench.
 here=$(cd "$(dirname "$0")/.." && pwd)
 nm="$here/build/node"
-if [ ! -f "$nm/node_modules/ali-oss/package.json" ]; then
-	say "installing ali-oss@6.23.0 into build/node"
+# s3rver: a lax S3 fake, for a smoke upload.
+for pkg in ali-oss@6.23.0 s3rver@3.7.1; do
+	name=${pkg%@*}
+	[ -f "$nm/node_modules/$name/package.json" ] && continue
+	say "installing $pkg into build/node"
 	mkdir -p "$nm"
-	(cd "$nm" && [ -f package.json ] || echo '{"name":"hoist-test-deps","private":true}' > "$nm/package.json")
-	(cd "$nm" && npm install --no-audit --no-fund --loglevel=error ali-oss@6.23.0 >/dev/null)
-fi
+	[ -f "$nm/package.json" ] || echo '{"name":"hoist-test-deps","private":true}' > "$nm/package.json"
+	(cd "$nm" && npm install --no-audit --no-fund --loglevel=error "$pkg" >/dev/null)
+done
 say "all dependencies present"
