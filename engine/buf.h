@@ -26,7 +26,8 @@ int buf_puts(struct buf *b, const char *s);
 int buf_putc(struct buf *b, char c);
 int buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 int buf_reserve(struct buf *b, size_t extra);
 /* Hands the string to the caller (never NULL on success: "" for empty). */
 char *buf_detach(struct buf *b);

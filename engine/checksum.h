@@ -50,7 +50,8 @@ int hex_decode(uint8_t *out, const char *hex, size_t n);
 #define BASE64_LEN(n) ((((n) + 2) / 3) * 4)
 size_t base64_encode(char *out, const uint8_t *p, size_t n);
 /* Decodes standard base64 with padding; returns decoded length or -1.
- * out must hold at least (strlen(in) / 4) * 3 bytes. */
+ * out must hold at least (strlen(in) / 4) * 3 bytes; only the decoded
+ * bytes are written (so an MD5 "...==" writes 16, not 18). */
 long base64_decode(uint8_t *out, const char *in, size_t inlen);
 
 /* "1B2M2Y8AsgTpgAmY7PhCfg==" form of an MD5: out holds 25 bytes. */

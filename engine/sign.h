@@ -54,7 +54,8 @@ struct sign_v4_params {
 	const char *datetime;      /* "20231216T162057Z" */
 	const char *const *additional_headers; /* lower or mixed case; may be NULL */
 	size_t nadditional;
-	const char *payload_hash;  /* NULL = "UNSIGNED-PAYLOAD" */
+	const char *payload_hash;  /* NULL = the x-oss-content-sha256 header's
+	                              value, or "UNSIGNED-PAYLOAD" if absent */
 };
 /* Canonical request / string to sign (malloc'd, caller frees). */
 char *sign_oss_v4_canonical_request(const struct sign_request *r,
@@ -76,8 +77,11 @@ struct sign_aws_params {
 	const char *service;       /* NULL = "s3" */
 	const char *datetime;      /* x-amz-date "20130524T000000Z" */
 	const char *signed_headers; /* ";"-joined lower-case names, sorted, e.g.
-	                               "host;x-amz-content-sha256;x-amz-date" */
-	const char *payload_hash;  /* hex SHA-256 or "UNSIGNED-PAYLOAD" */
+	                               "host;x-amz-content-sha256;x-amz-date";
+	                               NULL = every header of the request */
+	const char *payload_hash;  /* hex SHA-256 or "UNSIGNED-PAYLOAD"; NULL =
+	                              the x-amz-content-sha256 header's value,
+	                              or "UNSIGNED-PAYLOAD" if absent */
 	int double_encode_path;    /* 0 for S3 (encode once), 1 for other services */
 };
 char *sign_aws_canonical_request(const struct sign_request *r,
@@ -86,6 +90,9 @@ char *sign_aws_string_to_sign(const struct sign_request *r,
 			      const struct sign_aws_params *p);
 int sign_aws_v4(char out[65], const struct sign_request *r,
 		const struct sign_aws_params *p);
+/* The SignedHeaders value naming every header of r: lower-cased, sorted,
+ * distinct, ";"-joined (malloc'd; NULL on ENOMEM). */
+char *sign_aws_signed_headers(const struct sign_request *r);
 
 /* ---- helpers shared by engine and server -------------------------------- */
 /* Percent-encodes with the RFC 3986 unreserved set; keep_slash keeps '/'.

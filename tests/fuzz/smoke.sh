@@ -1,0 +1,9 @@
+#!/bin/sh
+# tests/fuzz/smoke.sh - every libFuzzer target for a few seconds, as TAP.
+#
+# One "ok N - fuzz_<name>: E execs in S s" line per target (or "not ok" with
+# the sanitizer summary as comments); a skip line when clang's libFuzzer is
+# missing.  Seconds per target: FUZZ_SMOKE_SECONDS (default 5).  Building
+# and running are tests/fuzz/run.sh's; see there for paths and logs.
+# Usage: sh tests/fuzz/smoke.sh [FILTER]
+exec sh "$(dirname "$0")/run.sh" --tap "${FUZZ_SMOKE_SECONDS:-5}" "$@"
