@@ -1,0 +1,202 @@
+/*
+ * cli.h - what the files of the hoist command line share.
+ *
+ * The CLI is a client of include/hoist.h only: it never includes an engine
+ * header.  Its files split by concern: main.c (dispatch, --help, exit
+ * codes), args.c (option values: sizes, oss:// and s3:// URLs, endpoints,
+ * credentials, the options every command shares), awsconfig.c (the AWS
+ * CLI's credentials and config files, for s3://), cp.c (the upload),
+ * housekeeping.c (abort, ls-uploads, ls-parts), output.c (result printing,
+ * JSON), progress.c (the progress bar).
+ * Threading: everything runs on the main thread, except the progress and
+ * per-part callbacks, which the engine calls from its own threads one at a
+ * time per upload (see hoist.h).
+ */
+#ifndef HOIST_CLI_H
+#define HOIST_CLI_H
+
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "hoist.h"
+
+/* Exit codes: the contract with scripts, documented in EXIT_CODES.md and in
+ * `hoist --help`.  Values never change meaning. */
+enum cli_exit {
+	CLI_EXIT_OK = 0,
+	CLI_EXIT_USAGE = 2,        /* bad command line: nothing was sent */
+	CLI_EXIT_TRANSFER = 3,     /* network, server, auth, not found, local I/O */
+	CLI_EXIT_CHECKSUM = 4,     /* a part or the object failed verification */
+	CLI_EXIT_CALLBACK = 5,     /* object stored, the upload callback failed */
+	CLI_EXIT_SOURCE_CHANGED = 6, /* the file changed under the upload */
+	CLI_EXIT_CANCELLED = 130   /* Ctrl-C or SIGTERM, as shells count it */
+};
+
+/* The exit code for a status (OK -> 0, INVALID_ARG -> 2, ...). */
+int cli_exit_code(hoist_status s);
+
+/* ------------------------------------------------------------- args.c */
+
+/* A parsed oss://BUCKET/KEY or s3://BUCKET/KEY.  The strings point into a
+ * copy owned by the struct; cli_url_cleanup releases it. */
+struct cli_url {
+	enum hoist_dialect dialect;
+	char *bucket;
+	char *key;                 /* "" when the URL names only the bucket */
+	char *mem_;                /* owns bucket and key */
+};
+
+/* Parses text into url.  Returns 0, or -1 after printing one usage line
+ * naming what is wrong.  A key is taken verbatim (not percent-decoded). */
+int cli_url_parse(struct cli_url *url, const char *text);
+void cli_url_cleanup(struct cli_url *url);
+
+/* Parses "123", "8M", "8MiB", "1G" ... (K, M, G, T and KiB, MiB, GiB, TiB
+ * are all powers of 1024).  Returns 0 or -1 (bad syntax or overflow). */
+int cli_parse_size(uint64_t *out, const char *text);
+/* A decimal integer in [min, max].  Returns 0 or -1. */
+int cli_parse_uint(unsigned long *out, const char *text, unsigned long min,
+		   unsigned long max);
+/* Seconds, possibly fractional ("2.5"), into milliseconds in [1, max_ms]. */
+int cli_parse_seconds_ms(unsigned *out, const char *text, unsigned max_ms);
+
+/* What ~/.aws/credentials and ~/.aws/config say for $AWS_PROFILE
+ * (awsconfig.c); every field malloc'd or NULL. */
+struct cli_aws_profile {
+	char *access_key_id;
+	char *secret_access_key;
+	char *session_token;
+	char *region;
+};
+
+/* Fills the fields still NULL in p: the keys from the credentials file
+ * when want_keys, the region from the config file when want_region.
+ * Missing files or profiles leave them NULL. */
+void cli_aws_profile_load(struct cli_aws_profile *p, int want_keys, int want_region);
+void cli_aws_profile_cleanup(struct cli_aws_profile *p);
+
+/* Options every network command shares (endpoint, credentials, TLS ...). */
+struct cli_common {
+	const char *endpoint;      /* as given; NULL: from region */
+	char *endpoint_owned;      /* "https://" + endpoint when no scheme was given */
+	const char *region;
+	int internal;
+	enum hoist_signature signature;
+	enum hoist_addressing addressing;
+	const char *ca_file;
+	int insecure;
+	unsigned connect_timeout_ms;
+	unsigned max_attempts;
+	unsigned hash_threads;
+	unsigned io_threads;
+	unsigned max_connections;
+	int verbose;
+	int quiet;
+	int json;
+	struct cli_aws_profile aws; /* s3:// only, when the environment is silent */
+};
+
+/* getopt_long ids of the shared options (above any short option letter). */
+enum cli_common_opt {
+	OPT_ENDPOINT = 1000,
+	OPT_REGION,
+	OPT_INTERNAL,
+	OPT_SIGNATURE,
+	OPT_PATH_STYLE,
+	OPT_CACERT,
+	OPT_INSECURE,
+	OPT_CONNECT_TIMEOUT,
+	OPT_RETRIES,
+	OPT_THREADS,
+	OPT_IO_THREADS,
+	OPT_MAX_CONNECTIONS,
+	OPT_VERBOSE,
+	OPT_QUIET,
+	OPT_JSON,
+	OPT_HELP,
+	OPT_COMMON_END_           /* command-specific ids start here */
+};
+
+/* The struct option rows of the shared options, terminated by a zero row;
+ * commands append their own (see cli_options_merge). */
+extern const struct option cli_common_options[];
+/* Builds one getopt_long table: common rows then extra rows (each list ends
+ * with a zero row).  Returns a malloc'd table or NULL. */
+struct option *cli_options_merge(const struct option *extra);
+
+/* Applies one parsed shared option.  Returns 1 when id was a shared option
+ * and it was applied, 0 when id is not a shared option, -1 after printing a
+ * usage line for a bad value. */
+int cli_common_apply(struct cli_common *c, const char *cmd, int id,
+		     const char *arg);
+/* Fills engine options from the shared options, the URL's dialect and the
+ * credential variables of that dialect.  The strings stay BORROWED from c
+ * and the environment.  Returns 0 or -1 after a usage line. */
+int cli_engine_options(struct hoist_engine_options *eo, struct cli_common *c,
+		       const struct cli_url *url, const char *cmd);
+void cli_common_cleanup(struct cli_common *c);
+
+/* Reports getopt_long's failure for argv (unknown option or missing
+ * value) as one usage line. */
+void cli_getopt_error(const char *cmd, int ret, int optopt_, char *const argv[],
+		      int optind_);
+
+/* The one usage line: "hoist: <cmd>: <what> (see 'hoist <cmd> --help')". */
+void cli_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ------------------------------------------------------------- commands */
+
+int cli_cp(int argc, char **argv);
+int cli_abort(int argc, char **argv);
+int cli_ls_uploads(int argc, char **argv);
+int cli_ls_parts(int argc, char **argv);
+
+/* Help texts (main.c); each ends with a newline. */
+extern const char cli_help_common[];
+
+/* ------------------------------------------------------------ output.c */
+
+/* Writes s as a JSON string literal (quotes included); NULL -> null.
+ * Invalid UTF-8 bytes become U+FFFD so the output always parses. */
+void cli_json_string(FILE *f, const char *s);
+/* Writes s for a human: control bytes as \xNN so a key cannot move the
+ * cursor.  NULL -> "-". */
+void cli_print_safe(FILE *f, const char *s);
+
+/* Per-part line for --verbose (called from engine threads, serialised). */
+void cli_print_part(FILE *f, const struct hoist_part_info *p);
+/* The final printout of a finished upload, human form. */
+void cli_print_result(FILE *f, const struct hoist_result *r);
+/* The whole result as one JSON object and a newline; with_parts adds the
+ * nparts per-part records as "part_list" (--json --verbose). */
+void cli_print_result_json(FILE *f, const struct hoist_result *r, int with_parts,
+			   const struct hoist_part_info *parts, size_t nparts);
+/* The one failure line on stderr: "hoist: <message>". */
+void cli_print_failure(const struct hoist_result *r, hoist_status s);
+
+/* The canonical name of a status ("OK", "E_CHECKSUM", ...). */
+const char *cli_status_name(hoist_status s);
+/* "1.50 GiB": human size with a binary unit into buf. */
+void cli_format_bytes(char *buf, size_t len, double bytes);
+
+/* ---------------------------------------------------------- progress.c */
+
+struct cli_progress;
+
+/* A progress bar on fd 2 when it is a terminal and enabled is non-zero;
+ * otherwise an object whose functions do nothing.  NULL on OOM. */
+struct cli_progress *cli_progress_new(int enabled);
+void cli_progress_free(struct cli_progress *p);
+/* The hoist_progress_fn: userdata is the cli_progress. */
+void cli_progress_update(uint64_t increment, uint64_t transferred,
+			 uint64_t total, unsigned parts_in_flight,
+			 void *userdata);
+/* Erases the bar (before another line is written to the terminal); the
+ * next update draws it again. */
+void cli_progress_clear(struct cli_progress *p);
+/* Draws the final state and ends the line (ok: the upload succeeded). */
+void cli_progress_finish(struct cli_progress *p, int ok);
+
+#endif

@@ -1,0 +1,144 @@
+/*
+ * main.c - the hoist command: subcommand dispatch, --help, --version and
+ * the mapping from hoist_status to exit codes.
+ *
+ * Owns: argv[1] (the subcommand), the top-level help (which documents the
+ * exit codes: a contract with scripts, also in engine/cli/EXIT_CODES.md),
+ * and the help text of the options all commands share.
+ * Threading: main thread only.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+const char cli_help_common[] =
+	"Connection options (all commands):\n"
+	"  --endpoint URL        e.g. https://oss-cn-hangzhou.aliyuncs.com or\n"
+	"                        http://127.0.0.1:9000 (an IP endpoint means path style);\n"
+	"                        default: from --region\n"
+	"  --region ID           e.g. cn-hangzhou; default: the one an aliyuncs.com or\n"
+	"                        amazonaws.com endpoint names, else cn-hangzhou (S3:\n"
+	"                        AWS_REGION, ~/.aws/config, else us-east-1)\n"
+	"  --internal            the region's -internal endpoint (OSS, from inside Alibaba Cloud)\n"
+	"  --signature v1|v4     OSS signature version (default v4)\n"
+	"  --path-style          https://ENDPOINT/BUCKET/KEY instead of virtual hosts\n"
+	"  --cacert FILE         trust the CA certificates in FILE (PEM)\n"
+	"  --insecure            do not verify the server's TLS certificate\n"
+	"  --connect-timeout S   seconds (default 10)\n"
+	"  --retries N           re-sends of a failed request (default 5)\n"
+	"  --threads N           hashing threads (default: one per core, pinned)\n"
+	"  --io-threads N        network event loops (default 1)\n"
+	"  --max-connections N   connections across loops (default 1024)\n"
+	"Output options:\n"
+	"  --json                print the result as one JSON object (engine/cli/JSON.md)\n"
+	"  --quiet               no progress bar and no result printout; errors only\n"
+	"  --verbose             per-part lines and engine diagnostics\n"
+	"Credentials come from OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET and\n"
+	"OSS_SESSION_TOKEN.  For s3://: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,\n"
+	"AWS_SESSION_TOKEN, else the profile AWS_PROFILE (default \"default\") of\n"
+	"~/.aws/credentials, and the region from AWS_REGION or ~/.aws/config.\n"
+	"With no credentials, requests are anonymous.\n";
+
+static const char main_help[] =
+	"Usage: hoist COMMAND [ARGS] [options]\n"
+	"\n"
+	"Bulk upload to Alibaba Cloud OSS and S3-compatible stores: parallel\n"
+	"parts, Content-MD5 and CRC64 on every part, the whole object verified.\n"
+	"\n"
+	"Commands:\n"
+	"  cp FILE oss://BUCKET/KEY       upload a file (also s3://BUCKET/KEY)\n"
+	"  abort oss://BUCKET/KEY --upload-id ID   abort a multipart upload\n"
+	"  ls-uploads oss://BUCKET[/PREFIX]        list multipart uploads in progress\n"
+	"  ls-parts oss://BUCKET/KEY --upload-id ID  list an upload's parts\n"
+	"\n"
+	"  hoist COMMAND --help   options of a command\n"
+	"  hoist --version        versions of hoist and its library\n"
+	"\n"
+	"Example:\n"
+	"  OSS_ACCESS_KEY_ID=... OSS_ACCESS_KEY_SECRET=... \\\n"
+	"    hoist cp big.tar oss://my-bucket/backups/big.tar --region cn-hangzhou\n"
+	"\n"
+	"Exit codes:\n"
+	"  0    success: the object is stored and verified\n"
+	"  2    usage: bad command line, nothing was sent\n"
+	"  3    transfer failed: network, TLS, server, access denied, not found,\n"
+	"       or the local file could not be read\n"
+	"  4    checksum mismatch: a part or the object did not verify; nothing\n"
+	"       was completed with wrong bytes\n"
+	"  5    the upload callback failed; the object IS stored\n"
+	"  6    the file changed during the upload; nothing was completed\n"
+	"  130  cancelled (Ctrl-C or SIGTERM); the upload is kept for resume\n"
+	"       unless --no-resume\n";
+
+int cli_exit_code(hoist_status s)
+{
+	switch (s) {
+	case HOIST_OK:
+		return CLI_EXIT_OK;
+	case HOIST_E_INVALID_ARG:
+		return CLI_EXIT_USAGE;
+	case HOIST_E_CHECKSUM:
+		return CLI_EXIT_CHECKSUM;
+	case HOIST_E_CALLBACK:
+		return CLI_EXIT_CALLBACK;
+	case HOIST_E_SOURCE_CHANGED:
+		return CLI_EXIT_SOURCE_CHANGED;
+	case HOIST_E_CANCELLED:
+		return CLI_EXIT_CANCELLED;
+	default:
+		/* NOMEM, IO, NETWORK, THROTTLED, AUTH, NOT_FOUND, SERVER,
+		 * TLS, INTERNAL, CONFLICT and any code added later: the
+		 * transfer did not happen. */
+		return CLI_EXIT_TRANSFER;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} cmds[] = {
+		{ "cp", cli_cp },
+		{ "abort", cli_abort },
+		{ "ls-uploads", cli_ls_uploads },
+		{ "ls-parts", cli_ls_parts },
+	};
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+	size_t i;
+
+	if (!cmd) {
+		fputs(main_help, stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
+	    strcmp(cmd, "help") == 0) {
+		/* "hoist help cp" is "hoist cp --help". */
+		if (argc > 2 && strcmp(cmd, "help") == 0) {
+			for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+				if (strcmp(argv[2], cmds[i].name) == 0) {
+					char *hargv[] = { argv[2], (char *)"--help", NULL };
+
+					return cmds[i].fn(2, hargv);
+				}
+			}
+			cli_usage_error(NULL, "no command '%s'", argv[2]);
+			return CLI_EXIT_USAGE;
+		}
+		fputs(main_help, stdout);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0 ||
+	    strcmp(cmd, "version") == 0) {
+		printf("hoist %s (library %s)\n", HOIST_VERSION_STRING, hoist_version());
+		return CLI_EXIT_OK;
+	}
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(cmd, cmds[i].name) == 0) {
+			return cmds[i].fn(argc - 1, argv + 1);
+		}
+	}
+	cli_usage_error(NULL, "no command '%s'", cmd);
+	return CLI_EXIT_USAGE;
+}
