@@ -133,7 +133,13 @@ struct hoist_engine_options {
 	void (*log)(const char *line, void *userdata);
 	void *log_userdata;        /* BORROWED until hoist_engine_free */
 };
+/* Designated in C so that -Wextra (-Wmissing-field-initializers) stays
+ * quiet in callers; C++ before C++20 has no designated initializers. */
+#ifdef __cplusplus
 #define HOIST_ENGINE_OPTIONS_INIT { HOIST_ENGINE_OPTIONS_VERSION }
+#else
+#define HOIST_ENGINE_OPTIONS_INIT { .version = HOIST_ENGINE_OPTIONS_VERSION }
+#endif
 
 struct hoist_engine;
 
@@ -207,9 +213,13 @@ enum hoist_io {
 	HOIST_IO_MMAP = 1
 };
 
-/* Progress: increment bytes were just acknowledged; transferred of total
- * done so far; parts_in_flight requests are on the wire.  Called at most
- * every ~100 ms and once at the end. */
+/* Progress: transferred of total bytes are done so far, increment of
+ * them since the previous call; parts_in_flight requests are on the wire.
+ * "Done" counts the bytes of finished parts plus the bytes already sent of
+ * parts in flight, so a bar moves smoothly even with few large parts; it
+ * never goes backwards (a re-sent part is not counted twice) and reaches
+ * total when the upload succeeds.  Called from the upload's event loop
+ * thread at most every ~100 ms and once at the end. */
 typedef void (*hoist_progress_fn)(uint64_t increment, uint64_t transferred,
 				  uint64_t total, unsigned parts_in_flight,
 				  void *userdata);
@@ -258,7 +268,11 @@ struct hoist_upload_options {
 	hoist_part_fn on_part;
 	void *userdata;            /* BORROWED until the upload is freed */
 };
+#ifdef __cplusplus
 #define HOIST_UPLOAD_OPTIONS_INIT { HOIST_UPLOAD_OPTIONS_VERSION }
+#else
+#define HOIST_UPLOAD_OPTIONS_INIT { .version = HOIST_UPLOAD_OPTIONS_VERSION }
+#endif
 
 struct hoist_upload;
 

@@ -1,0 +1,346 @@
+/*
+ * engine.c - engine lifetime: options, defaults, threads (see engine.h).
+ *
+ * hoist_engine_new validates and copies the options, resolves every
+ * "0 means default" (the defaults are written in hoist.h), parses the
+ * endpoint once with curl's URL parser, then starts the shared pieces:
+ * the curl share handle (DNS cache and TLS sessions, never connections:
+ * those belong to each loop's multi handle), the hwloc topology, the
+ * pinned hash pool and the event loops.  hoist_engine_free cancels the
+ * uploads still running, waits for them to settle, then stops the threads.
+ *
+ * Threading: the engine may be used from several threads; `conf` is
+ * immutable, the uploads list is under `lock`.
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "dialect.h"
+#include "hashpool.h"
+#include "loop.h"
+#include "topo.h"
+#include "upload.h"
+
+_Thread_local int hoist__in_callback;
+
+uint64_t hoist__now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+double hoist__now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int64_t engine_now(struct hoist_engine *e)
+{
+	return (int64_t)time(NULL) +
+	       atomic_load_explicit(&e->clock_offset, memory_order_relaxed);
+}
+
+void engine_log(const struct hoist_engine *e, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	if (!e->conf.log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	hoist__in_callback++;
+	e->conf.log(line, e->conf.log_userdata);
+	hoist__in_callback--;
+}
+
+/* ------------------------------------------------------------ curl share */
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access,
+		       void *ud)
+{
+	struct hoist_engine *e = ud;
+
+	(void)h;
+	(void)access;
+	if ((unsigned)data < CURL_LOCK_DATA_LAST)
+		pthread_mutex_lock(&e->share_locks[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *ud)
+{
+	struct hoist_engine *e = ud;
+
+	(void)h;
+	if ((unsigned)data < CURL_LOCK_DATA_LAST)
+		pthread_mutex_unlock(&e->share_locks[data]);
+}
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_result;
+
+static void curl_init_once(void)
+{
+	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* ----------------------------------------------------------- lifecycle */
+
+static void conf_cleanup(struct engine_conf *c)
+{
+	endpoint_cleanup(&c->ep);
+	free(c->endpoint_url);
+	free(c->region);
+	free(c->ak);
+	if (c->sk) {
+		/* Do not leave the secret in freed heap memory. */
+		explicit_bzero(c->sk, strlen(c->sk));
+		free(c->sk);
+	}
+	if (c->token) {
+		explicit_bzero(c->token, strlen(c->token));
+		free(c->token);
+	}
+	free(c->ca_file);
+	memset(c, 0, sizeof(*c));
+}
+
+static int dupopt(char **dst, const char *s)
+{
+	*dst = NULL;
+	if (!s)
+		return 0;
+	*dst = strdup(s);
+	return *dst ? 0 : -1;
+}
+
+#define FAIL(st_, ...)                                        \
+	do {                                                  \
+		st = (st_);                                   \
+		if (errbuf && errlen)                         \
+			snprintf(errbuf, errlen, __VA_ARGS__); \
+		goto out;                                     \
+	} while (0)
+
+/* Fills c from o, applying the documented defaults. */
+static hoist_status conf_init(struct engine_conf *c,
+			      const struct hoist_engine_options *o,
+			      char *errbuf, size_t errlen)
+{
+	hoist_status st = HOIST_OK;
+	char *url = NULL;
+	char err[256];
+
+	memset(c, 0, sizeof(*c));
+	if (o->dialect != HOIST_DIALECT_OSS && o->dialect != HOIST_DIALECT_S3)
+		FAIL(HOIST_E_INVALID_ARG, "unknown dialect %d", (int)o->dialect);
+	c->dialect = o->dialect;
+	if (o->signature != HOIST_SIGNATURE_DEFAULT && o->signature != HOIST_SIGNATURE_V1 &&
+	    o->signature != HOIST_SIGNATURE_V4)
+		FAIL(HOIST_E_INVALID_ARG, "unknown signature version %d", (int)o->signature);
+	if (o->dialect == HOIST_DIALECT_S3 && o->signature == HOIST_SIGNATURE_V1)
+		FAIL(HOIST_E_INVALID_ARG, "signature V1 is an OSS scheme; S3 uses SigV4");
+	c->signature = o->signature == HOIST_SIGNATURE_V1 ? HOIST_SIGNATURE_V1
+							  : HOIST_SIGNATURE_V4;
+	if (!o->access_key_id != !o->access_key_secret)
+		FAIL(HOIST_E_INVALID_ARG,
+		     "access key id and secret go together (both or neither)");
+	if ((o->access_key_id && !*o->access_key_id) ||
+	    (o->access_key_secret && !*o->access_key_secret))
+		FAIL(HOIST_E_INVALID_ARG, "empty access key id or secret");
+	if (o->session_token && !o->access_key_id)
+		FAIL(HOIST_E_INVALID_ARG, "a session token needs an access key");
+	if (o->addressing != HOIST_ADDRESSING_AUTO && o->addressing != HOIST_ADDRESSING_VIRTUAL &&
+	    o->addressing != HOIST_ADDRESSING_PATH)
+		FAIL(HOIST_E_INVALID_ARG, "unknown addressing %d", (int)o->addressing);
+
+	if (dupopt(&c->region, o->region ? o->region
+				       : o->dialect == HOIST_DIALECT_S3 ? "us-east-1"
+									: "cn-hangzhou") ||
+	    dupopt(&c->ak, o->access_key_id) || dupopt(&c->sk, o->access_key_secret) ||
+	    dupopt(&c->token, o->session_token && *o->session_token ? o->session_token : NULL) ||
+	    dupopt(&c->ca_file, o->ca_file))
+		FAIL(HOIST_E_NOMEM, "out of memory");
+	if (!*c->region)
+		FAIL(HOIST_E_INVALID_ARG, "empty region");
+
+	if (o->endpoint) {
+		url = strdup(o->endpoint);
+	} else {
+		url = dialect_default_endpoint(o->dialect, c->region, o->internal);
+	}
+	if (!url)
+		FAIL(HOIST_E_NOMEM, "out of memory");
+	if (endpoint_parse(&c->ep, url, err, sizeof(err)) < 0)
+		FAIL(HOIST_E_INVALID_ARG, "%s", err);
+	{
+		struct buf b = BUF_INIT;
+
+		if (buf_printf(&b, "%s://%s%s%s", c->ep.scheme, c->ep.host,
+			       c->ep.port ? ":" : "", c->ep.port ? c->ep.port : "") < 0)
+			FAIL(HOIST_E_NOMEM, "out of memory");
+		c->endpoint_url = buf_detach(&b);
+	}
+	c->path_style = o->addressing == HOIST_ADDRESSING_PATH ||
+			(o->addressing == HOIST_ADDRESSING_AUTO && c->ep.is_ip);
+	if (!c->path_style && c->ep.is_ip)
+		FAIL(HOIST_E_INVALID_ARG,
+		     "virtual-host addressing needs a host name, not an IP endpoint");
+
+	c->hash_threads = o->hash_threads;
+	c->io_threads = o->io_threads ? o->io_threads : 1;
+	if (c->io_threads > 64 || c->hash_threads > 1024)
+		FAIL(HOIST_E_INVALID_ARG, "too many threads");
+	c->max_connections = o->max_connections ? o->max_connections : 1024;
+	if (c->max_connections > 65536)
+		FAIL(HOIST_E_INVALID_ARG, "max_connections above 65536");
+	c->insecure = o->insecure;
+	c->connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms : 10000;
+	c->low_speed_bytes = o->low_speed_bytes ? o->low_speed_bytes : 1024;
+	c->low_speed_seconds = o->low_speed_seconds ? o->low_speed_seconds : 30;
+	c->max_attempts = o->max_attempts ? o->max_attempts : 6;
+	if (c->max_attempts > 100)
+		FAIL(HOIST_E_INVALID_ARG, "max_attempts above 100");
+	c->retry_base_ms = o->retry_base_ms ? o->retry_base_ms : 200;
+	c->retry_cap_ms = o->retry_cap_ms ? o->retry_cap_ms : 20000;
+	if (c->retry_cap_ms < c->retry_base_ms)
+		c->retry_cap_ms = c->retry_base_ms;
+	c->log = o->log;
+	c->log_userdata = o->log_userdata;
+out:
+	free(url);
+	if (st != HOIST_OK)
+		conf_cleanup(c);
+	return st;
+}
+
+/* Hundreds of connections need hundreds of descriptors; the soft limit is
+ * often 1024.  Raising the soft limit up to the hard one is what every
+ * server does at start; it changes nothing else. */
+static void raise_nofile(unsigned want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+hoist_status hoist_engine_new(struct hoist_engine **out,
+			      const struct hoist_engine_options *opts,
+			      char *errbuf, size_t errlen)
+{
+	struct hoist_engine *e = NULL;
+	hoist_status st = HOIST_OK;
+	unsigned i, per_loop;
+
+	if (errbuf && errlen)
+		errbuf[0] = '\0';
+	if (!out || !opts)
+		FAIL(HOIST_E_INVALID_ARG, "NULL argument");
+	*out = NULL;
+	if (opts->version != HOIST_ENGINE_OPTIONS_VERSION)
+		FAIL(HOIST_E_INVALID_ARG, "engine options version %u, expected %u",
+		     opts->version, HOIST_ENGINE_OPTIONS_VERSION);
+	pthread_once(&curl_once, curl_init_once);
+	if (curl_init_result != CURLE_OK)
+		FAIL(HOIST_E_INTERNAL, "curl_global_init failed");
+
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		FAIL(HOIST_E_NOMEM, "out of memory");
+	pthread_mutex_init(&e->lock, NULL);
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&e->share_locks[i], NULL);
+	st = conf_init(&e->conf, opts, errbuf, errlen);
+	if (st != HOIST_OK)
+		goto out;
+
+	e->share = curl_share_init();
+	if (!e->share)
+		FAIL(HOIST_E_NOMEM, "curl_share_init failed");
+	curl_share_setopt(e->share, CURLSHOPT_LOCKFUNC, share_lock);
+	curl_share_setopt(e->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+	curl_share_setopt(e->share, CURLSHOPT_USERDATA, e);
+	curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+
+	raise_nofile(e->conf.max_connections + 256);
+	e->topo = topo_new(); /* NULL: unpinned, still correct */
+	if (e->conf.hash_threads == 0)
+		e->conf.hash_threads = topo_ncores(e->topo);
+	if (hashpool_new(&e->pool, e->topo, e->conf.hash_threads) < 0)
+		FAIL(HOIST_E_INTERNAL, "cannot start the hash threads");
+	e->loops = calloc(e->conf.io_threads, sizeof(*e->loops));
+	if (!e->loops)
+		FAIL(HOIST_E_NOMEM, "out of memory");
+	per_loop = e->conf.max_connections / e->conf.io_threads;
+	if (per_loop == 0)
+		per_loop = 1;
+	for (i = 0; i < e->conf.io_threads; i++) {
+		if (loop_new(&e->loops[i], i, per_loop) < 0)
+			FAIL(HOIST_E_INTERNAL, "cannot start the event loops");
+		e->nloops++;
+	}
+	*out = e;
+	e = NULL;
+out:
+	if (e)
+		hoist_engine_free(e);
+	return st;
+}
+
+void engine_upload_link(struct hoist_engine *e, struct hoist_upload *u)
+{
+	pthread_mutex_lock(&e->lock);
+	upload_list_insert_locked(&e->synced.uploads, u);
+	pthread_mutex_unlock(&e->lock);
+}
+
+void engine_upload_unlink(struct hoist_engine *e, struct hoist_upload *u)
+{
+	pthread_mutex_lock(&e->lock);
+	upload_list_remove_locked(&e->synced.uploads, u);
+	pthread_mutex_unlock(&e->lock);
+}
+
+void hoist_engine_free(struct hoist_engine *e)
+{
+	unsigned i;
+
+	if (!e)
+		return;
+	if (hoist__in_callback || loop_current())
+		return; /* refused: see hoist.h */
+	/* Cancel what still runs and wait for it to settle; the uploads
+	 * themselves stay for their owners to free. */
+	pthread_mutex_lock(&e->lock);
+	upload_list_detach_all_locked(&e->synced.uploads);
+	pthread_mutex_unlock(&e->lock);
+
+	for (i = 0; i < e->nloops; i++)
+		loop_free(e->loops[i]);
+	free(e->loops);
+	hashpool_free(e->pool);
+	topo_free(e->topo);
+	if (e->share)
+		curl_share_cleanup(e->share);
+	conf_cleanup(&e->conf);
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_destroy(&e->share_locks[i]);
+	pthread_mutex_destroy(&e->lock);
+	free(e);
+}

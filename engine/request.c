@@ -1,0 +1,642 @@
+/*
+ * request.c - one signed request on an easy handle (see request.h).
+ *
+ * The body of an UploadPart or PutObject is never buffered: the read
+ * callback pread()s (or copies from the mapping) straight into curl's
+ * upload buffer, computing the CRC64 on the way when asked
+ * (checksum=crc64: no hashing pre-pass).  If curl rewinds (only to 0 is
+ * supported) the CRC restarts with it.
+ *
+ * Headers: curl's defaults are made explicit where a signature depends on
+ * them.  POST would add "Content-Type: application/x-www-form-urlencoded"
+ * that V1 signs, so Content-Type is always sent explicitly or suppressed;
+ * "Expect: 100-continue" is suppressed (an extra round trip per part);
+ * the Host header is set by us so that SigV4 signs exactly what is sent;
+ * CURLOPT_PATH_AS_IS keeps keys like "a/../b" intact.  HTTP/1.1 only: S3
+ * and OSS speak it, and one stream per connection is what spreads parts
+ * over connections.
+ *
+ * Response headers are read after the transfer with curl_easy_header (no
+ * hand-written header parsing); the easy handle is then released at once,
+ * so a finished request holds no upload buffer.
+ *
+ * Secrets: the Authorization header exists only in the slist handed to
+ * curl; nothing here logs headers.
+ *
+ * Threading: see request.h.
+ */
+#include "request.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "checksum.h"
+#include "engine.h"
+#include "retry.h"
+#include "source.h"
+
+#define BODY_CAP_DEFAULT (2u * 1024 * 1024)
+
+struct request *request_new(struct hoist_engine *e, const char *op,
+			    const char *method, const char *bucket,
+			    const char *key)
+{
+	struct request *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->engine = e;
+	r->op = op;
+	r->method = method;
+	r->bucket = bucket ? strdup(bucket) : NULL;
+	r->key = key ? strdup(key) : NULL;
+	if ((bucket && !r->bucket) || (key && !r->key)) {
+		request_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+static void free_kv(struct sign_kv *kv, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free((char *)kv[i].name);
+		free((char *)kv[i].value);
+	}
+}
+
+void request_free(struct request *r)
+{
+	if (!r)
+		return;
+	if (r->xfer.easy)
+		curl_easy_cleanup(r->xfer.easy);
+	curl_slist_free_all(r->slist);
+	req_url_cleanup(&r->url);
+	free(r->bucket);
+	free(r->key);
+	free_kv(r->query, r->nquery);
+	free_kv(r->headers, r->nheaders);
+	buf_free(&r->body);
+	free(r->etag);
+	free(r->request_id);
+	free(r->version_id);
+	free(r->date);
+	free(r->retry_after);
+	free(r->qos_delay);
+	free(r->content_length);
+	error_doc_cleanup(&r->err);
+	free(r);
+}
+
+static int add_kv(struct sign_kv *kv, size_t *n, size_t max, const char *name,
+		  const char *value)
+{
+	char *cn, *cv;
+
+	if (*n >= max)
+		return -1;
+	cn = strdup(name);
+	cv = strdup(value ? value : "");
+	if (!cn || !cv) {
+		free(cn);
+		free(cv);
+		return -1;
+	}
+	kv[*n].name = cn;
+	kv[*n].value = cv;
+	(*n)++;
+	return 0;
+}
+
+int request_query(struct request *r, const char *name, const char *value)
+{
+	return add_kv(r->query, &r->nquery, REQ_MAX_QUERY, name, value);
+}
+
+int request_header(struct request *r, const char *name, const char *value)
+{
+	return add_kv(r->headers, &r->nheaders, REQ_MAX_HEADERS, name, value);
+}
+
+static const char *find_header(const struct request *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->nheaders; i++) {
+		if (strcasecmp(r->headers[i].name, name) == 0)
+			return r->headers[i].value;
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------ callbacks */
+
+static size_t read_source(char *buf, size_t size, size_t nitems, void *ud)
+{
+	struct request *r = ud;
+	size_t n = size * nitems;
+	int rc;
+
+	if (r->pos >= r->len)
+		return 0;
+	if (n > r->len - r->pos)
+		n = (size_t)(r->len - r->pos);
+	rc = source_read(r->src, buf, r->off + r->pos, n);
+	if (rc != 0) {
+		r->src_result = rc;
+		r->src_errno = rc < 0 ? errno : 0;
+		return CURL_READFUNC_ABORT;
+	}
+	if (r->crc_inline)
+		r->crc = crc64_ecma_update(r->crc, buf, n);
+	r->pos += n;
+	r->last_io_ms = hoist__now_ms();
+	return n;
+}
+
+static size_t read_mem(char *buf, size_t size, size_t nitems, void *ud)
+{
+	struct request *r = ud;
+	size_t n = size * nitems;
+
+	if (r->pos >= r->memlen)
+		return 0;
+	if (n > r->memlen - r->pos)
+		n = (size_t)(r->memlen - r->pos);
+	memcpy(buf, r->mem + r->pos, n);
+	r->pos += n;
+	return n;
+}
+
+static int seek_body(void *ud, curl_off_t offset, int origin)
+{
+	struct request *r = ud;
+
+	/* curl rewinds only to re-send a whole body (a redirect or an auth
+	 * round trip); anything else is refused and the attempt fails, to be
+	 * retried as a fresh request. */
+	if (origin != SEEK_SET || offset != 0)
+		return CURL_SEEKFUNC_CANTSEEK;
+	r->pos = 0;
+	r->crc = 0;
+	return CURL_SEEKFUNC_OK;
+}
+
+static size_t write_body(char *data, size_t size, size_t nmemb, void *ud)
+{
+	struct request *r = ud;
+	size_t n = size * nmemb;
+	size_t cap = r->body_cap ? r->body_cap : BODY_CAP_DEFAULT;
+
+	r->last_io_ms = hoist__now_ms();
+	if (r->body.len + n > cap) {
+		/* Keep reading (the connection stays reusable), keep nothing
+		 * more. */
+		r->body_truncated = 1;
+		return n;
+	}
+	if (buf_append(&r->body, data, n) < 0)
+		return 0; /* curl reports CURLE_WRITE_ERROR */
+	return n;
+}
+
+/* -------------------------------------------------------------- signing */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* "host;x-amz-content-sha256;x-amz-date": every header we send that SigV4
+ * should cover, lower-cased, sorted, without duplicates. */
+static char *aws_signed_headers(const struct sign_kv *h, size_t n)
+{
+	char *names[REQ_MAX_HEADERS + 4];
+	struct buf b = BUF_INIT;
+	size_t i, k = 0;
+	int rc = 0;
+
+	for (i = 0; i < n && k < sizeof(names) / sizeof(names[0]); i++) {
+		const char *nm = h[i].name;
+		char *low;
+		size_t j;
+
+		if (strcasecmp(nm, "host") != 0 && strcasecmp(nm, "content-md5") != 0 &&
+		    strcasecmp(nm, "content-type") != 0 &&
+		    strncasecmp(nm, "x-amz-", 6) != 0)
+			continue;
+		low = strdup(nm);
+		if (!low) {
+			rc = -1;
+			break;
+		}
+		for (j = 0; low[j]; j++) {
+			if (low[j] >= 'A' && low[j] <= 'Z')
+				low[j] = (char)(low[j] - 'A' + 'a');
+		}
+		names[k++] = low;
+	}
+	if (rc == 0) {
+		qsort(names, k, sizeof(names[0]), cmp_str);
+		for (i = 0; i < k; i++) {
+			if (i > 0 && strcmp(names[i], names[i - 1]) == 0)
+				continue;
+			if (b.len)
+				rc |= buf_putc(&b, ';');
+			rc |= buf_puts(&b, names[i]);
+		}
+	}
+	for (i = 0; i < k; i++)
+		free(names[i]);
+	if (rc) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_detach(&b);
+}
+
+/* Adds the date, token and Authorization headers to the request's header
+ * table (and so to the signature input).  Returns 0 or -1. */
+static int sign_request_headers(struct request *r, struct buf *auth)
+{
+	const struct engine_conf *c = &r->engine->conf;
+	const struct dialect_names *nm = dialect_names(c->dialect);
+	char iso[17], rfc[30];
+	struct sign_request sr;
+	struct sign_kv signed_hdrs[REQ_MAX_HEADERS];
+	size_t i, nsigned = 0;
+	int rc = 0;
+
+	r->sign_offset = atomic_load_explicit(&r->engine->clock_offset,
+					      memory_order_relaxed);
+	r->sign_time = engine_now(r->engine);
+	sign_format_iso8601(iso, r->sign_time);
+	sign_format_rfc1123(rfc, r->sign_time);
+
+	rc |= request_header(r, "Date", rfc);
+	if (c->dialect == HOIST_DIALECT_S3 || c->signature == HOIST_SIGNATURE_V4) {
+		rc |= request_header(r, nm->date, iso);
+		rc |= request_header(r, nm->content_sha256, "UNSIGNED-PAYLOAD");
+	}
+	if (c->ak && c->token)
+		rc |= request_header(r, nm->security_token, c->token);
+	if (c->dialect == HOIST_DIALECT_S3)
+		rc |= request_header(r, "Host", r->url.host.data);
+	if (rc)
+		return -1;
+	if (!c->ak)
+		return 0; /* anonymous */
+
+	/* Headers sent empty (to suppress curl's defaults) are absent on the
+	 * wire, so they are absent from the signature too. */
+	for (i = 0; i < r->nheaders; i++) {
+		if (*r->headers[i].value)
+			signed_hdrs[nsigned++] = r->headers[i];
+	}
+	memset(&sr, 0, sizeof(sr));
+	sr.method = r->method;
+	sr.bucket = r->bucket;
+	sr.key = r->key;
+	sr.path = r->url.path.data;
+	sr.query = r->query;
+	sr.nquery = r->nquery;
+	sr.headers = signed_hdrs;
+	sr.nheaders = nsigned;
+
+	if (c->dialect == HOIST_DIALECT_S3) {
+		struct sign_aws_params p;
+		char sig[65];
+		char *sh = aws_signed_headers(signed_hdrs, nsigned);
+
+		if (!sh)
+			return -1;
+		memset(&p, 0, sizeof(p));
+		p.secret = c->sk;
+		p.region = c->region;
+		p.service = "s3";
+		p.datetime = iso;
+		p.signed_headers = sh;
+		p.payload_hash = "UNSIGNED-PAYLOAD";
+		rc = sign_aws_v4(sig, &sr, &p);
+		if (rc == 0)
+			rc = buf_printf(auth,
+					"Authorization: AWS4-HMAC-SHA256 Credential=%s/%.8s/%s/s3/aws4_request, SignedHeaders=%s, Signature=%s",
+					c->ak, iso, c->region, sh, sig);
+		free(sh);
+		return rc;
+	}
+	if (c->signature == HOIST_SIGNATURE_V1) {
+		char sig[29];
+
+		if (sign_oss_v1(sig, c->sk, &sr, rfc) < 0)
+			return -1;
+		return buf_printf(auth, "Authorization: OSS %s:%s", c->ak, sig);
+	} else {
+		struct sign_v4_params p;
+		char sig[65];
+
+		memset(&p, 0, sizeof(p));
+		p.secret = c->sk;
+		p.region = c->region;
+		p.product = "oss";
+		p.datetime = iso;
+		p.payload_hash = "UNSIGNED-PAYLOAD";
+		if (sign_oss_v4(sig, &sr, &p) < 0)
+			return -1;
+		return buf_printf(auth,
+				  "Authorization: OSS4-HMAC-SHA256 Credential=%s/%.8s/%s/oss/aliyun_v4_request,Signature=%s",
+				  c->ak, iso, c->region, sig);
+	}
+}
+
+/* ---------------------------------------------------------------- setup */
+
+static int add_line(struct curl_slist **l, const char *line)
+{
+	struct curl_slist *n = curl_slist_append(*l, line);
+
+	if (!n)
+		return -1;
+	*l = n;
+	return 0;
+}
+
+static CURLcode prepare(struct request *r)
+{
+	const struct engine_conf *c = &r->engine->conf;
+	struct buf auth = BUF_INIT, line = BUF_INIT;
+	CURL *h = NULL;
+	CURLcode cc = CURLE_OUT_OF_MEMORY;
+	size_t i;
+
+	if (dialect_url(&r->url, c, r->bucket, r->key, r->query, r->nquery) < 0)
+		goto out;
+	if (!find_header(r, "Content-Type") &&
+	    (strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0)) {
+		/* A signed, explicit empty type beats curl's silent
+		 * form-urlencoded default. */
+		if (strcmp(r->method, "POST") == 0 &&
+		    request_header(r, "Content-Type", "") < 0)
+			goto out;
+	}
+	if (sign_request_headers(r, &auth) < 0)
+		goto out;
+	for (i = 0; i < r->nheaders; i++) {
+		buf_reset(&line);
+		if (*r->headers[i].value) {
+			if (buf_printf(&line, "%s: %s", r->headers[i].name,
+				       r->headers[i].value) < 0)
+				goto out;
+		} else if (buf_printf(&line, "%s:", r->headers[i].name) < 0) {
+			/* "Name:" removes curl's own header of that name. */
+			goto out;
+		}
+		if (add_line(&r->slist, line.data) < 0)
+			goto out;
+	}
+	if (add_line(&r->slist, "Expect:") < 0 || add_line(&r->slist, "Accept:") < 0)
+		goto out;
+	if (c->dialect != HOIST_DIALECT_S3) {
+		buf_reset(&line);
+		if (buf_printf(&line, "Host: %s", r->url.host.data) < 0 ||
+		    add_line(&r->slist, line.data) < 0)
+			goto out;
+	}
+	if (auth.len && add_line(&r->slist, auth.data) < 0)
+		goto out;
+
+	h = curl_easy_init();
+	if (!h)
+		goto out;
+	r->xfer.easy = h;
+	r->errbuf[0] = '\0';
+	curl_easy_setopt(h, CURLOPT_URL, r->url.url.data);
+	curl_easy_setopt(h, CURLOPT_PRIVATE, (char *)&r->xfer);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r->errbuf);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, r->slist);
+	curl_easy_setopt(h, CURLOPT_SHARE, r->engine->share);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->connect_timeout_ms);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, (long)c->low_speed_bytes);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)c->low_speed_seconds);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (c->ca_file)
+		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
+	if (c->insecure) {
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+
+	r->pos = 0;
+	r->crc = 0;
+	if (strcmp(r->method, "PUT") == 0) {
+		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(h, CURLOPT_READDATA, r);
+		curl_easy_setopt(h, CURLOPT_SEEKDATA, r);
+		curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, seek_body);
+		if (r->body_kind == REQ_BODY_SOURCE) {
+			curl_easy_setopt(h, CURLOPT_READFUNCTION, read_source);
+			curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->len);
+		} else {
+			curl_easy_setopt(h, CURLOPT_READFUNCTION, read_mem);
+			curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
+					 (curl_off_t)(r->body_kind == REQ_BODY_MEM ? r->memlen : 0));
+		}
+		if (r->upload_buffer)
+			curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, r->upload_buffer);
+		/* A PUT's answer is headers and at most a small XML or
+		 * callback body: curl's 16 KiB receive buffer per transfer
+		 * would be 4 MiB at 256 jobs for nothing. */
+		curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 4096L);
+	} else if (strcmp(r->method, "POST") == 0) {
+		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->body_kind == REQ_BODY_MEM ? r->mem : "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+				 (curl_off_t)(r->body_kind == REQ_BODY_MEM ? r->memlen : 0));
+	} else if (strcmp(r->method, "HEAD") == 0) {
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	} else if (strcmp(r->method, "GET") == 0) {
+		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	} else {
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
+	}
+	r->started = hoist__now_s();
+	r->last_io_ms = hoist__now_ms();
+	cc = CURLE_OK;
+out:
+	buf_free(&auth);
+	buf_free(&line);
+	return cc;
+}
+
+/* ------------------------------------------------------------- capture */
+
+static char *header_dup(CURL *h, const char *name)
+{
+	struct curl_header *hd = NULL;
+
+	if (curl_easy_header(h, name, 0, CURLH_HEADER, -1, &hd) != CURLHE_OK || !hd)
+		return NULL;
+	return strdup(hd->value);
+}
+
+static void parse_err_header(struct request *r, const char *b64)
+{
+	size_t n = strlen(b64);
+	uint8_t *xml;
+	long len;
+
+	if (n == 0 || n > 64 * 1024)
+		return;
+	xml = malloc(n / 4 * 3 + 3);
+	if (!xml)
+		return;
+	len = base64_decode(xml, b64, n);
+	if (len > 0)
+		response_parse_error(&r->err, (const char *)xml, (size_t)len);
+	free(xml);
+}
+
+static void capture(struct request *r, CURLcode cc)
+{
+	const struct dialect_names *nm = dialect_names(r->engine->conf.dialect);
+	CURL *h = r->xfer.easy;
+	curl_off_t t = 0;
+	char *crc, *err;
+
+	r->cc = cc;
+	r->seconds = hoist__now_s() - r->started;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->http);
+	if (curl_easy_getinfo(h, CURLINFO_STARTTRANSFER_TIME_T, &t) == CURLE_OK)
+		r->ttfb = (double)t / 1e6;
+	if (r->http > 0) {
+		r->etag = header_dup(h, "ETag");
+		r->request_id = header_dup(h, nm->request_id);
+		if (!r->request_id)
+			r->request_id = header_dup(h, "x-amz-request-id");
+		r->version_id = header_dup(h, nm->version_id);
+		r->date = header_dup(h, "Date");
+		r->retry_after = header_dup(h, "Retry-After");
+		r->content_length = header_dup(h, "Content-Length");
+		if (nm->qos_delay)
+			r->qos_delay = header_dup(h, nm->qos_delay);
+		crc = nm->crc64 ? header_dup(h, nm->crc64) : NULL;
+		if (crc && parse_u64(crc, &r->resp_crc) == 0)
+			r->resp_crc_valid = 1;
+		free(crc);
+		/* 203 is how OSS says "stored, but the callback failed",
+		 * with an Error document like any failure. */
+		if (r->http >= 300 || r->http == 203) {
+			if (r->body.len && !r->body_truncated)
+				response_parse_error(&r->err, r->body.data, r->body.len);
+			if (!r->err.code && nm->err) {
+				err = header_dup(h, nm->err);
+				if (err)
+					parse_err_header(r, err);
+				free(err);
+			}
+		}
+	}
+	/* Release the handle (and its upload buffer) now: only the captured
+	 * copies are needed from here on. */
+	curl_easy_cleanup(h);
+	r->xfer.easy = NULL;
+	curl_slist_free_all(r->slist);
+	r->slist = NULL;
+}
+
+static void xfer_done(struct loop_xfer *x, CURLcode cc)
+{
+	struct request *r = (struct request *)x;
+
+	capture(r, cc);
+	r->done(r);
+}
+
+int request_start(struct request *r, struct loop *l)
+{
+	r->xfer.done = xfer_done;
+	r->cc = prepare(r);
+	if (r->cc != CURLE_OK)
+		return -1;
+	if (loop_add(l, &r->xfer) < 0) {
+		r->cc = CURLE_OUT_OF_MEMORY;
+		return -1;
+	}
+	return 0;
+}
+
+void request_perform(struct request *r)
+{
+	CURLcode cc = prepare(r);
+
+	if (cc != CURLE_OK) {
+		r->cc = cc;
+		return;
+	}
+	cc = curl_easy_perform(r->xfer.easy);
+	capture(r, cc);
+}
+
+/* ------------------------------------------------------------- outcome */
+
+void request_outcome(struct request *r, hoist_status *status, int *retry,
+		     struct failure *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->op = r->op;
+	f->part = r->part;
+	f->http = r->http;
+	f->request_id = r->err.request_id ? r->err.request_id : r->request_id;
+	*retry = 0;
+	if (r->src_result) {
+		*status = r->src_result == SOURCE_SHORT ? HOIST_E_SOURCE_CHANGED : HOIST_E_IO;
+		f->detail = r->src_result == SOURCE_SHORT
+				    ? "the file is shorter than when the upload started"
+				    : strerror(r->src_errno);
+		f->http = 0;
+	} else if (r->http >= 300 && (r->cc == CURLE_OK || r->err.code)) {
+		/* A server that answers an error before reading the body may
+		 * reset the connection under our upload: the answer is what
+		 * counts. */
+		dialect_classify(r->engine->conf.dialect, r->http, r->err.code,
+				 status, retry);
+		f->code = r->err.code;
+		f->message = r->err.message;
+	} else if (r->cc != CURLE_OK) {
+		retry_classify_curl(r->cc, status, retry);
+		f->detail = r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->cc);
+		f->http = 0;
+	} else if (r->http >= 200 && r->http < 300) {
+		*status = HOIST_OK;
+	} else {
+		/* 1xx as final status, or no status at all. */
+		*status = HOIST_E_NETWORK;
+		*retry = 1;
+		f->detail = "no usable HTTP response";
+	}
+	f->status = *status;
+}
+
+int request_clock_skew(const struct request *r, int64_t *offset)
+{
+	int64_t server;
+
+	if (!r->date || sign_parse_rfc1123(r->date, &server) < 0)
+		return -1;
+	/* sign_time - sign_offset is what the local clock read. */
+	*offset = server - (r->sign_time - r->sign_offset);
+	return 0;
+}

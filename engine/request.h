@@ -1,0 +1,127 @@
+/*
+ * request.h - one signed HTTP request and what came back (private).
+ *
+ * Owns: easy handle setup (URL, headers, TLS, timeouts, body source),
+ * signing through sign.h, the read callback that streams a body straight
+ * from the file range (with an optional inline CRC64), capture of the
+ * response headers hoist cares about and of the body (capped), and the
+ * parse of an error body.  A request is one attempt: a retry is a new
+ * request (fresh signature, fresh date).
+ *
+ * Threading: a request belongs to one thread at a time: the loop thread
+ * while it runs on a loop (request_start), or the caller of
+ * request_perform.
+ */
+#ifndef HOIST_REQUEST_H
+#define HOIST_REQUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+
+#include "buf.h"
+#include "dialect.h"
+#include "loop.h"
+#include "response.h"
+#include "sign.h"
+#include "status.h"
+
+struct hoist_engine;
+struct source;
+
+enum req_body {
+	REQ_BODY_NONE = 0,
+	REQ_BODY_MEM,       /* mem/memlen, BORROWED until the request ends */
+	REQ_BODY_SOURCE     /* [off, off+len) of src */
+};
+
+#define REQ_MAX_QUERY 8
+#define REQ_MAX_HEADERS 16
+
+struct request {
+	struct loop_xfer xfer;      /* the loop's view; CURLOPT_PRIVATE */
+	struct hoist_engine *engine;
+
+	/* Set by the owner before request_start/request_perform. */
+	const char *op;             /* static: "UploadPart" */
+	const char *method;         /* static: "PUT", "POST", "GET", "HEAD", "DELETE" */
+	char *bucket;               /* copies */
+	char *key;
+	struct sign_kv query[REQ_MAX_QUERY];    /* OWNED copies */
+	size_t nquery;
+	struct sign_kv headers[REQ_MAX_HEADERS]; /* OWNED copies */
+	size_t nheaders;
+	enum req_body body_kind;
+	const char *mem;
+	size_t memlen;
+	struct source *src;
+	uint64_t off;
+	uint64_t len;
+	int crc_inline;             /* CRC64 of the body bytes as they are read */
+	size_t body_cap;            /* response bytes kept; 0: 2 MiB */
+	long upload_buffer;         /* CURLOPT_UPLOAD_BUFFERSIZE; 0: curl's */
+	void (*done)(struct request *r); /* loop thread, after capture */
+	void *owner;
+	unsigned part;              /* for messages: 0 if not a part */
+
+	/* Transfer state. */
+	struct curl_slist *slist;
+	struct req_url url;
+	uint64_t pos;               /* body bytes handed to curl */
+	uint64_t crc;               /* inline CRC64 of body[0, pos) */
+	int src_result;             /* 0, SOURCE_SHORT or -1 (see source.h) */
+	int src_errno;
+	char errbuf[CURL_ERROR_SIZE];
+	int64_t sign_time;          /* Unix seconds the signature claims */
+	int64_t sign_offset;        /* the clock offset included in sign_time */
+	double started;             /* hoist__now_s() at start */
+	uint64_t last_io_ms;        /* hoist__now_ms() of the last body byte
+	                               sent or response byte received */
+
+	/* Results, valid once done runs (or request_perform returns). */
+	CURLcode cc;
+	long http;
+	struct buf body;
+	int body_truncated;
+	char *etag;
+	char *request_id;
+	char *version_id;
+	char *date;
+	char *retry_after;
+	char *qos_delay;
+	char *content_length;
+	uint64_t resp_crc;
+	int resp_crc_valid;
+	struct error_doc err;       /* when http >= 300 and the body (or
+	                               x-oss-err) was an Error document */
+	double ttfb;                /* CURLINFO_STARTTRANSFER_TIME */
+	double seconds;             /* start to completion */
+};
+
+/* A new request for op (static string).  NULL on ENOMEM. */
+struct request *request_new(struct hoist_engine *e, const char *op,
+			    const char *method, const char *bucket,
+			    const char *key);
+void request_free(struct request *r);
+/* Copies name/value; -1 on ENOMEM or when the table is full. */
+int request_query(struct request *r, const char *name, const char *value);
+int request_header(struct request *r, const char *name, const char *value);
+
+/* Loop thread: signs and adds to the loop.  Returns 0, or -1 with r->cc
+ * set (setup failed: r->done is not called). */
+int request_start(struct request *r, struct loop *l);
+/* Any thread: signs and performs on a private easy handle, blocking. */
+void request_perform(struct request *r);
+
+/* What the outcome means: *status, whether the same request may be sent
+ * again, and the failure description (strings BORROWED from r).  For a
+ * 2xx response status is HOIST_OK. */
+void request_outcome(struct request *r, hoist_status *status, int *retry,
+		     struct failure *f);
+
+/* The server's clock from the Date header minus the time we signed with,
+ * for RequestTimeTooSkewed.  Returns 0 and sets *offset, or -1. */
+int request_clock_skew(const struct request *r, int64_t *offset);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * status.h - failure details and the one-line message (private).
+ *
+ * Owns: filling the failure half of struct hoist_result in one place, so
+ * that every failure, whatever its origin (server error body, curl error,
+ * local check), reads the same way:
+ *   "UploadPart part 7: 403 SignatureDoesNotMatch: <message> (request id X)"
+ * Threading: pure functions on caller-owned structs.
+ */
+#ifndef HOIST_STATUS_H
+#define HOIST_STATUS_H
+
+#include "hoist.h"
+
+struct failure {
+	hoist_status status;
+	const char *op;          /* static operation name, NULL: none */
+	unsigned part;           /* 0: not a part */
+	long http;               /* 0: no response */
+	const char *code;        /* server <Code>, BORROWED */
+	const char *message;     /* server <Message>, BORROWED */
+	const char *request_id;  /* BORROWED */
+	const char *detail;      /* local reason or curl's text, BORROWED */
+};
+
+/* Copies f into r's failure fields (replacing earlier ones) and builds
+ * r->message.  Returns 0, or -1 on ENOMEM (r->status is set anyway). */
+int result_set_failure(struct hoist_result *r, const struct failure *f);
+/* The one-line message for f, malloc'd (NULL on ENOMEM). */
+char *status_message(const struct failure *f);
+/* *dst = strdup(s) (NULL stays NULL), freeing the old value; -1 on ENOMEM. */
+int result_setstr(char **dst, const char *s);
+
+#endif
