@@ -150,7 +150,11 @@ class Ossemu:
             return f.read()
 
     def stats(self):
-        with urllib.request.urlopen(self.url.replace("https:", "http:") + "/-/stats", timeout=10) as r:
+        ctx = None
+        if self.url.startswith("https:"):
+            import ssl
+            ctx = ssl._create_unverified_context()  # the test's own self-signed server
+        with urllib.request.urlopen(self.url + "/-/stats", timeout=10, context=ctx) as r:
             return json.loads(r.read())
 
     def stop(self):
@@ -167,11 +171,23 @@ class Ossemu:
         return self
 
     def __exit__(self, *exc):
-        self.stop()
+        rc = self.stop()
+        err = self.stderr()
         with contextlib.suppress(OSError):
             os.unlink(self.log.name)
         if self.tmp:
             shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
+        # A server that failed on its own (a sanitizer report, an error exit)
+        # fails the test that ran it; one the test killed (rc < 0) does not.
+        bad = rc is not None and rc > 0
+        if bad or "Sanitizer" in err or "runtime error:" in err:
+            sys.stdout.write("not ok - ossemu exited %s or reported a sanitizer error\n" % rc)
+            for line in err.splitlines()[-30:]:
+                sys.stdout.write("#   " + line + "\n")
+            sys.stdout.flush()
+            if exc[0] is None:
+                raise RuntimeError("ossemu failed: exit %s" % rc)
 
 
 def hoist(*args, env=None, timeout=600, input=None):

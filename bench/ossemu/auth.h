@@ -1,0 +1,61 @@
+/*
+ * auth.h - who signed a request, in which dialect, and is it genuine.
+ *
+ * The dialect is chosen by the Authorization scheme ("OSS ", "OSS4-HMAC-
+ * SHA256 " -> OSS; "AWS4-HMAC-SHA256 " -> S3) or, for presigned URLs, by the
+ * query (OSSAccessKeyId / x-oss-signature-version -> OSS; X-Amz-Algorithm ->
+ * S3).  An unsigned request is OSS unless it carries an x-amz-* header, and
+ * is accepted only with --anonymous.
+ *
+ * Verification rebuilds a struct sign_request from what was received
+ * (decoded path, bucket, key, query, headers), signs it with the shared
+ * core (engine/sign.h), the same code the client signs with, and compares
+ * in constant time.
+ *
+ * Threading: reentrant.
+ */
+#ifndef OSSEMU_AUTH_H
+#define OSSEMU_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "errors.h"
+#include "ossemu.h"
+#include "sign.h"
+
+struct auth_input {
+	const char *method;
+	const char *bucket;    /* NULL for service-level requests */
+	const char *key;       /* NULL for bucket-level requests */
+	const char *path;      /* decoded request path, as sent (AWS) */
+	const struct sign_kv *query;
+	size_t nquery;
+	const struct sign_kv *headers;
+	size_t nheaders;
+	int64_t now;           /* server clock */
+};
+
+struct auth_result {
+	enum dialect dialect;
+	enum err_id err;             /* E_OK: accepted */
+	int anonymous;
+	const char *scheme;          /* "OSS", "OSS4", "AWS4", "anonymous" */
+	char ak[128];                /* the access key id claimed, if any */
+	/* The body must hash (SHA-256, lower-case hex) to this when set: the
+	 * client signed the payload (x-amz-content-sha256 / x-oss-content-sha256). */
+	char payload_sha256[65];
+	char sig_provided[129];      /* for SignatureDoesNotMatch documents */
+	char *string_to_sign;        /* malloc'd or NULL; never holds a token */
+};
+
+void auth_check(struct auth_result *out, const struct ossemu_config *cfg,
+		const struct auth_input *in);
+void auth_result_cleanup(struct auth_result *r);
+
+/* Case-insensitive header lookup in a kv array (first match). */
+const char *kv_header(const struct sign_kv *h, size_t n, const char *name);
+/* Exact query lookup; *present tells a bare "?name" from an absent one. */
+const char *kv_query(const struct sign_kv *q, size_t n, const char *name, int *present);
+
+#endif

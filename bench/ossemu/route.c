@@ -1,0 +1,153 @@
+/*
+ * route.c - which bucket, which key, which operation.
+ *
+ * Owns: addressing (path style, virtual-host style, and ali-oss's mix of
+ * both) and the mapping of method + sub-resources to an operation.
+ *
+ * Threading: functions act on one request, on the thread that owns it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "req.h"
+
+/* ---- addressing ------------------------------------------------------------ */
+
+static char *strndup_or_null(const char *s, size_t n)
+{
+	return n ? strndup(s, n) : NULL;
+}
+
+/* True for "<bucket>.oss-<region>..." / "<bucket>.s3.<...>" / "<bucket>.s3-<...>"
+ * names: the bucket is in the host even if it does not exist yet. */
+static int host_is_service_vhost(const char *rest)
+{
+	return strncmp(rest, "oss-", 4) == 0 || strncmp(rest, "s3.", 3) == 0 ||
+	       strncmp(rest, "s3-", 3) == 0;
+}
+
+/*
+ * Path style: /bucket/key.  Virtual-host style: Host <bucket>.<anything>
+ * where <bucket> is a known bucket or the rest is a service name.  ali-oss
+ * with sldEnable against an IP endpoint sends *both*: Host
+ * "<bucket>.oss-<region>.aliyuncs.com" and the path "/<bucket>/<key>"; when
+ * the first path segment is that same bucket name, path style wins (whether
+ * the bucket exists or not, so a missing one gets NoSuchBucket).  So a
+ * virtual-host request for key "<bucket>/x" in bucket <bucket> is read as
+ * path style; real clients do not produce it.
+ */
+int req_resolve(struct req *rq)
+{
+	const char *path = rq->path && rq->path[0] == '/' ? rq->path + 1 : "";
+	const char *slash = strchr(path, '/');
+	size_t seg_len = slash ? (size_t)(slash - path) : strlen(path);
+	const char *host = rq->host;
+	const char *dot = strchr(host, '.');
+	int ip = strspn(host, "0123456789.:") == strlen(host); /* 127.0.0.1:80 */
+	char *vbucket = NULL;
+
+	if (dot && dot != host && !ip) {
+		char *label = strndup(host, (size_t)(dot - host));
+
+		if (!label)
+			return -1;
+		if (store_bucket_exists(rq->srv->store, label) || host_is_service_vhost(dot + 1))
+			vbucket = label;
+		else
+			free(label);
+	}
+	if (vbucket && !(seg_len == strlen(vbucket) && strncmp(path, vbucket, seg_len) == 0)) {
+		rq->bucket = vbucket;
+		rq->key = strndup_or_null(path, strlen(path));
+		return rq->key || !*path ? 0 : -1;
+	}
+	free(vbucket);
+	rq->bucket = strndup_or_null(path, seg_len);
+	if (seg_len && !rq->bucket)
+		return -1;
+	if (slash) {
+		rq->key = strndup_or_null(slash + 1, strlen(slash + 1));
+		if (slash[1] && !rq->key)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- routing ----------------------------------------------------------------- */
+
+/* Sub-resources ossemu does not implement: a request naming one gets
+ * NotImplemented rather than being mistaken for a plain object request. */
+static int has_unsupported_subresource(const struct req *rq, int bucket_level)
+{
+	static const char *const object_level[] = {
+		"acl", "tagging", "symlink", "restore", "append", "position", "torrent",
+		"retention", "legal-hold", "attributes", "x-oss-process", "select", "versions",
+	};
+	static const char *const bucket_extra[] = {
+		"location", "versioning", "cors", "lifecycle", "policy", "logging", "website",
+		"referer", "encryption", "bucketInfo", "stat", "delete", "replication", "worm",
+	};
+
+	for (size_t i = 0; i < rq->nquery; i++) {
+		const char *n = rq->query[i].name;
+
+		for (size_t j = 0; j < sizeof(object_level) / sizeof(*object_level); j++) {
+			if (strcmp(n, object_level[j]) == 0)
+				return 1;
+		}
+		for (size_t j = 0; bucket_level && j < sizeof(bucket_extra) / sizeof(*bucket_extra);
+		     j++) {
+			if (strcmp(n, bucket_extra[j]) == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+enum op req_route(const struct req *rq)
+{
+	const char *m = rq->method;
+	int uploads, upload_id, part;
+
+	req_query(rq, "uploads", &uploads);
+	req_query(rq, "uploadId", &upload_id);
+	req_query(rq, "partNumber", &part);
+	if (!rq->bucket)
+		return strcmp(m, "GET") == 0 ? OP_LIST_BUCKETS : OP_UNKNOWN;
+	if (!rq->key) {
+		if (has_unsupported_subresource(rq, 1))
+			return OP_UNKNOWN;
+		if (strcmp(m, "PUT") == 0)
+			return OP_PUT_BUCKET;
+		if (strcmp(m, "HEAD") == 0)
+			return OP_HEAD_BUCKET;
+		if (strcmp(m, "DELETE") == 0)
+			return OP_DELETE_BUCKET;
+		if (strcmp(m, "GET") == 0)
+			return uploads ? OP_LIST_UPLOADS : OP_LIST_OBJECTS;
+		return OP_UNKNOWN;
+	}
+	if (has_unsupported_subresource(rq, 0))
+		return OP_UNKNOWN;
+	if (strcmp(m, "POST") == 0) {
+		if (uploads)
+			return OP_INITIATE;
+		return upload_id ? OP_COMPLETE : OP_UNKNOWN;
+	}
+	if (strcmp(m, "PUT") == 0) {
+		/* CopyObject / UploadPartCopy are not implemented: never take
+		 * their empty body for the object's bytes. */
+		if (req_header(rq, "x-oss-copy-source") || req_header(rq, "x-amz-copy-source"))
+			return OP_UNKNOWN;
+		if (upload_id || part)
+			return upload_id && part ? OP_UPLOAD_PART : OP_UNKNOWN;
+		return OP_PUT_OBJECT;
+	}
+	if (strcmp(m, "GET") == 0)
+		return upload_id ? OP_LIST_PARTS : OP_GET_OBJECT;
+	if (strcmp(m, "HEAD") == 0)
+		return OP_HEAD_OBJECT;
+	if (strcmp(m, "DELETE") == 0)
+		return upload_id ? OP_ABORT : OP_DELETE_OBJECT;
+	return OP_UNKNOWN;
+}
