@@ -1,0 +1,154 @@
+"""plan - what each mode measures: the matrix, grouped for fair alternation.
+
+Owns: the smoke, quick and full plans.  A plan is a list of groups; a group
+is a set of configurations that are run in alternation (round r runs every
+configuration once, the order rotated by r, so A B C, B C A, ...), with
+`warmup` rounds discarded and `reps` rounds counted.  Only configurations in
+the same group are compared with each other (ratios, plots).
+
+Budget (full, 2 cores): about 30 minutes.  Measured on the 2-core machine:
+hoist --checksum crc64 ~1-1.5 GB/s (under 1 s per GiB), --checksum both
+~0.3 GB/s (MD5-bound on client and server alike: 3-5 s per GiB), the
+slowest peers ~0.15 GB/s (6-9 s per GiB), WAN at jobs 8 ~0.18 GB/s.  A
+first full run with 3 counted rounds everywhere took 16 minutes, and the
+shared machine's noise showed in the min-max, so (the committed baseline
+with this plan took 29 minutes):
+  - 1 GiB cells: 1 warm-up round + 5 counted rounds, the whole matrix (part
+    8/32 MiB x jobs 8/64/256/512 x crc64/both), LAN and WAN.
+  - 8 GiB cells: no warm-up round (the file is read into the page cache
+    before the group instead, which is what the warm-up run is for) and 3
+    counted rounds; crc64 at every jobs level on LAN (64/256/512 on WAN,
+    where 8 only shows the 8 x 25 MB/s shaping limit the 1 GiB runs already
+    show) and both at jobs 64 (an 8 GiB both run costs ~25 s).
+  - peers at 1 GiB only, LAN and WAN (WAN without rclone's MD5 pre-pass
+    variant and without hoist-s3: both add nothing new there).
+  - one cold-cache run (8 GiB): every cold run drops the whole page cache
+    of a shared machine.
+The groups run most-important-first; a time budget stops starting rounds
+past it, so only the 8 GiB tail can be cut, and the summary says so.
+Every choice is written into results.json ("plan") and summary.md.
+"""
+
+MiB = 1 << 20
+GiB = 1 << 30
+
+# ossemu flags per profile.  WAN: 30 ms before each response's headers and a
+# per-connection bandwidth cap of 25 MB/s, so that concurrency matters as it
+# does against real OSS (8 connections: at most 200 MB/s).
+PROFILES = {
+    "LAN": [],
+    "WAN": ["--latency", "30", "--conn-bandwidth", "25"],
+}
+
+PEER_ENGINES = ["aws-c-s3", "aws-cli", "rclone", "rclone-nocksum", "ali-oss"]
+
+
+def cfg(engine, size, part, jobs, checksum="crc64", profile="LAN", cache="warm"):
+    return {"engine": engine, "file_bytes": size, "part_size": part, "jobs": jobs,
+            "checksum": checksum, "profile": profile, "cache": cache}
+
+
+def group(name, profile, configs, warmup=1, reps=3, note=""):
+    return {"name": name, "profile": profile, "configs": configs, "warmup": warmup,
+            "reps": reps, "note": note}
+
+
+def cold_group(c):
+    return {"name": "cold", "profile": c["profile"], "configs": [c], "warmup": 0, "reps": 1,
+            "cold": True, "note": "page cache dropped before the one run"}
+
+
+def peers_group(name, profile, size, part, jobs, curl_jobs, warmup=1, reps=3):
+    """hoist (both checksum modes, both dialects) beside every peer and the
+    curl transport ceiling: same file, same part size, same concurrency."""
+    c = [cfg("hoist", size, part, jobs, "crc64", profile),
+         cfg("hoist", size, part, jobs, "both", profile),
+         cfg("hoist-s3", size, part, jobs, "crc64", profile),
+         cfg("curl-ceiling", size, part, curl_jobs, "none", profile)]
+    c += [cfg(e, size, part, jobs, "default", profile) for e in PEER_ENGINES]
+    return group(name, profile, c, warmup, reps,
+                 f"hoist and peers side by side; the curl ceiling uses {curl_jobs} processes")
+
+
+def sweep(name, profile, size, parts, jobs_list, checksums, warmup=1, reps=3, curl=True):
+    c = []
+    for part in parts:
+        for jobs in jobs_list:
+            for ck in checksums:
+                c.append(cfg("hoist", size, part, jobs, ck, profile))
+        if curl and profile == "LAN":
+            c.append(cfg("curl-ceiling", size, part, 8, "none", profile))
+    return group(name, profile, c, warmup, reps, "hoist matrix")
+
+
+def smoke():
+    size = 16 * MiB
+    return {
+        "mode": "smoke",
+        "files": [size],
+        "hashbench_seconds": 0.2,
+        "iperf3_seconds": 0,
+        "budget_s": 120,
+        "groups": [group("smoke", "LAN", [cfg("hoist", size, 4 * MiB, 4, "crc64"),
+                                          cfg("curl-ceiling", size, 4 * MiB, 2, "none")],
+                         warmup=0, reps=1, note="smoke: one run each, nothing asserted about speed")],
+        "headline": "smoke",
+    }
+
+
+def quick():
+    size = 256 * MiB
+    p8 = 8 * MiB
+    groups = [
+        peers_group("peers-LAN", "LAN", size, p8, 64, 8),
+        sweep("hoist-LAN", "LAN", size, [p8], [8, 64, 256], ["crc64", "both"], curl=False),
+        sweep("hoist-WAN", "WAN", size, [p8], [8, 64, 256], ["crc64"]),
+    ]
+    return {
+        "mode": "quick",
+        "files": [size],
+        "hashbench_seconds": 0.5,
+        "iperf3_seconds": 2,
+        "budget_s": 170,
+        "groups": groups,
+        "headline": "peers-LAN",
+    }
+
+
+def full():
+    g1, g8 = 1 * GiB, 8 * GiB
+    p8, p32 = 8 * MiB, 32 * MiB
+    R1 = 5  # counted rounds of the 1 GiB groups
+    wan1 = sweep("hoist-WAN-1G", "WAN", g1, [p8, p32], [8, 64, 256, 512], ["crc64", "both"], reps=R1)
+    lan8 = sweep("hoist-LAN-8G", "LAN", g8, [p8, p32], [8, 64, 256, 512], ["crc64"], warmup=0,
+                 curl=False)
+    lan8["configs"] += [cfg("hoist", g8, p, 64, "both", "LAN") for p in (p8, p32)]
+    peers_wan = peers_group("peers-WAN", "WAN", g1, p8, 64, 64, reps=R1)
+    # In WAN the MD5 pre-pass of rclone adds nothing new (it is the same
+    # local work as on LAN): keep rclone-nocksum only; hoist-s3 is compared
+    # on LAN.
+    peers_wan["configs"] = [c for c in peers_wan["configs"]
+                            if c["engine"] not in ("rclone", "hoist-s3")]
+    # Most important first: if the time budget runs out, only the tail
+    # (8 GiB) is cut.
+    groups = [
+        peers_group("peers-LAN", "LAN", g1, p8, 64, 8, reps=R1),
+        sweep("hoist-LAN-1G", "LAN", g1, [p8, p32], [8, 64, 256, 512], ["crc64", "both"], reps=R1),
+        peers_wan,
+        wan1,
+        lan8,
+        cold_group(cfg("hoist", g8, p8, 64, "crc64", "LAN", "cold")),
+        sweep("hoist-WAN-8G", "WAN", g8, [p8, p32], [64, 256, 512], ["crc64"], warmup=0),
+    ]
+    return {
+        "mode": "full",
+        "files": [g1, g8],
+        "hashbench_seconds": 1.0,
+        "iperf3_seconds": 3,
+        "budget_s": 31 * 60,
+        "groups": groups,
+        "headline": "peers-LAN",
+    }
+
+
+PLANS = {"smoke": smoke, "quick": quick, "full": full}
