@@ -6,7 +6,8 @@
 # interop tests are scripts under tests/integration and tests/interop.
 # Suites:
 #   plain : unit + integration + interop against build/
-#   asan  : unit + integration against build/san-address (ASan+UBSan)
+#   asan  : unit + integration + interop against build/san-address (ASan+UBSan;
+#           real clients then drive an instrumented ossemu)
 #   tsan  : the threaded integration tests (tests/integration/*tsan*) and unit
 #           tests against build/san-thread
 # A test that exits non-zero without a "not ok" line counts as one failure.
@@ -76,7 +77,7 @@ export LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:${LSAN_OPTIONS:-}"
 
 suite plain build "unit integration interop"
 if [ "$quick" = 0 ]; then
-	[ -d build/san-address ] && suite asan build/san-address "unit integration"
+	[ -d build/san-address ] && suite asan build/san-address "unit integration interop"
 	[ -d build/san-thread ] && suite tsan build/san-thread "unit integration tsanonly"
 	# Harness smoke run and fuzz smoke, when present.
 	[ -f bench/smoke.sh ] && run_one plain bench/smoke.sh sh bench/smoke.sh
