@@ -46,14 +46,16 @@ int json_string_append(struct buf *b, const char *s)
 			rc = buf_puts(b, "\\f");
 			break;
 		default:
-			if (c < 0x20 || c == 0x7f)
+			if (c < 0x20 || c == 0x7f) {
 				rc = buf_printf(b, "\\u%04x", c);
-			else
+			} else {
 				rc = buf_putc(b, (char)c);
+			}
 		}
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		rc = buf_putc(b, '"');
+	}
 	return rc;
 }
 
@@ -73,8 +75,9 @@ static int member(struct buf *b, const char *name, const char *value, int *first
 {
 	int rc = 0;
 
-	if (!*first)
+	if (!*first) {
 		rc |= buf_putc(b, ',');
+	}
 	*first = 0;
 	rc |= json_string_append(b, name);
 	rc |= buf_putc(b, ':');
@@ -92,13 +95,16 @@ char *callback_header(const char *url, const char *body, const char *host,
 	rc |= buf_putc(&b, '{');
 	rc |= member(&b, "callbackUrl", url, &first);
 	rc |= member(&b, "callbackBody", body ? body : "", &first);
-	if (host && *host)
+	if (host && *host) {
 		rc |= member(&b, "callbackHost", host, &first);
-	if (body_type && *body_type)
+	}
+	if (body_type && *body_type) {
 		rc |= member(&b, "callbackBodyType", body_type, &first);
+	}
 	rc |= buf_putc(&b, '}');
-	if (rc == 0)
+	if (rc == 0) {
 		out = b64_of(&b);
+	}
 	buf_free(&b);
 	return out;
 }
@@ -124,12 +130,14 @@ char *callback_var_header(const char *const *vars, size_t n, long *bad)
 		}
 		buf_reset(&name);
 		rc |= buf_append(&name, v, (size_t)(eq - v));
-		if (rc == 0)
+		if (rc == 0) {
 			rc |= member(&b, name.data, eq + 1, &first);
+		}
 	}
 	rc |= buf_putc(&b, '}');
-	if (rc == 0)
+	if (rc == 0) {
 		out = b64_of(&b);
+	}
 	buf_free(&b);
 	buf_free(&name);
 	return out;

@@ -136,8 +136,9 @@ int endpoint_parse(struct endpoint *ep, const char *url, char *err, size_t errle
 		snprintf(err, errlen, "endpoint '%s' must not have a query", url);
 		goto out;
 	}
-	if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
+	if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK) {
 		port = NULL;
+	}
 	ep->scheme = dup_curl(scheme);
 	ep->host = dup_curl(host);
 	ep->port = port ? dup_curl(port) : NULL;
@@ -157,8 +158,9 @@ out:
 	curl_free(port);
 	curl_free(user);
 	curl_url_cleanup(u);
-	if (rc)
+	if (rc) {
 		endpoint_cleanup(ep);
+	}
 	return rc;
 }
 
@@ -168,11 +170,12 @@ char *dialect_default_endpoint(enum hoist_dialect d, const char *region,
 	struct buf b = BUF_INIT;
 	int rc;
 
-	if (d == HOIST_DIALECT_S3)
+	if (d == HOIST_DIALECT_S3) {
 		rc = buf_printf(&b, "https://s3.%s.amazonaws.com", region);
-	else
+	} else {
 		rc = buf_printf(&b, "https://oss-%s%s.aliyuncs.com", region,
 				internal ? "-internal" : "");
+	}
 	if (rc) {
 		buf_free(&b);
 		return NULL;
@@ -213,25 +216,29 @@ int dialect_url(struct req_url *out, const struct engine_conf *c,
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
-	if (vhost)
+	if (vhost) {
 		rc |= buf_printf(&out->host, "%s.%s", bucket, ep->host);
-	else
+	} else {
 		rc |= buf_puts(&out->host, ep->host);
-	if (ep->port)
+	}
+	if (ep->port) {
 		rc |= buf_printf(&out->host, ":%s", ep->port);
+	}
 
 	rc |= buf_putc(&out->path, '/');
 	if (has_bucket && !vhost) {
 		rc |= buf_puts(&out->path, bucket);
 		rc |= buf_putc(&out->path, '/');
 	}
-	if (has_key)
+	if (has_key) {
 		rc |= buf_puts(&out->path, key);
+	}
 
 	rc |= buf_printf(&out->url, "%s://", ep->scheme);
 	rc |= buf_append(&out->url, out->host.data, out->host.len);
-	if (rc == 0)
+	if (rc == 0) {
 		rc |= put_encoded(&out->url, out->path.data, 1);
+	}
 	for (i = 0; i < nquery && rc == 0; i++) {
 		rc |= buf_putc(&out->url, i ? '&' : '?');
 		rc |= put_encoded(&out->url, query[i].name, 0);
@@ -254,10 +261,12 @@ static const char *etag_bare(const char *etag, size_t *len)
 {
 	size_t n;
 
-	if (!etag)
+	if (!etag) {
 		etag = "";
-	if (strncmp(etag, "W/", 2) == 0)
+	}
+	if (strncmp(etag, "W/", 2) == 0) {
 		etag += 2;
+	}
 	n = strlen(etag);
 	if (n >= 2 && etag[0] == '"' && etag[n - 1] == '"') {
 		etag++;
@@ -274,6 +283,27 @@ int etag_equal(const char *a, const char *b)
 	const char *pb = etag_bare(b, &lb);
 
 	return la == lb && la > 0 && strncasecmp(pa, pb, la) == 0;
+}
+
+int etag_is_multipart(const char *etag)
+{
+	size_t n, i, dash = 0;
+	const char *p = etag_bare(etag, &n);
+
+	for (i = 0; i < n; i++) {
+		if (p[i] == '-') {
+			dash = i;
+		}
+	}
+	if (dash == 0 || dash + 1 >= n) {
+		return 0;
+	}
+	for (i = dash + 1; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9') {
+			return 0;
+		}
+	}
+	return 1;
 }
 
 int etag_to_md5(uint8_t md5[16], const char *etag)
@@ -322,14 +352,89 @@ int dialect_multipart_etag(enum hoist_dialect d, char *out, size_t outlen,
 	return 0;
 }
 
+/* ------------------------------------------------------- S3 checksums */
+
+const char *s3sum_header(enum hoist_s3_checksum k)
+{
+	switch (k) {
+	case HOIST_S3_CHECKSUM_CRC32C:
+		return "x-amz-checksum-crc32c";
+	case HOIST_S3_CHECKSUM_CRC64NVME:
+		return "x-amz-checksum-crc64nvme";
+	default:
+		return NULL;
+	}
+}
+
+const char *s3sum_algorithm(enum hoist_s3_checksum k)
+{
+	switch (k) {
+	case HOIST_S3_CHECKSUM_CRC32C:
+		return "CRC32C";
+	case HOIST_S3_CHECKSUM_CRC64NVME:
+		return "CRC64NVME";
+	default:
+		return NULL;
+	}
+}
+
+const char *s3sum_element(enum hoist_s3_checksum k)
+{
+	switch (k) {
+	case HOIST_S3_CHECKSUM_CRC32C:
+		return "ChecksumCRC32C";
+	case HOIST_S3_CHECKSUM_CRC64NVME:
+		return "ChecksumCRC64NVME";
+	default:
+		return NULL;
+	}
+}
+
+static size_t s3sum_width(enum hoist_s3_checksum k)
+{
+	return k == HOIST_S3_CHECKSUM_CRC32C ? 4 : 8;
+}
+
+void s3sum_encode(char out[13], enum hoist_s3_checksum k, uint64_t v)
+{
+	uint8_t be[8];
+	size_t w = s3sum_width(k), i;
+
+	for (i = 0; i < w; i++) {
+		be[i] = (uint8_t)(v >> (8 * (w - 1 - i)));
+	}
+	base64_encode(out, be, w);
+}
+
+int s3sum_equals(const char *text, enum hoist_s3_checksum k, uint64_t v)
+{
+	uint8_t got[12], want[8];
+	size_t w = s3sum_width(k), n, i;
+	long len;
+
+	if (!text)
+		return 0;
+	n = strlen(text);
+	if (n != BASE64_LEN(w))
+		return 0;
+	len = base64_decode(got, text, n);
+	if (len != (long)w)
+		return 0;
+	for (i = 0; i < w; i++) {
+		want[i] = (uint8_t)(v >> (8 * (w - 1 - i)));
+	}
+	return memcmp(got, want, w) == 0;
+}
+
 /* ------------------------------------------------------ classification */
 
 void dialect_classify(enum hoist_dialect d, long http, const char *code,
 		      hoist_status *status, int *retry)
 {
 	(void)d;
-	if (!code)
+	if (!code) {
 		code = "";
+	}
 	*retry = 0;
 	if (http >= 200 && http < 300) {
 		*status = HOIST_OK;

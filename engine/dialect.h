@@ -70,6 +70,10 @@ void req_url_cleanup(struct req_url *u);
 int etag_equals_md5(const char *etag, const uint8_t md5[16]);
 /* 1 when two ETags are equal ignoring quotes and case. */
 int etag_equal(const char *a, const char *b);
+/* 1 when etag (quotes optional) has the multipart form "<hex>-N" that
+ * dialect_multipart_etag predicts; 0 for anything else (a plain MD5, as
+ * s3rver answers a Complete with, or an empty one, as RGW does). */
+int etag_is_multipart(const char *etag);
 /* Parses a plain MD5 ETag back into bytes; -1 if it is not one. */
 int etag_to_md5(uint8_t md5[16], const char *etag);
 /* The quoted multipart ETag the server should return for parts with these
@@ -78,6 +82,18 @@ int etag_to_md5(uint8_t md5[16], const char *etag);
  * Returns 0 or -1 (ENOMEM). */
 int dialect_multipart_etag(enum hoist_dialect d, char *out, size_t outlen,
 			   const uint8_t (*md5)[16], unsigned n);
+
+/* S3's additional checksums (x-amz-checksum-*; NULL for NONE): the
+ * request/response header, the x-amz-checksum-algorithm value for
+ * CreateMultipartUpload, and the element of a Complete body. */
+const char *s3sum_header(enum hoist_s3_checksum k);    /* "x-amz-checksum-crc32c" */
+const char *s3sum_algorithm(enum hoist_s3_checksum k); /* "CRC32C" */
+const char *s3sum_element(enum hoist_s3_checksum k);   /* "ChecksumCRC32C" */
+/* The header value: base64 of the big-endian CRC, 4 bytes for CRC32C, 8
+ * for CRC64NVME.  out holds 13 bytes. */
+void s3sum_encode(char out[13], enum hoist_s3_checksum k, uint64_t v);
+/* 1 when text is that encoding of v (base64 compared as bytes). */
+int s3sum_equals(const char *text, enum hoist_s3_checksum k, uint64_t v);
 
 /* What a server error means: *status and whether the same request may be
  * sent again.  http is the status code, code the <Code> (may be NULL). */

@@ -75,8 +75,9 @@ static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access,
 
 	(void)h;
 	(void)access;
-	if ((unsigned)data < CURL_LOCK_DATA_LAST)
+	if ((unsigned)data < CURL_LOCK_DATA_LAST) {
 		pthread_mutex_lock(&e->share_locks[data]);
+	}
 }
 
 static void share_unlock(CURL *h, curl_lock_data data, void *ud)
@@ -84,8 +85,9 @@ static void share_unlock(CURL *h, curl_lock_data data, void *ud)
 	struct hoist_engine *e = ud;
 
 	(void)h;
-	if ((unsigned)data < CURL_LOCK_DATA_LAST)
+	if ((unsigned)data < CURL_LOCK_DATA_LAST) {
 		pthread_mutex_unlock(&e->share_locks[data]);
+	}
 }
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -144,85 +146,103 @@ static hoist_status conf_init(struct engine_conf *c,
 	char err[256];
 
 	memset(c, 0, sizeof(*c));
-	if (o->dialect != HOIST_DIALECT_OSS && o->dialect != HOIST_DIALECT_S3)
+	if (o->dialect != HOIST_DIALECT_OSS && o->dialect != HOIST_DIALECT_S3) {
 		FAIL(HOIST_E_INVALID_ARG, "unknown dialect %d", (int)o->dialect);
+	}
 	c->dialect = o->dialect;
 	if (o->signature != HOIST_SIGNATURE_DEFAULT && o->signature != HOIST_SIGNATURE_V1 &&
-	    o->signature != HOIST_SIGNATURE_V4)
+	    o->signature != HOIST_SIGNATURE_V4) {
 		FAIL(HOIST_E_INVALID_ARG, "unknown signature version %d", (int)o->signature);
-	if (o->dialect == HOIST_DIALECT_S3 && o->signature == HOIST_SIGNATURE_V1)
+	}
+	if (o->dialect == HOIST_DIALECT_S3 && o->signature == HOIST_SIGNATURE_V1) {
 		FAIL(HOIST_E_INVALID_ARG, "signature V1 is an OSS scheme; S3 uses SigV4");
+	}
 	c->signature = o->signature == HOIST_SIGNATURE_V1 ? HOIST_SIGNATURE_V1
 							  : HOIST_SIGNATURE_V4;
-	if (!o->access_key_id != !o->access_key_secret)
+	if (!o->access_key_id != !o->access_key_secret) {
 		FAIL(HOIST_E_INVALID_ARG,
 		     "access key id and secret go together (both or neither)");
+	}
 	if ((o->access_key_id && !*o->access_key_id) ||
-	    (o->access_key_secret && !*o->access_key_secret))
+	    (o->access_key_secret && !*o->access_key_secret)) {
 		FAIL(HOIST_E_INVALID_ARG, "empty access key id or secret");
-	if (o->session_token && !o->access_key_id)
+	}
+	if (o->session_token && !o->access_key_id) {
 		FAIL(HOIST_E_INVALID_ARG, "a session token needs an access key");
+	}
 	if (o->addressing != HOIST_ADDRESSING_AUTO && o->addressing != HOIST_ADDRESSING_VIRTUAL &&
-	    o->addressing != HOIST_ADDRESSING_PATH)
+	    o->addressing != HOIST_ADDRESSING_PATH) {
 		FAIL(HOIST_E_INVALID_ARG, "unknown addressing %d", (int)o->addressing);
+	}
 
 	if (dupopt(&c->region, o->region ? o->region
 				       : o->dialect == HOIST_DIALECT_S3 ? "us-east-1"
 									: "cn-hangzhou") ||
 	    dupopt(&c->ak, o->access_key_id) || dupopt(&c->sk, o->access_key_secret) ||
 	    dupopt(&c->token, o->session_token && *o->session_token ? o->session_token : NULL) ||
-	    dupopt(&c->ca_file, o->ca_file))
+	    dupopt(&c->ca_file, o->ca_file)) {
 		FAIL(HOIST_E_NOMEM, "out of memory");
-	if (!*c->region)
+	}
+	if (!*c->region) {
 		FAIL(HOIST_E_INVALID_ARG, "empty region");
+	}
 
 	if (o->endpoint) {
 		url = strdup(o->endpoint);
 	} else {
 		url = dialect_default_endpoint(o->dialect, c->region, o->internal);
 	}
-	if (!url)
+	if (!url) {
 		FAIL(HOIST_E_NOMEM, "out of memory");
-	if (endpoint_parse(&c->ep, url, err, sizeof(err)) < 0)
+	}
+	if (endpoint_parse(&c->ep, url, err, sizeof(err)) < 0) {
 		FAIL(HOIST_E_INVALID_ARG, "%s", err);
+	}
 	{
 		struct buf b = BUF_INIT;
 
 		if (buf_printf(&b, "%s://%s%s%s", c->ep.scheme, c->ep.host,
-			       c->ep.port ? ":" : "", c->ep.port ? c->ep.port : "") < 0)
+			       c->ep.port ? ":" : "", c->ep.port ? c->ep.port : "") < 0) {
 			FAIL(HOIST_E_NOMEM, "out of memory");
+		}
 		c->endpoint_url = buf_detach(&b);
 	}
 	c->path_style = o->addressing == HOIST_ADDRESSING_PATH ||
 			(o->addressing == HOIST_ADDRESSING_AUTO && c->ep.is_ip);
-	if (!c->path_style && c->ep.is_ip)
+	if (!c->path_style && c->ep.is_ip) {
 		FAIL(HOIST_E_INVALID_ARG,
 		     "virtual-host addressing needs a host name, not an IP endpoint");
+	}
 
 	c->hash_threads = o->hash_threads;
 	c->io_threads = o->io_threads ? o->io_threads : 1;
-	if (c->io_threads > 64 || c->hash_threads > 1024)
+	if (c->io_threads > 64 || c->hash_threads > 1024) {
 		FAIL(HOIST_E_INVALID_ARG, "too many threads");
+	}
 	c->max_connections = o->max_connections ? o->max_connections : 1024;
-	if (c->max_connections > 65536)
+	if (c->max_connections > 65536) {
 		FAIL(HOIST_E_INVALID_ARG, "max_connections above 65536");
+	}
 	c->insecure = o->insecure;
 	c->connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms : 10000;
 	c->low_speed_bytes = o->low_speed_bytes ? o->low_speed_bytes : 1024;
 	c->low_speed_seconds = o->low_speed_seconds ? o->low_speed_seconds : 30;
 	c->max_attempts = o->max_attempts ? o->max_attempts : 6;
-	if (c->max_attempts > 100)
+	if (c->max_attempts > 100) {
 		FAIL(HOIST_E_INVALID_ARG, "max_attempts above 100");
+	}
 	c->retry_base_ms = o->retry_base_ms ? o->retry_base_ms : 200;
 	c->retry_cap_ms = o->retry_cap_ms ? o->retry_cap_ms : 20000;
-	if (c->retry_cap_ms < c->retry_base_ms)
+	if (c->retry_cap_ms < c->retry_base_ms) {
 		c->retry_cap_ms = c->retry_base_ms;
+	}
 	c->log = o->log;
 	c->log_userdata = o->log_userdata;
 out:
 	free(url);
-	if (st != HOIST_OK)
+	if (st != HOIST_OK) {
 		conf_cleanup(c);
+	}
 	return st;
 }
 
@@ -247,31 +267,38 @@ hoist_status hoist_engine_new(struct hoist_engine **out,
 	hoist_status st = HOIST_OK;
 	unsigned i, per_loop;
 
-	if (errbuf && errlen)
+	if (errbuf && errlen) {
 		errbuf[0] = '\0';
-	if (!out || !opts)
+	}
+	if (!out || !opts) {
 		FAIL(HOIST_E_INVALID_ARG, "NULL argument");
+	}
 	*out = NULL;
-	if (opts->version != HOIST_ENGINE_OPTIONS_VERSION)
+	if (opts->version != HOIST_ENGINE_OPTIONS_VERSION) {
 		FAIL(HOIST_E_INVALID_ARG, "engine options version %u, expected %u",
 		     opts->version, HOIST_ENGINE_OPTIONS_VERSION);
+	}
 	pthread_once(&curl_once, curl_init_once);
-	if (curl_init_result != CURLE_OK)
+	if (curl_init_result != CURLE_OK) {
 		FAIL(HOIST_E_INTERNAL, "curl_global_init failed");
+	}
 
 	e = calloc(1, sizeof(*e));
-	if (!e)
+	if (!e) {
 		FAIL(HOIST_E_NOMEM, "out of memory");
+	}
 	pthread_mutex_init(&e->lock, NULL);
-	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++) {
 		pthread_mutex_init(&e->share_locks[i], NULL);
+	}
 	st = conf_init(&e->conf, opts, errbuf, errlen);
 	if (st != HOIST_OK)
 		goto out;
 
 	e->share = curl_share_init();
-	if (!e->share)
+	if (!e->share) {
 		FAIL(HOIST_E_NOMEM, "curl_share_init failed");
+	}
 	curl_share_setopt(e->share, CURLSHOPT_LOCKFUNC, share_lock);
 	curl_share_setopt(e->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
 	curl_share_setopt(e->share, CURLSHOPT_USERDATA, e);
@@ -280,26 +307,32 @@ hoist_status hoist_engine_new(struct hoist_engine **out,
 
 	raise_nofile(e->conf.max_connections + 256);
 	e->topo = topo_new(); /* NULL: unpinned, still correct */
-	if (e->conf.hash_threads == 0)
+	if (e->conf.hash_threads == 0) {
 		e->conf.hash_threads = topo_ncores(e->topo);
-	if (hashpool_new(&e->pool, e->topo, e->conf.hash_threads) < 0)
+	}
+	if (hashpool_new(&e->pool, e->topo, e->conf.hash_threads) < 0) {
 		FAIL(HOIST_E_INTERNAL, "cannot start the hash threads");
+	}
 	e->loops = calloc(e->conf.io_threads, sizeof(*e->loops));
-	if (!e->loops)
+	if (!e->loops) {
 		FAIL(HOIST_E_NOMEM, "out of memory");
+	}
 	per_loop = e->conf.max_connections / e->conf.io_threads;
-	if (per_loop == 0)
+	if (per_loop == 0) {
 		per_loop = 1;
+	}
 	for (i = 0; i < e->conf.io_threads; i++) {
-		if (loop_new(&e->loops[i], i, per_loop) < 0)
+		if (loop_new(&e->loops[i], i, per_loop) < 0) {
 			FAIL(HOIST_E_INTERNAL, "cannot start the event loops");
+		}
 		e->nloops++;
 	}
 	*out = e;
 	e = NULL;
 out:
-	if (e)
+	if (e) {
 		hoist_engine_free(e);
+	}
 	return st;
 }
 
@@ -323,24 +356,28 @@ void hoist_engine_free(struct hoist_engine *e)
 
 	if (!e)
 		return;
-	if (hoist__in_callback || loop_current())
+	if (hoist__in_callback || loop_current()) {
 		return; /* refused: see hoist.h */
+	}
 	/* Cancel what still runs and wait for it to settle; the uploads
 	 * themselves stay for their owners to free. */
 	pthread_mutex_lock(&e->lock);
 	upload_list_detach_all_locked(&e->synced.uploads);
 	pthread_mutex_unlock(&e->lock);
 
-	for (i = 0; i < e->nloops; i++)
+	for (i = 0; i < e->nloops; i++) {
 		loop_free(e->loops[i]);
+	}
 	free(e->loops);
 	hashpool_free(e->pool);
 	topo_free(e->topo);
-	if (e->share)
+	if (e->share) {
 		curl_share_cleanup(e->share);
+	}
 	conf_cleanup(&e->conf);
-	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++) {
 		pthread_mutex_destroy(&e->share_locks[i]);
+	}
 	pthread_mutex_destroy(&e->lock);
 	free(e);
 }

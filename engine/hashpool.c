@@ -51,7 +51,8 @@ static void hash_one(struct hash_job *j, unsigned char *buf)
 {
 	struct md5_ctx ctx = { 0 };
 	uint64_t off = j->off, left = j->len;
-	uint64_t crc = 0;
+	uint64_t crc = 0, nvme = 0;
+	uint32_t c32c = 0;
 	int rc = 0;
 
 	j->result = 0;
@@ -73,20 +74,31 @@ static void hash_one(struct hash_job *j, unsigned char *buf)
 			j->err = errno;
 			break;
 		}
-		if (j->want_crc)
+		if (j->want_crc) {
 			crc = crc64_ecma_update(crc, buf, n);
-		if (j->want_md5)
+		}
+		if (j->want_md5) {
 			md5_update(&ctx, buf, n);
+		}
+		if (j->want_crc32c) {
+			c32c = crc32c_update(c32c, buf, n);
+		}
+		if (j->want_crc64nvme) {
+			nvme = crc64_nvme_update(nvme, buf, n);
+		}
 		off += n;
 		left -= n;
 	}
 	if (j->want_md5) {
-		if (rc == 0)
+		if (rc == 0) {
 			md5_final(&ctx, j->md5);
-		else
+		} else {
 			md5_cleanup(&ctx);
+		}
 	}
 	j->crc = crc;
+	j->crc32c = c32c;
+	j->crc64nvme = nvme;
 	j->result = rc;
 }
 
@@ -99,8 +111,9 @@ static void *worker_main(void *arg)
 
 	snprintf(name, sizeof(name), "hoist-hash-%u", w->index);
 	topo_name_thread(name);
-	if (p->topo)
+	if (p->topo) {
 		topo_bind_core(p->topo, w->index);
+	}
 	buf = malloc(HASHPOOL_CHUNK);
 	pthread_mutex_lock(&p->lock);
 	p->synced.ready++;
@@ -111,16 +124,18 @@ static void *worker_main(void *arg)
 		struct hash_job *j;
 
 		pthread_mutex_lock(&p->lock);
-		while (!p->synced.head && !p->synced.stopping)
+		while (!p->synced.head && !p->synced.stopping) {
 			pthread_cond_wait(&p->cond, &p->lock);
+		}
 		j = p->synced.head;
 		if (!j) {
 			pthread_mutex_unlock(&p->lock);
 			break;
 		}
 		p->synced.head = j->next;
-		if (!p->synced.head)
+		if (!p->synced.head) {
 			p->synced.tail = NULL;
+		}
 		pthread_mutex_unlock(&p->lock);
 
 		j->next = NULL;
@@ -147,8 +162,9 @@ int hashpool_new(struct hashpool **out, struct topo *topo, unsigned nthreads)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -1;
-	if (nthreads == 0)
+	if (nthreads == 0) {
 		nthreads = topo_ncores(topo);
+	}
 	p->topo = topo;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
@@ -167,8 +183,9 @@ int hashpool_new(struct hashpool **out, struct topo *topo, unsigned nthreads)
 	/* Return only once every worker is named and pinned, so that what
 	 * the caller (or a test reading /proc) sees is the final placement. */
 	pthread_mutex_lock(&p->lock);
-	while (p->synced.ready < nthreads)
+	while (p->synced.ready < nthreads) {
 		pthread_cond_wait(&p->cond, &p->lock);
+	}
 	pthread_mutex_unlock(&p->lock);
 	*out = p;
 	return 0;
@@ -188,8 +205,9 @@ void hashpool_free(struct hashpool *p)
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
 	for (i = 0; p->workers && i < p->nthreads; i++) {
-		if (p->workers[i].started)
+		if (p->workers[i].started) {
 			pthread_join(p->workers[i].thread, NULL);
+		}
 	}
 	free(p->workers);
 	pthread_cond_destroy(&p->cond);
@@ -201,10 +219,11 @@ void hashpool_submit(struct hashpool *p, struct hash_job *job)
 {
 	job->next = NULL;
 	pthread_mutex_lock(&p->lock);
-	if (p->synced.tail)
+	if (p->synced.tail) {
 		p->synced.tail->next = job;
-	else
+	} else {
 		p->synced.head = job;
+	}
 	p->synced.tail = job;
 	pthread_cond_signal(&p->cond);
 	pthread_mutex_unlock(&p->lock);

@@ -6,8 +6,8 @@
  * shared by all uploads of the engine.
  *
  * A job reads [off, off+len) of a source in HASHPOOL_CHUNK pieces and
- * computes MD5 and/or CRC64 in the same pass over each piece while it is in
- * cache.  When done it calls job->done on the worker thread; the callback
+ * computes MD5, CRC64 and S3's CRC32C or CRC64NVME (those asked for) in the
+ * same pass over each piece while it is in cache.  When done it calls job->done on the worker thread; the callback
  * posts the result to the owning event loop and must not block.
  *
  * Threading: hashpool_submit from any thread.  A job is owned by the pool
@@ -37,11 +37,15 @@ struct hash_job {
 	uint64_t len;
 	int want_md5;
 	int want_crc;
+	int want_crc32c;             /* S3 x-amz-checksum-crc32c */
+	int want_crc64nvme;          /* S3 x-amz-checksum-crc64nvme */
 	const atomic_int *stop;      /* non-zero: skip (the upload is stopping) */
 	void (*done)(struct hash_job *job);
 	/* Results, written by the worker before done. */
 	uint8_t md5[16];
 	uint64_t crc;
+	uint32_t crc32c;
+	uint64_t crc64nvme;
 	int result;                  /* 0, SOURCE_SHORT, -1 (err), HASH_SKIPPED */
 	int err;                     /* errno when result == -1 */
 };

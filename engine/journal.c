@@ -79,12 +79,13 @@ char *journal_default_dir(void)
 	struct buf b = BUF_INIT;
 	int rc;
 
-	if (x && *x == '/')
+	if (x && *x == '/') {
 		rc = buf_printf(&b, "%s/hoist", x);
-	else if (h && *h)
+	} else if (h && *h) {
 		rc = buf_printf(&b, "%s/.cache/hoist", h);
-	else
+	} else {
 		return NULL;
+	}
 	if (rc) {
 		buf_free(&b);
 		return NULL;
@@ -104,12 +105,14 @@ int journal_mkdir(const char *dir)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(copy, 0700) < 0 && errno != EEXIST)
+		if (mkdir(copy, 0700) < 0 && errno != EEXIST) {
 			rc = -1;
+		}
 		*p = '/';
 	}
-	if (rc == 0 && mkdir(copy, 0700) < 0 && errno != EEXIST)
+	if (rc == 0 && mkdir(copy, 0700) < 0 && errno != EEXIST) {
 		rc = -1;
+	}
 	free(copy);
 	return rc;
 }
@@ -124,8 +127,9 @@ void journal_rec_cleanup(struct journal_rec *rec)
 	free(rec->bucket);
 	free(rec->key);
 	free(rec->upload_id);
-	for (i = 0; i < rec->nparts; i++)
+	for (i = 0; i < rec->nparts; i++) {
 		free(rec->parts[i].etag);
+	}
 	free(rec->parts);
 	memset(rec, 0, sizeof(*rec));
 }
@@ -157,8 +161,9 @@ static int next_line(const char **cur, const char *end, struct line *l)
 	if (p >= end)
 		return -1;
 	nl = memchr(p, '\n', (size_t)(end - p));
-	if (!nl)
+	if (!nl) {
 		return -1; /* a torn last line */
+	}
 	*cur = nl + 1;
 	sp = memchr(p, ' ', (size_t)(nl - p));
 	l->name = p;
@@ -275,8 +280,9 @@ int journal_parse(struct journal_rec *rec, const char *text, size_t len)
 	    memcmp(l.name, MAGIC, strlen(MAGIC)) != 0)
 		goto out;
 	for (;;) {
-		if (next_line(&cur, end, &l) < 0)
+		if (next_line(&cur, end, &l) < 0) {
 			goto out; /* no end-header: not a complete journal */
+		}
 		if (is(&l, "end-header"))
 			break;
 		if (is(&l, "endpoint")) {
@@ -326,8 +332,9 @@ int journal_parse(struct journal_rec *rec, const char *text, size_t len)
 	}
 	rc = 0;
 out:
-	if (rc)
+	if (rc) {
 		journal_rec_cleanup(rec);
+	}
 	return rc;
 }
 
@@ -427,8 +434,9 @@ int journal_create(struct journal **out, const char *path, const struct journal_
 			 rec->part_size, rec->size, rec->dev, rec->ino, rec->mtime_ns);
 	rc |= buf_printf(&tmp, "%s.tmp%ld", path, (long)getpid());
 	j = calloc(1, sizeof(*j));
-	if (j)
+	if (j) {
 		j->path = strdup(path);
+	}
 	if (rc || !j || !j->path) {
 		errno = ENOMEM;
 		goto fail;
@@ -451,8 +459,9 @@ fail:
 		close(fd);
 		unlink(tmp.data);
 	}
-	if (j)
+	if (j) {
 		free(j->path);
+	}
 	free(j);
 	buf_free(&b);
 	buf_free(&tmp);
@@ -474,17 +483,19 @@ void journal_part(struct journal *j, unsigned number, uint64_t size, const char 
 		j->broken = 1;
 		return;
 	}
-	if (crc_valid)
+	if (crc_valid) {
 		rc = buf_printf(&b, "part %u %" PRIu64 " %" PRIu64 " %s\n", number, size, crc, e);
-	else
+	} else {
 		rc = buf_printf(&b, "part %u %" PRIu64 " - %s\n", number, size, e);
+	}
 	free(e);
 	/* One write(2) per line with O_APPEND: lines never interleave, and a
 	 * crash leaves at worst one torn line at the end. */
-	if (rc || write_all(j->fd, b.data, b.len) < 0)
+	if (rc || write_all(j->fd, b.data, b.len) < 0) {
 		j->broken = 1;
-	else
+	} else {
 		j->dirty = 1;
+	}
 	buf_free(&b);
 }
 

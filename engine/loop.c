@@ -85,10 +85,12 @@ static void heap_down(struct loop *l, size_t i)
 	for (;;) {
 		size_t c = 2 * i + 1, m = i;
 
-		if (c < l->nheap && l->heap[c]->due_ms < l->heap[m]->due_ms)
+		if (c < l->nheap && l->heap[c]->due_ms < l->heap[m]->due_ms) {
 			m = c;
-		if (c + 1 < l->nheap && l->heap[c + 1]->due_ms < l->heap[m]->due_ms)
+		}
+		if (c + 1 < l->nheap && l->heap[c + 1]->due_ms < l->heap[m]->due_ms) {
 			m = c + 1;
+		}
 		if (m == i)
 			break;
 		heap_swap(l, i, m);
@@ -193,8 +195,9 @@ int loop_add(struct loop *l, struct loop_xfer *x)
 
 void loop_remove(struct loop *l, struct loop_xfer *x)
 {
-	if (curl_multi_remove_handle(l->multi, x->easy) == CURLM_OK)
+	if (curl_multi_remove_handle(l->multi, x->easy) == CURLM_OK) {
 		l->nxfers--;
+	}
 }
 
 static void deliver_done(struct loop *l)
@@ -215,8 +218,9 @@ static void deliver_done(struct loop *l)
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
 		curl_multi_remove_handle(l->multi, m->easy_handle);
 		l->nxfers--;
-		if (x)
+		if (x) {
 			x->done(x, cc);
+		}
 	}
 }
 
@@ -226,10 +230,11 @@ void loop_post(struct loop *l, struct loop_msg *m)
 {
 	m->next = NULL;
 	pthread_mutex_lock(&l->lock);
-	if (l->synced.tail)
+	if (l->synced.tail) {
 		l->synced.tail->next = m;
-	else
+	} else {
 		l->synced.head = m;
+	}
 	l->synced.tail = m;
 	pthread_mutex_unlock(&l->lock);
 	curl_multi_wakeup(l->multi);
@@ -290,10 +295,11 @@ static void *loop_main(void *arg)
 		if (l->nheap > 0) {
 			uint64_t now = hoist__now_ms(), due = l->heap[0]->due_ms;
 
-			if (due <= now)
+			if (due <= now) {
 				wait_ms = 0;
-			else if (due - now < (uint64_t)wait_ms)
+			} else if (due - now < (uint64_t)wait_ms) {
 				wait_ms = (int)(due - now);
+			}
 		}
 		curl_multi_poll(l->multi, NULL, 0, wait_ms, NULL);
 	}
@@ -348,8 +354,9 @@ void loop_free(struct loop *l)
 		curl_multi_wakeup(l->multi);
 		pthread_join(l->thread, NULL);
 	}
-	if (l->multi)
+	if (l->multi) {
 		curl_multi_cleanup(l->multi);
+	}
 	free(l->heap);
 	pthread_mutex_destroy(&l->lock);
 	free(l);

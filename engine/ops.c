@@ -34,8 +34,9 @@ static void sleep_ms(uint64_t ms)
 {
 	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
 
-	while (nanosleep(&ts, &ts) < 0)
+	while (nanosleep(&ts, &ts) < 0) {
 		;
+	}
 }
 
 static hoist_status op_fail(struct hoist_result *res, hoist_status st, const char *op,
@@ -72,16 +73,18 @@ static hoist_status run(struct hoist_engine *e, const struct op_spec *spec,
 
 		if (!r)
 			return op_fail(res, HOIST_E_NOMEM, spec->op, NULL);
-		for (i = 0; i < spec->nquery; i++)
+		for (i = 0; i < spec->nquery; i++) {
 			rc |= request_query(r, spec->query[i].name, spec->query[i].value);
+		}
 		if (rc) {
 			request_free(r);
 			return op_fail(res, HOIST_E_NOMEM, spec->op, NULL);
 		}
 		request_perform(r);
 		request_outcome(r, &st, &retry, &f);
-		if (res && r->http)
+		if (res && r->http) {
 			res->http_status = r->http;
+		}
 		if (st == HOIST_OK) {
 			*out = r;
 			return HOIST_OK;
@@ -94,8 +97,9 @@ static hoist_status run(struct hoist_engine *e, const struct op_spec *spec,
 			char *m = status_message(&f);
 
 			if (r->err.code && strcmp(r->err.code, "RequestTimeTooSkewed") == 0 &&
-			    request_clock_skew(r, &off) == 0)
+			    request_clock_skew(r, &off) == 0) {
 				atomic_store_explicit(&e->clock_offset, off, memory_order_relaxed);
+			}
 			engine_log(e, "%s; attempt %u of %u, retrying", m ? m : spec->op, attempt,
 				   c->max_attempts);
 			free(m);
@@ -103,8 +107,9 @@ static hoist_status run(struct hoist_engine *e, const struct op_spec *spec,
 			sleep_ms(sd > d ? sd : d);
 			continue;
 		}
-		if (res)
+		if (res) {
 			result_set_failure(res, &f);
+		}
 		request_free(r);
 		return st;
 	}
@@ -150,8 +155,9 @@ hoist_status hoist_list_parts(struct hoist_engine *engine, const char *bucket,
 	hoist_status st = HOIST_OK;
 	char mk[16];
 
-	if (out)
+	if (out) {
 		*out = NULL;
+	}
 	if (!engine || !out || bad_name(bucket) || bad_name(key) || bad_name(upload_id))
 		return op_fail(result, HOIST_E_INVALID_ARG, "ListParts",
 			       "bucket, key and upload id are required");
@@ -164,8 +170,9 @@ hoist_status hoist_list_parts(struct hoist_engine *engine, const char *bucket,
 		struct op_spec s = { "ListParts", "GET", bucket, key, { { NULL, NULL } }, 0 };
 		struct request *r = NULL;
 
-		if (engine->conf.dialect == HOIST_DIALECT_OSS)
+		if (engine->conf.dialect == HOIST_DIALECT_OSS) {
 			s.query[s.nquery++] = (struct sign_kv){ "encoding-type", "url" };
+		}
 		s.query[s.nquery++] = (struct sign_kv){ "max-parts", "1000" };
 		if (marker) {
 			snprintf(mk, sizeof(mk), "%u", marker);
@@ -180,8 +187,9 @@ hoist_status hoist_list_parts(struct hoist_engine *engine, const char *bucket,
 			request_free(r);
 			break;
 		}
-		if (result)
+		if (result) {
 			result_setstr(&result->request_id, r->request_id);
+		}
 		request_free(r);
 		if (!page.truncated || page.next_marker <= marker)
 			break;
@@ -210,8 +218,9 @@ hoist_status hoist_list_uploads(struct hoist_engine *engine, const char *bucket,
 	char *key_marker = NULL, *id_marker = NULL;
 	hoist_status st = HOIST_OK;
 
-	if (out)
+	if (out) {
 		*out = NULL;
+	}
 	if (!engine || !out || bad_name(bucket))
 		return op_fail(result, HOIST_E_INVALID_ARG, "ListMultipartUploads",
 			       "a bucket is required");
@@ -227,15 +236,19 @@ hoist_status hoist_list_uploads(struct hoist_engine *engine, const char *bucket,
 				     { { NULL, NULL } }, 0 };
 		struct request *r = NULL;
 
-		if (engine->conf.dialect == HOIST_DIALECT_OSS)
+		if (engine->conf.dialect == HOIST_DIALECT_OSS) {
 			s.query[s.nquery++] = (struct sign_kv){ "encoding-type", "url" };
-		if (key_marker)
+		}
+		if (key_marker) {
 			s.query[s.nquery++] = (struct sign_kv){ "key-marker", key_marker };
+		}
 		s.query[s.nquery++] = (struct sign_kv){ "max-uploads", "1000" };
-		if (prefix && *prefix)
+		if (prefix && *prefix) {
 			s.query[s.nquery++] = (struct sign_kv){ "prefix", prefix };
-		if (id_marker)
+		}
+		if (id_marker) {
 			s.query[s.nquery++] = (struct sign_kv){ "upload-id-marker", id_marker };
+		}
 		s.query[s.nquery++] = (struct sign_kv){ "uploads", NULL };
 		st = run(engine, &s, &r, result);
 		if (st != HOIST_OK)
@@ -247,8 +260,9 @@ hoist_status hoist_list_uploads(struct hoist_engine *engine, const char *bucket,
 			request_free(r);
 			break;
 		}
-		if (result)
+		if (result) {
 			result_setstr(&result->request_id, r->request_id);
+		}
 		request_free(r);
 		if (!page.truncated || !page.next_key_marker || !*page.next_key_marker)
 			break;

@@ -5,13 +5,15 @@
  * A part goes planned -> hashing -> ready -> sending -> done, with
  * sending -> waiting -> ready on a retryable failure.  Two windows bound
  * the work in progress:
- *  - at most `jobs` UploadParts are in flight;
- *  - hashing runs at most jobs + hash_window parts ahead of the first part
+ *  - at most `limit` UploadParts are in flight (see below);
+ *  - hashing runs at most limit + hash_window parts ahead of the first part
  *    not yet sent, so a part's bytes are still in the page cache when the
  *    read callback streams them (and memory never depends on the object
  *    size: the part table is ~200 bytes per part).
- * First sends go in part order (the tail of the object is not started
- * late); retries go first, as soon as their backoff expires.
+ * The send window is not jobs itself but the adaptive limit of
+ * concurrency.c (at most jobs): goodput decides how many connections the
+ * path is worth.  First sends go in part order (the tail of the object is
+ * not started late); retries go first, as soon as their backoff expires.
  *
  * Verification of each response: the ETag must be our MD5 (when MD5 is
  * on), x-oss-hash-crc64ecma must be our CRC64 (when the server sends it).
@@ -99,6 +101,8 @@ static void submit_hash(struct hoist_upload *u, struct part *p)
 	 * whatever the server can tell: the CRC (OSS) or the ETag (S3). */
 	j->want_md5 = u->want_md5 || (p->listed && !p->listed_crc_valid);
 	j->want_crc = u->want_crc || (p->listed && p->listed_crc_valid);
+	j->want_crc32c = u->s3sum == HOIST_S3_CHECKSUM_CRC32C;
+	j->want_crc64nvme = u->s3sum == HOIST_S3_CHECKSUM_CRC64NVME;
 	j->stop = &u->stop;
 	p->state = PART_HASHING;
 	u->hashing++;
@@ -145,6 +149,10 @@ static void part_hashed_msg(struct loop_msg *m)
 		p->crc = j->crc;
 		p->have_crc = 1;
 	}
+	if (j->want_crc32c || j->want_crc64nvme) {
+		p->s3sum = j->want_crc32c ? j->crc32c : j->crc64nvme;
+		p->have_s3sum = 1;
+	}
 	p->state = PART_READY;
 	if (p->listed) {
 		int same = p->listed_crc_valid ? p->have_crc && p->crc == p->listed_crc
@@ -157,8 +165,9 @@ static void part_hashed_msg(struct loop_msg *m)
 			p->listed_etag = NULL;
 			p->resumed = 1;
 			u->res.resumed_parts++;
-			if (u->want_md5 && !p->have_md5 && etag_to_md5(p->md5, p->etag) == 0)
+			if (u->want_md5 && !p->have_md5 && etag_to_md5(p->md5, p->etag) == 0) {
 				p->have_md5 = 1;
+			}
 			mark_done(u, p);
 			journal_part(u->journal, p->number, p->len, p->etag, p->crc, p->have_crc);
 		}
@@ -188,12 +197,21 @@ static void part_send(struct hoist_upload *u, struct part *p)
 		if (request_header(r, "Content-MD5", md5b64) < 0)
 			goto nomem;
 	}
+	if (p->have_s3sum) {
+		char sum[13];
+
+		s3sum_encode(sum, u->s3sum, p->s3sum);
+		if (request_header(r, s3sum_header(u->s3sum), sum) < 0)
+			goto nomem;
+		r->echo_header = s3sum_header(u->s3sum);
+	}
 	r->body_kind = REQ_BODY_SOURCE;
 	r->src = u->src;
 	r->off = p->off;
 	r->len = p->len;
 	r->crc_inline = u->crc_inline;
-	r->upload_buffer = u->upload_buffer;
+	r->upload_buffer = upload_buffer_size(u->cc.limit);
+	r->sent_total = &u->wire_bytes;
 	r->body_cap = 64 * 1024;
 	r->done = part_done;
 	r->owner = p;
@@ -250,7 +268,34 @@ static int verify_part(struct hoist_upload *u, struct part *p, struct request *r
 		snprintf(detail, dlen, "server ETag %.64s, our MD5 %s", r->etag, ours);
 		return -1;
 	}
+	/* S3 servers that know x-amz-checksum-* echo it (after checking it
+	 * themselves: a mismatch would have been BadDigest); RGW and others
+	 * ignore it, so an absent echo is no failure. */
+	if (p->have_s3sum && r->echo && !s3sum_equals(r->echo, u->s3sum, p->s3sum)) {
+		char sum[13];
+
+		s3sum_encode(sum, u->s3sum, p->s3sum);
+		f->status = HOIST_E_CHECKSUM;
+		snprintf(detail, dlen, "server %s %.24s, ours %s", s3sum_header(u->s3sum), r->echo,
+			 sum);
+		return -1;
+	}
+	/* Nothing the server said confirmed these bytes (CRC64 only on an S3
+	 * store): the result must not claim every part was verified. */
+	if (!(u->want_md5 && p->have_md5) &&
+	    !(u->want_crc && p->have_crc && r->resp_crc_valid) && !(p->have_s3sum && r->echo)) {
+		u->unverified_parts++;
+	}
 	return 0;
+}
+
+/* The server asked us to slow down, not just failed. */
+static int throttled(const struct request *r)
+{
+	if (r->http == 429 || (r->qos_delay && *r->qos_delay)) {
+		return 1;
+	}
+	return r->http == 503 && r->err.code && strcmp(r->err.code, "SlowDown") == 0;
 }
 
 static void part_done(struct request *r)
@@ -307,6 +352,15 @@ static void part_done(struct request *r)
 		uint64_t delay = upload_retry_delay(u, r, p->attempts);
 		char *msg = status_message(&f);
 
+		if (throttled(r)) {
+			unsigned before = u->cc.limit;
+
+			if (concurrency_throttled(&u->cc, hoist__now_ms())) {
+				engine_log(u->engine, "the server is throttling: parts in flight %u -> %u",
+					   before, u->cc.limit);
+			}
+		}
+
 		engine_log(u->engine, "%s; attempt %u of %u, retrying in %" PRIu64 " ms",
 			   msg ? msg : "UploadPart failed", p->attempts, c->max_attempts, delay);
 		free(msg);
@@ -329,10 +383,11 @@ static void part_timer_fire(struct loop_timer *t)
 
 	p->state = PART_READY;
 	p->next_retry = NULL;
-	if (u->retry_tail)
+	if (u->retry_tail) {
 		u->retry_tail->next_retry = p;
-	else
+	} else {
 		u->retry_head = p;
+	}
 	u->retry_tail = p;
 	parts_schedule(u);
 }
@@ -343,8 +398,9 @@ static struct part *pop_retry(struct hoist_upload *u)
 
 	if (p) {
 		u->retry_head = p->next_retry;
-		if (!u->retry_head)
+		if (!u->retry_head) {
 			u->retry_tail = NULL;
+		}
 		p->next_retry = NULL;
 	}
 	return p;
@@ -357,30 +413,34 @@ void parts_schedule(struct hoist_upload *u)
 	if (u->failing)
 		return;
 	/* Hashing runs ahead, even while Initiate is in flight. */
-	limit = (uint64_t)u->next_send + u->jobs + u->hash_window;
+	limit = (uint64_t)u->next_send + u->cc.limit + u->hash_window;
 	while (u->next_hash < u->nparts && u->next_hash < limit) {
 		struct part *p = &u->parts[u->next_hash++];
 
-		if (p->state == PART_PLANNED)
+		if (p->state == PART_PLANNED) {
 			submit_hash(u, p);
+		}
 	}
 	if (u->state == UP_PUT) {
-		if (u->parts[0].state == PART_READY)
+		if (u->parts[0].state == PART_READY) {
 			upload_put_ready(u);
+		}
 		return;
 	}
 	if (u->state != UP_PARTS)
 		return;
-	while (u->inflight < u->jobs && !u->failing) {
+	while (u->inflight < u->cc.limit && !u->failing) {
 		struct part *p = pop_retry(u);
 
 		if (!p) {
 			while (u->next_send < u->nparts &&
-			       u->parts[u->next_send].state == PART_DONE)
+			       u->parts[u->next_send].state == PART_DONE) {
 				u->next_send++;
+			}
 			if (u->next_send < u->nparts &&
-			    u->parts[u->next_send].state == PART_READY)
+			    u->parts[u->next_send].state == PART_READY) {
 				p = &u->parts[u->next_send++];
+			}
 		}
 		if (!p)
 			break;
@@ -393,15 +453,17 @@ void parts_schedule(struct hoist_upload *u)
 		return;
 	}
 	/* Sending moved next_send: let hashing follow. */
-	limit = (uint64_t)u->next_send + u->jobs + u->hash_window;
+	limit = (uint64_t)u->next_send + u->cc.limit + u->hash_window;
 	while (!u->failing && u->next_hash < u->nparts && u->next_hash < limit) {
 		struct part *p = &u->parts[u->next_hash++];
 
-		if (p->state == PART_PLANNED)
+		if (p->state == PART_PLANNED) {
 			submit_hash(u, p);
+		}
 	}
-	if (!u->failing && u->done_parts == u->nparts && u->inflight == 0)
+	if (!u->failing && u->done_parts == u->nparts && u->inflight == 0) {
 		upload_begin_complete(u);
+	}
 }
 
 void parts_stop(struct hoist_upload *u)
@@ -445,8 +507,9 @@ void parts_check_stalls(struct hoist_upload *u, uint64_t now)
 	if (u->state != UP_PARTS || u->failing || u->inflight == 0 || u->part_ewma_ms <= 0)
 		return;
 	limit = (uint64_t)(u->part_ewma_ms * STALL_FACTOR);
-	if (limit < STALL_MIN_MS)
+	if (limit < STALL_MIN_MS) {
 		limit = STALL_MIN_MS;
+	}
 	for (i = 0; i < u->nparts && !u->failing; i++) {
 		struct part *p = &u->parts[i];
 		struct request *r = p->req;
@@ -485,8 +548,9 @@ uint64_t parts_inflight_bytes(struct hoist_upload *u)
 	if (u->inflight == 0)
 		return 0;
 	for (i = 0; i < u->nparts; i++) {
-		if (u->parts[i].state == PART_SENDING && u->parts[i].req)
+		if (u->parts[i].state == PART_SENDING && u->parts[i].req) {
 			sum += u->parts[i].req->pos;
+		}
 	}
 	return sum;
 }
@@ -501,14 +565,16 @@ void parts_combine(struct hoist_upload *u)
 	for (i = 0; i < u->nparts; i++) {
 		struct part *p = &u->parts[i];
 
-		if (!p->have_crc)
+		if (!p->have_crc) {
 			crc_ok = 0;
-		else
+		} else {
 			crc = crc64_ecma_combine(crc, p->crc, p->len);
-		if (!p->have_md5 && (!p->etag || etag_to_md5(p->md5, p->etag) < 0))
+		}
+		if (!p->have_md5 && (!p->etag || etag_to_md5(p->md5, p->etag) < 0)) {
 			md5_ok = 0;
-		else
+		} else {
 			p->have_md5 = 1;
+		}
 	}
 	u->object_crc = crc;
 	u->object_crc_valid = crc_ok && u->want_crc;
@@ -516,12 +582,14 @@ void parts_combine(struct hoist_upload *u)
 	if (md5_ok && u->want_md5 && u->plan.nparts > 0) {
 		md5s = malloc((size_t)u->nparts * 16);
 		if (md5s) {
-			for (i = 0; i < u->nparts; i++)
+			for (i = 0; i < u->nparts; i++) {
 				memcpy(md5s[i], u->parts[i].md5, 16);
+			}
 			if (dialect_multipart_etag(u->engine->conf.dialect, u->expected_etag,
 						   sizeof(u->expected_etag), md5s,
-						   u->nparts) < 0)
+						   u->nparts) < 0) {
 				u->expected_etag[0] = '\0';
+			}
 			free(md5s);
 		}
 	}
@@ -536,22 +604,65 @@ int parts_complete_xml(struct hoist_upload *u, struct buf *b)
 	for (i = 0; i < u->nparts && rc == 0; i++) {
 		rc |= buf_printf(b, "<Part><PartNumber>%u</PartNumber>", u->parts[i].number);
 		rc |= xml_elem_append(b, "ETag", u->parts[i].etag);
+		/* An upload created with x-amz-checksum-algorithm must name
+		 * each part's checksum (S3 refuses the Complete otherwise). */
+		if (u->parts[i].have_s3sum) {
+			char sum[13];
+
+			s3sum_encode(sum, u->s3sum, u->parts[i].s3sum);
+			rc |= xml_elem_append(b, s3sum_element(u->s3sum), sum);
+		}
 		rc |= buf_puts(b, "</Part>");
 	}
 	rc |= buf_puts(b, "</CompleteMultipartUpload>");
 	return rc ? -1 : 0;
 }
 
+int parts_s3sum_object(struct hoist_upload *u, char full[13], char composite[24])
+{
+	uint64_t whole = 0, ofparts = 0;
+	unsigned i;
+
+	for (i = 0; i < u->nparts; i++) {
+		const struct part *p = &u->parts[i];
+		uint8_t be[8];
+		size_t w = u->s3sum == HOIST_S3_CHECKSUM_CRC32C ? 4 : 8, k;
+
+		if (!p->have_s3sum)
+			return -1;
+		if (u->s3sum == HOIST_S3_CHECKSUM_CRC32C) {
+			whole = crc32c_combine((uint32_t)whole, (uint32_t)p->s3sum, p->len);
+		} else {
+			whole = crc64_nvme_combine(whole, p->s3sum, p->len);
+		}
+		/* Composite: the same CRC over the parts' big-endian CRCs. */
+		for (k = 0; k < w; k++) {
+			be[k] = (uint8_t)(p->s3sum >> (8 * (w - 1 - k)));
+		}
+		if (u->s3sum == HOIST_S3_CHECKSUM_CRC32C) {
+			ofparts = crc32c_update((uint32_t)ofparts, be, w);
+		} else {
+			ofparts = crc64_nvme_update(ofparts, be, w);
+		}
+	}
+	s3sum_encode(full, u->s3sum, whole);
+	s3sum_encode(composite, u->s3sum, ofparts);
+	snprintf(composite + strlen(composite), 24 - strlen(composite), "-%u", u->nparts);
+	return 0;
+}
+
 void parts_report(struct hoist_upload *u, struct part *p, const struct request *r)
 {
 	struct hoist_part_info info;
 	char md5b64[25] = "";
+	char sum[13] = "";
 
 	if (!u->on_part)
 		return;
 	memset(&info, 0, sizeof(info));
-	if (u->want_md5 && p->have_md5)
+	if (u->want_md5 && p->have_md5) {
 		md5_to_base64(md5b64, p->md5);
+	}
 	info.part_number = p->number;
 	info.offset = p->off;
 	info.size = p->len;
@@ -562,6 +673,11 @@ void parts_report(struct hoist_upload *u, struct part *p, const struct request *
 	info.crc64 = p->have_crc ? p->crc : 0;
 	info.attempts = p->attempts;
 	info.seconds = p->seconds;
+	if (p->have_s3sum) {
+		s3sum_encode(sum, u->s3sum, p->s3sum);
+	}
+	info.s3_checksum = sum;
+	info.s3_checksum_echoed = p->have_s3sum && r && r->echo;
 	hoist__in_callback++;
 	u->on_part(&info, u->userdata);
 	hoist__in_callback--;

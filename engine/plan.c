@@ -34,15 +34,17 @@ hoist_status plan_make(struct plan *p, uint64_t size, uint64_t requested,
 		return HOIST_E_INVALID_ARG;
 	if (size > lim->max_part * (uint64_t)lim->max_parts)
 		return HOIST_E_INVALID_ARG;
-	if (part < lim->min_part)
+	if (part < lim->min_part) {
 		part = lim->min_part;
+	}
 	/* Smallest part size that keeps the count within max_parts.  No
 	 * overflow: size <= 5 GiB * 10000 < 2^46. */
 	need = (size + lim->max_parts - 1) / lim->max_parts;
 	if (part < need) {
 		part = (need + MIB - 1) / MIB * MIB;
-		if (part > lim->max_part)
+		if (part > lim->max_part) {
 			part = lim->max_part;
+		}
 	}
 	p->part_size = part;
 	if (size <= part) {

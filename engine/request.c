@@ -74,8 +74,9 @@ void request_free(struct request *r)
 {
 	if (!r)
 		return;
-	if (r->xfer.easy)
+	if (r->xfer.easy) {
 		curl_easy_cleanup(r->xfer.easy);
+	}
 	curl_slist_free_all(r->slist);
 	req_url_cleanup(&r->url);
 	free(r->bucket);
@@ -90,6 +91,7 @@ void request_free(struct request *r)
 	free(r->retry_after);
 	free(r->qos_delay);
 	free(r->content_length);
+	free(r->echo);
 	error_doc_cleanup(&r->err);
 	free(r);
 }
@@ -145,16 +147,21 @@ static size_t read_source(char *buf, size_t size, size_t nitems, void *ud)
 
 	if (r->pos >= r->len)
 		return 0;
-	if (n > r->len - r->pos)
+	if (n > r->len - r->pos) {
 		n = (size_t)(r->len - r->pos);
+	}
 	rc = source_read(r->src, buf, r->off + r->pos, n);
 	if (rc != 0) {
 		r->src_result = rc;
 		r->src_errno = rc < 0 ? errno : 0;
 		return CURL_READFUNC_ABORT;
 	}
-	if (r->crc_inline)
+	if (r->crc_inline) {
 		r->crc = crc64_ecma_update(r->crc, buf, n);
+	}
+	if (r->sent_total) {
+		*r->sent_total += n;
+	}
 	r->pos += n;
 	r->last_io_ms = hoist__now_ms();
 	return n;
@@ -167,8 +174,9 @@ static size_t read_mem(char *buf, size_t size, size_t nitems, void *ud)
 
 	if (r->pos >= r->memlen)
 		return 0;
-	if (n > r->memlen - r->pos)
+	if (n > r->memlen - r->pos) {
 		n = (size_t)(r->memlen - r->pos);
+	}
 	memcpy(buf, r->mem + r->pos, n);
 	r->pos += n;
 	return n;
@@ -201,8 +209,9 @@ static size_t write_body(char *data, size_t size, size_t nmemb, void *ud)
 		r->body_truncated = 1;
 		return n;
 	}
-	if (buf_append(&r->body, data, n) < 0)
+	if (buf_append(&r->body, data, n) < 0) {
 		return 0; /* curl reports CURLE_WRITE_ERROR */
+	}
 	return n;
 }
 
@@ -237,8 +246,9 @@ static char *aws_signed_headers(const struct sign_kv *h, size_t n)
 			break;
 		}
 		for (j = 0; low[j]; j++) {
-			if (low[j] >= 'A' && low[j] <= 'Z')
+			if (low[j] >= 'A' && low[j] <= 'Z') {
 				low[j] = (char)(low[j] - 'A' + 'a');
+			}
 		}
 		names[k++] = low;
 	}
@@ -247,13 +257,15 @@ static char *aws_signed_headers(const struct sign_kv *h, size_t n)
 		for (i = 0; i < k; i++) {
 			if (i > 0 && strcmp(names[i], names[i - 1]) == 0)
 				continue;
-			if (b.len)
+			if (b.len) {
 				rc |= buf_putc(&b, ';');
+			}
 			rc |= buf_puts(&b, names[i]);
 		}
 	}
-	for (i = 0; i < k; i++)
+	for (i = 0; i < k; i++) {
 		free(names[i]);
+	}
 	if (rc) {
 		buf_free(&b);
 		return NULL;
@@ -284,20 +296,24 @@ static int sign_request_headers(struct request *r, struct buf *auth)
 		rc |= request_header(r, nm->date, iso);
 		rc |= request_header(r, nm->content_sha256, "UNSIGNED-PAYLOAD");
 	}
-	if (c->ak && c->token)
+	if (c->ak && c->token) {
 		rc |= request_header(r, nm->security_token, c->token);
-	if (c->dialect == HOIST_DIALECT_S3)
+	}
+	if (c->dialect == HOIST_DIALECT_S3) {
 		rc |= request_header(r, "Host", r->url.host.data);
+	}
 	if (rc)
 		return -1;
-	if (!c->ak)
+	if (!c->ak) {
 		return 0; /* anonymous */
+	}
 
 	/* Headers sent empty (to suppress curl's defaults) are absent on the
 	 * wire, so they are absent from the signature too. */
 	for (i = 0; i < r->nheaders; i++) {
-		if (*r->headers[i].value)
+		if (*r->headers[i].value) {
 			signed_hdrs[nsigned++] = r->headers[i];
+		}
 	}
 	memset(&sr, 0, sizeof(sr));
 	sr.method = r->method;
@@ -324,10 +340,11 @@ static int sign_request_headers(struct request *r, struct buf *auth)
 		p.signed_headers = sh;
 		p.payload_hash = "UNSIGNED-PAYLOAD";
 		rc = sign_aws_v4(sig, &sr, &p);
-		if (rc == 0)
+		if (rc == 0) {
 			rc = buf_printf(auth,
 					"Authorization: AWS4-HMAC-SHA256 Credential=%s/%.8s/%s/s3/aws4_request, SignedHeaders=%s, Signature=%s",
 					c->ak, iso, c->region, sh, sig);
+		}
 		free(sh);
 		return rc;
 	}
@@ -432,8 +449,9 @@ static CURLcode prepare(struct request *r)
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	if (c->ca_file)
+	if (c->ca_file) {
 		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
+	}
 	if (c->insecure) {
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -454,8 +472,9 @@ static CURLcode prepare(struct request *r)
 			curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
 					 (curl_off_t)(r->body_kind == REQ_BODY_MEM ? r->memlen : 0));
 		}
-		if (r->upload_buffer)
+		if (r->upload_buffer) {
 			curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, r->upload_buffer);
+		}
 		/* A PUT's answer is headers and at most a small XML or
 		 * callback body: curl's 16 KiB receive buffer per transfer
 		 * would be 4 MiB at 256 jobs for nothing. */
@@ -504,8 +523,9 @@ static void parse_err_header(struct request *r, const char *b64)
 	if (!xml)
 		return;
 	len = base64_decode(xml, b64, n);
-	if (len > 0)
+	if (len > 0) {
 		response_parse_error(&r->err, (const char *)xml, (size_t)len);
+	}
 	free(xml);
 }
 
@@ -519,32 +539,41 @@ static void capture(struct request *r, CURLcode cc)
 	r->cc = cc;
 	r->seconds = hoist__now_s() - r->started;
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->http);
-	if (curl_easy_getinfo(h, CURLINFO_STARTTRANSFER_TIME_T, &t) == CURLE_OK)
+	if (curl_easy_getinfo(h, CURLINFO_STARTTRANSFER_TIME_T, &t) == CURLE_OK) {
 		r->ttfb = (double)t / 1e6;
+	}
 	if (r->http > 0) {
 		r->etag = header_dup(h, "ETag");
 		r->request_id = header_dup(h, nm->request_id);
-		if (!r->request_id)
+		if (!r->request_id) {
 			r->request_id = header_dup(h, "x-amz-request-id");
+		}
 		r->version_id = header_dup(h, nm->version_id);
 		r->date = header_dup(h, "Date");
 		r->retry_after = header_dup(h, "Retry-After");
 		r->content_length = header_dup(h, "Content-Length");
-		if (nm->qos_delay)
+		if (r->echo_header) {
+			r->echo = header_dup(h, r->echo_header);
+		}
+		if (nm->qos_delay) {
 			r->qos_delay = header_dup(h, nm->qos_delay);
+		}
 		crc = nm->crc64 ? header_dup(h, nm->crc64) : NULL;
-		if (crc && parse_u64(crc, &r->resp_crc) == 0)
+		if (crc && parse_u64(crc, &r->resp_crc) == 0) {
 			r->resp_crc_valid = 1;
+		}
 		free(crc);
 		/* 203 is how OSS says "stored, but the callback failed",
 		 * with an Error document like any failure. */
 		if (r->http >= 300 || r->http == 203) {
-			if (r->body.len && !r->body_truncated)
+			if (r->body.len && !r->body_truncated) {
 				response_parse_error(&r->err, r->body.data, r->body.len);
+			}
 			if (!r->err.code && nm->err) {
 				err = header_dup(h, nm->err);
-				if (err)
+				if (err) {
 					parse_err_header(r, err);
+				}
 				free(err);
 			}
 		}

@@ -59,8 +59,12 @@ struct request {
 	uint64_t off;
 	uint64_t len;
 	int crc_inline;             /* CRC64 of the body bytes as they are read */
+	uint64_t *sent_total;       /* if set, += every body byte handed to curl
+	                               (the owner's thread: the loop's) */
 	size_t body_cap;            /* response bytes kept; 0: 2 MiB */
 	long upload_buffer;         /* CURLOPT_UPLOAD_BUFFERSIZE; 0: curl's */
+	const char *echo_header;    /* static: a response header to keep in
+	                               echo (x-amz-checksum-*), or NULL */
 	void (*done)(struct request *r); /* loop thread, after capture */
 	void *owner;
 	unsigned part;              /* for messages: 0 if not a part */
@@ -91,6 +95,7 @@ struct request {
 	char *retry_after;
 	char *qos_delay;
 	char *content_length;
+	char *echo;                 /* echo_header's value, if it came */
 	uint64_t resp_crc;
 	int resp_crc_valid;
 	struct error_doc err;       /* when http >= 300 and the body (or

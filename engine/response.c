@@ -188,6 +188,8 @@ void complete_doc_cleanup(struct complete_doc *d)
 	free(d->key);
 	free(d->etag);
 	free(d->encoding_type);
+	free(d->checksum_crc32c);
+	free(d->checksum_crc64nvme);
 	error_doc_cleanup(&d->err);
 	memset(d, 0, sizeof(*d));
 }
@@ -207,12 +209,13 @@ static int complete_cb(void *ud, enum xml_event ev, const char *path,
 
 	if (ev == XML_EV_START) {
 		if (c->root == 0) {
-			if (strcmp(path, "CompleteMultipartUploadResult") == 0)
+			if (strcmp(path, "CompleteMultipartUploadResult") == 0) {
 				c->root = 1;
-			else if (strcmp(path, "Error") == 0)
+			} else if (strcmp(path, "Error") == 0) {
 				c->root = 2;
-			else
+			} else {
 				return 1;
+			}
 		}
 		return 0;
 	}
@@ -231,6 +234,10 @@ static int complete_cb(void *ud, enum xml_event ev, const char *path,
 		return setdup(&d->etag, text, len) ? 2 : 0;
 	if (strcmp(path, "EncodingType") == 0)
 		return setdup(&d->encoding_type, text, len) ? 2 : 0;
+	if (strcmp(path, "ChecksumCRC32C") == 0)
+		return setdup(&d->checksum_crc32c, text, len) ? 2 : 0;
+	if (strcmp(path, "ChecksumCRC64NVME") == 0)
+		return setdup(&d->checksum_crc64nvme, text, len) ? 2 : 0;
 	return 0;
 }
 
@@ -279,8 +286,9 @@ void hoist_part_list_free(struct hoist_part_list *list)
 
 	if (!list)
 		return;
-	for (i = 0; i < list->count; i++)
+	for (i = 0; i < list->count; i++) {
 		part_entry_free(&list->parts[i]);
+	}
 	free(list->parts);
 	free(list);
 }
@@ -341,8 +349,9 @@ static int parts_cb(void *ud, enum xml_event ev, const char *path,
 		return 0;
 	}
 	if (strcmp(path, "ListPartsResult/NextPartNumberMarker") == 0) {
-		if (len && parse_uint_text(text, len, &v) == 0 && v <= 100000)
+		if (len && parse_uint_text(text, len, &v) == 0 && v <= 100000) {
 			c->page->next_marker = (unsigned)v;
+		}
 		return 0;
 	}
 	if (!c->in_part)
@@ -394,8 +403,9 @@ int response_parse_list_parts(struct hoist_part_list *list,
 	rc = body && len ? xml_parse(body, len, parts_cb, &c, NULL, 0) : -1;
 	part_entry_free(&c.cur);
 	if (rc != 0 || !c.root_ok) {
-		while (list->count > start)
+		while (list->count > start) {
 			part_entry_free(&list->parts[--list->count]);
+		}
 		return -1;
 	}
 	return 0;
@@ -521,15 +531,18 @@ int response_parse_list_uploads(struct hoist_upload_list *list,
 	upload_entry_free(&c.cur);
 	if (rc == 0 && c.root_ok && c.encoding_type &&
 	    strcmp(c.encoding_type, "url") == 0) {
-		for (i = c.start; i < list->count && rc == 0; i++)
+		for (i = c.start; i < list->count && rc == 0; i++) {
 			rc = decode_in_place(&list->uploads[i].key);
-		if (rc == 0)
+		}
+		if (rc == 0) {
 			rc = decode_in_place(&page->next_key_marker);
+		}
 	}
 	free(c.encoding_type);
 	if (rc != 0 || !c.root_ok) {
-		while (list->count > c.start)
+		while (list->count > c.start) {
 			upload_entry_free(&list->uploads[--list->count]);
+		}
 		list_uploads_page_cleanup(page);
 		return -1;
 	}

@@ -43,6 +43,8 @@ struct complete_doc {
 	char *key;           /* decoded */
 	char *etag;
 	char *encoding_type;
+	char *checksum_crc32c;    /* S3: the object's ChecksumCRC32C, if any */
+	char *checksum_crc64nvme; /* S3: ChecksumCRC64NVME, if any */
 	struct error_doc err; /* filled when the document is an <Error> */
 };
 /* 0: a CompleteMultipartUploadResult; 1: an <Error> (d->err filled), which

@@ -84,14 +84,17 @@ uint64_t retry_backoff_ms(unsigned retry, unsigned base_ms, unsigned cap_ms,
 	uint64_t ceil = base_ms;
 	unsigned i;
 
-	for (i = 0; i < retry && ceil < cap_ms; i++)
+	for (i = 0; i < retry && ceil < cap_ms; i++) {
 		ceil *= 2;
-	if (ceil > cap_ms)
+	}
+	if (ceil > cap_ms) {
 		ceil = cap_ms;
+	}
 	if (ceil == 0)
 		return 0;
-	if (*rng == 0)
+	if (*rng == 0) {
 		*rng = 0x9E3779B97F4A7C15ULL;
+	}
 	return xorshift64(rng) % ceil;
 }
 
@@ -102,12 +105,15 @@ uint64_t retry_server_delay_ms(const char *retry_after, const char *qos_delay_ms
 
 	/* Retry-After may also be an HTTP date; a server of ours never sends
 	 * one, and our own backoff covers that case. */
-	if (retry_after && parse_u64(retry_after, &v) == 0 && v < 86400)
+	if (retry_after && parse_u64(retry_after, &v) == 0 && v < 86400) {
 		d = v * 1000;
-	if (qos_delay_ms && parse_u64(qos_delay_ms, &v) == 0 && v > d)
+	}
+	if (qos_delay_ms && parse_u64(qos_delay_ms, &v) == 0 && v > d) {
 		d = v;
-	if (d > cap_ms)
+	}
+	if (d > cap_ms) {
 		d = cap_ms;
+	}
 	return d;
 }
 

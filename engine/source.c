@@ -79,8 +79,9 @@ static void bus_install(void)
 	sa.sa_sigaction = bus_handler;
 	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGBUS, &sa, &bus_previous) == 0)
+	if (sigaction(SIGBUS, &sa, &bus_previous) == 0) {
 		bus_installed = 1;
+	}
 }
 
 /* memcpy from the mapping; 0, or -1 if a page vanished. */
@@ -211,10 +212,12 @@ void source_free(struct source *s)
 {
 	if (!s)
 		return;
-	if (s->map)
+	if (s->map) {
 		munmap((void *)s->map, (size_t)s->size);
-	if (s->own_fd && s->fd >= 0)
+	}
+	if (s->own_fd && s->fd >= 0) {
 		close(s->fd);
+	}
 	free(s);
 }
 
@@ -294,8 +297,10 @@ void source_done_with(struct source *s, uint64_t off, uint64_t len)
 	 * read-only, no data can be lost). */
 	start = (off + (uint64_t)pg - 1) / (uint64_t)pg * (uint64_t)pg;
 	end = (off + len) / (uint64_t)pg * (uint64_t)pg;
-	if (off + len == s->size)
+	if (off + len == s->size) {
 		end = (s->size + (uint64_t)pg - 1) / (uint64_t)pg * (uint64_t)pg;
-	if (end > start)
+	}
+	if (end > start) {
 		madvise((void *)(s->map + start), (size_t)(end - start), MADV_DONTNEED);
+	}
 }

@@ -82,11 +82,13 @@ static int put_flat(struct buf *b, const char *s)
 			space = 1;
 			continue;
 		}
-		if (space && b->len > 0)
+		if (space && b->len > 0) {
 			rc = buf_putc(b, ' ');
+		}
 		space = 0;
-		if (rc == 0)
+		if (rc == 0) {
 			rc = buf_putc(b, (char)c);
+		}
 	}
 	return rc;
 }
@@ -98,13 +100,15 @@ char *status_message(const struct failure *f)
 
 	if (f->op) {
 		rc |= buf_puts(&b, f->op);
-		if (f->part)
+		if (f->part) {
 			rc |= buf_printf(&b, " part %u", f->part);
+		}
 		rc |= buf_puts(&b, ": ");
 	}
 	if (f->code && *f->code) {
-		if (f->http)
+		if (f->http) {
 			rc |= buf_printf(&b, "%ld ", f->http);
+		}
 		rc |= put_flat(&b, f->code);
 		if (f->message && *f->message) {
 			rc |= buf_puts(&b, ": ");
@@ -147,8 +151,9 @@ int result_set_failure(struct hoist_result *r, const struct failure *f)
 	int rc = 0;
 
 	r->status = f->status;
-	if (f->http)
+	if (f->http) {
 		r->http_status = f->http;
+	}
 	r->failed_operation = f->op;
 	r->failed_part = f->part;
 	rc |= result_setstr(&r->error_code, f->code);
@@ -156,7 +161,8 @@ int result_set_failure(struct hoist_result *r, const struct failure *f)
 	rc |= result_setstr(&r->error_request_id, f->request_id);
 	free(r->message);
 	r->message = status_message(f);
-	if (!r->message)
+	if (!r->message) {
 		rc = -1;
+	}
 	return rc ? -1 : 0;
 }

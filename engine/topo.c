@@ -40,8 +40,9 @@ struct topo *topo_new(void)
 		return NULL;
 	}
 	n = hwloc_get_nbobjs_by_type(t->topo, HWLOC_OBJ_CORE);
-	if (n <= 0)
+	if (n <= 0) {
 		n = hwloc_get_nbobjs_by_type(t->topo, HWLOC_OBJ_PU);
+	}
 	t->ncores = n > 0 ? (unsigned)n : 1;
 	return t;
 }
@@ -71,8 +72,9 @@ int topo_bind_core(struct topo *t, unsigned index)
 	if (!t)
 		return -1;
 	obj = hwloc_get_obj_by_type(t->topo, HWLOC_OBJ_CORE, index % t->ncores);
-	if (!obj)
+	if (!obj) {
 		obj = hwloc_get_obj_by_type(t->topo, HWLOC_OBJ_PU, index % t->ncores);
+	}
 	if (!obj || !obj->cpuset)
 		return -1;
 	return hwloc_set_cpubind(t->topo, obj->cpuset, HWLOC_CPUBIND_THREAD) < 0 ? -1 : 0;

@@ -11,8 +11,11 @@
  * "Control" requests (Put, Initiate, ListParts, Complete, Head, Abort) go
  * one at a time through ctl_send/ctl_done with their own retry count; parts
  * run many at a time in part.c.  HEAD is used only when a response lacked
- * what we verify with (no x-oss-hash-crc64ecma, or an empty ETag as RGW
- * sends), and result->verified says which of the two checked the object.
+ * what we verify with (no x-oss-hash-crc64ecma from an OSS server, or an
+ * empty ETag as RGW sends), and result->verified says what checked the
+ * object: its CRC64 (response or HEAD), its ETag, or only its parts (a
+ * final ETag without "-N", as s3rver sends, cannot be predicted from the
+ * parts: it is logged, not failed; a "-N" ETag that differs fails).
  * The end is signalled from a posted message, so that no code on the stack
  * can touch the upload after hoist_upload_wait returns and the owner frees
  * it.
@@ -51,8 +54,9 @@ void upload_list_insert_locked(struct hoist_upload **head, struct hoist_upload *
 {
 	u->eng_prev = NULL;
 	u->eng_next = *head;
-	if (*head)
+	if (*head) {
 		(*head)->eng_prev = u;
+	}
 	*head = u;
 }
 
@@ -60,20 +64,23 @@ void upload_list_remove_locked(struct hoist_upload **head, struct hoist_upload *
 {
 	if (u->detached)
 		return;
-	if (u->eng_prev)
+	if (u->eng_prev) {
 		u->eng_prev->eng_next = u->eng_next;
-	else if (*head == u)
+	} else if (*head == u) {
 		*head = u->eng_next;
-	if (u->eng_next)
+	}
+	if (u->eng_next) {
 		u->eng_next->eng_prev = u->eng_prev;
+	}
 	u->eng_next = u->eng_prev = NULL;
 }
 
 void upload_wait_finished(struct hoist_upload *u)
 {
 	pthread_mutex_lock(&u->lock);
-	while (!u->synced.finished)
+	while (!u->synced.finished) {
 		pthread_cond_wait(&u->cond, &u->lock);
+	}
 	pthread_mutex_unlock(&u->lock);
 }
 
@@ -81,8 +88,9 @@ void upload_list_detach_all_locked(struct hoist_upload **head)
 {
 	struct hoist_upload *u;
 
-	for (u = *head; u; u = u->eng_next)
+	for (u = *head; u; u = u->eng_next) {
 		hoist_upload_cancel(u);
+	}
 	while (*head) {
 		u = *head;
 		*head = u->eng_next;
@@ -100,10 +108,12 @@ void upload_note_request(struct hoist_upload *u, const struct request *r)
 		u->res.ttfb_seconds = r->ttfb;
 		u->ttfb_set = 1;
 	}
-	if (r->body_kind == REQ_BODY_SOURCE)
+	if (r->body_kind == REQ_BODY_SOURCE) {
 		u->res.bytes_sent += r->pos;
-	if (r->http > 0)
+	}
+	if (r->http > 0) {
 		u->res.http_status = r->http;
+	}
 }
 
 uint64_t upload_retry_delay(struct hoist_upload *u, const struct request *r,
@@ -114,8 +124,9 @@ uint64_t upload_retry_delay(struct hoist_upload *u, const struct request *r,
 	uint64_t sd = retry_server_delay_ms(r->retry_after, r->qos_delay, c->retry_cap_ms);
 	int64_t off;
 
-	if (sd > d)
+	if (sd > d) {
 		d = sd;
+	}
 	if (r->err.code && (strcmp(r->err.code, "RequestTimeTooSkewed") == 0 ||
 			    strcmp(r->err.code, "RequestExpired") == 0) &&
 	    request_clock_skew(r, &off) == 0) {
@@ -166,16 +177,20 @@ void upload_call_progress(struct hoist_upload *u, int final)
 	if (!u->progress)
 		return;
 	cur = u->acked + parts_inflight_bytes(u);
-	if (u->state == UP_PUT && u->ctl)
+	if (u->state == UP_PUT && u->ctl) {
 		cur += u->ctl->pos;
-	if (cur > total)
+	}
+	if (cur > total) {
 		cur = total;
-	if (final && u->res.status == HOIST_OK && !u->failing)
+	}
+	if (final && u->res.status == HOIST_OK && !u->failing) {
 		cur = total;
+	}
 	if (cur <= u->reported && !final)
 		return;
-	if (cur < u->reported)
+	if (cur < u->reported) {
 		cur = u->reported;
+	}
 	hoist__in_callback++;
 	u->progress(cur - u->reported, cur, total, u->inflight, u->userdata);
 	hoist__in_callback--;
@@ -203,8 +218,9 @@ void upload_maybe_finish(struct hoist_upload *u)
 		return;
 	if (u->inflight || u->hashing || u->ctl)
 		return;
-	if (u->upload_id && !u->res.upload_id)
+	if (u->upload_id && !u->res.upload_id) {
 		result_setstr(&u->res.upload_id, u->upload_id);
+	}
 	if (u->upload_id && worth_keeping(u)) {
 		u->keep_for_resume = 1;
 		upload_finish(u);
@@ -226,8 +242,9 @@ static int add_common_object_headers(struct hoist_upload *u, struct request *r)
 	const struct dialect_names *nm = dialect_names(u->engine->conf.dialect);
 	int rc = 0;
 
-	if (u->forbid_overwrite && nm->forbid_overwrite)
+	if (u->forbid_overwrite && nm->forbid_overwrite) {
 		rc |= request_header(r, nm->forbid_overwrite, "true");
+	}
 	return rc;
 }
 
@@ -235,10 +252,12 @@ static int add_callback_headers(struct hoist_upload *u, struct request *r)
 {
 	int rc = 0;
 
-	if (u->callback_b64)
+	if (u->callback_b64) {
 		rc |= request_header(r, "x-oss-callback", u->callback_b64);
-	if (u->callback_var_b64)
+	}
+	if (u->callback_var_b64) {
 		rc |= request_header(r, "x-oss-callback-var", u->callback_var_b64);
+	}
 	return rc;
 }
 
@@ -273,6 +292,13 @@ static struct request *ctl_build(struct hoist_upload *u)
 			md5_to_base64(b64, u->parts[0].md5);
 			rc |= request_header(r, "Content-MD5", b64);
 		}
+		if (u->parts[0].have_s3sum) {
+			char sum[13];
+
+			s3sum_encode(sum, u->s3sum, u->parts[0].s3sum);
+			rc |= request_header(r, s3sum_header(u->s3sum), sum);
+			r->echo_header = s3sum_header(u->s3sum);
+		}
 		rc |= add_common_object_headers(u, r);
 		rc |= add_callback_headers(u, r);
 		r->body_kind = REQ_BODY_SOURCE;
@@ -281,23 +307,36 @@ static struct request *ctl_build(struct hoist_upload *u)
 		r->len = u->plan.size;
 		r->crc_inline = u->crc_inline;
 		r->upload_buffer = u->upload_buffer;
+		r->sent_total = &u->wire_bytes;
 		break;
 	case UP_INITIATE:
 		r = request_new(u->engine, "InitiateMultipartUpload", "POST", u->bucket, u->key);
 		if (!r)
 			return NULL;
-		if (oss)
+		if (oss) {
 			rc |= request_query(r, "encoding-type", "url");
+		}
 		rc |= request_query(r, "uploads", NULL);
 		rc |= request_header(r, "Content-Type", u->content_type);
 		rc |= add_common_object_headers(u, r);
+		/* S3 accepts part checksums only in an upload created for
+		 * them.  CRC64NVME exists only as a full-object checksum;
+		 * CRC32C stays composite (the default, and what RGW knows). */
+		if (u->s3sum != HOIST_S3_CHECKSUM_NONE) {
+			rc |= request_header(r, "x-amz-checksum-algorithm",
+					     s3sum_algorithm(u->s3sum));
+			if (u->s3sum == HOIST_S3_CHECKSUM_CRC64NVME) {
+				rc |= request_header(r, "x-amz-checksum-type", "FULL_OBJECT");
+			}
+		}
 		break;
 	case UP_LIST:
 		r = request_new(u->engine, "ListParts", "GET", u->bucket, u->key);
 		if (!r)
 			return NULL;
-		if (oss)
+		if (oss) {
 			rc |= request_query(r, "encoding-type", "url");
+		}
 		rc |= request_query(r, "max-parts", "1000");
 		if (u->list_marker) {
 			snprintf(num, sizeof(num), "%" PRIu64, u->list_marker);
@@ -309,8 +348,9 @@ static struct request *ctl_build(struct hoist_upload *u)
 		r = request_new(u->engine, "CompleteMultipartUpload", "POST", u->bucket, u->key);
 		if (!r)
 			return NULL;
-		if (oss)
+		if (oss) {
 			rc |= request_query(r, "encoding-type", "url");
+		}
 		rc |= request_query(r, "uploadId", u->upload_id);
 		if (u->complete_all && oss) {
 			rc |= request_header(r, dialect_names(c->dialect)->complete_all, "yes");
@@ -334,8 +374,9 @@ static struct request *ctl_build(struct hoist_upload *u)
 		break;
 	case UP_ABORT:
 		r = request_new(u->engine, "AbortMultipartUpload", "DELETE", u->bucket, u->key);
-		if (r)
+		if (r) {
 			rc |= request_query(r, "uploadId", u->upload_id);
+		}
 		break;
 	default:
 		return NULL;
@@ -421,7 +462,9 @@ static int check_object_crc(struct hoist_upload *u, const struct request *r,
 			    char *detail, size_t dlen)
 {
 	*need_head = 0;
-	if (!u->object_crc_valid)
+	/* S3 has no whole-object CRC64 to compare with: a HEAD would not
+	 * find one either. */
+	if (!u->object_crc_valid || !dialect_names(u->engine->conf.dialect)->crc64)
 		return 0;
 	if (!r->resp_crc_valid) {
 		*need_head = 1;
@@ -443,15 +486,87 @@ static int check_object_crc(struct hoist_upload *u, const struct request *r,
 	return 0;
 }
 
+/* The object's ETag against the multipart ETag the parts sent predict.
+ * Returns 0 when it matched or cannot be compared, 1 when it is empty
+ * (RGW: ask HEAD), -1 on a mismatch (f filled).  An ETag without the
+ * "-N" suffix is not a multipart ETag at all: s3rver answers with the
+ * plain MD5 of the object, which the parts' MD5s cannot predict.  Every
+ * part was verified already, so that is noted, not failed; a "-N" ETag
+ * that differs is a wrong object and fails. */
+static int check_object_etag(struct hoist_upload *u, const struct request *r,
+			     const char *etag, struct failure *f, char *detail, size_t dlen)
+{
+	if (!u->expected_etag[0])
+		return 0;
+	if (!etag || !*etag)
+		return 1;
+	if (!etag_is_multipart(etag)) {
+		if (!u->etag_unchecked) {
+			engine_log(u->engine,
+				   "%s: the server's ETag %.64s is not a multipart ETag "
+				   "(\"<md5>-N\"): every part was verified, the object as a "
+				   "whole cannot be checked by its ETag",
+				   u->key, etag);
+		}
+		u->etag_unchecked = 1;
+		return 0;
+	}
+	if (!etag_equal(etag, u->expected_etag)) {
+		memset(f, 0, sizeof(*f));
+		f->status = HOIST_E_CHECKSUM;
+		f->op = r->op;
+		f->http = r->http;
+		f->request_id = r->request_id;
+		snprintf(detail, dlen, "the object's ETag is %.64s, the parts sent give %s", etag,
+			 u->expected_etag);
+		f->detail = detail;
+		return -1;
+	}
+	u->etag_matched = 1;
+	return 0;
+}
+
+/* S3: the object checksum a Complete answer names (AWS does, for uploads
+ * created with x-amz-checksum-algorithm) against the one the parts
+ * predict: CRC64NVME is a full-object CRC; CRC32C is composite,
+ * "<CRC32C of the part CRCs>-N", unless the server made it full-object.
+ * Absent (RGW, ossemu, s3rver): nothing to check.  Returns 0, or -1 on a
+ * mismatch with f filled. */
+static int check_object_s3sum(struct hoist_upload *u, const struct request *r,
+			      const struct complete_doc *d, struct failure *f, char *detail,
+			      size_t dlen)
+{
+	const char *got = u->s3sum == HOIST_S3_CHECKSUM_CRC32C ? d->checksum_crc32c
+								 : d->checksum_crc64nvme;
+	char full[13], composite[24];
+
+	if (u->s3sum == HOIST_S3_CHECKSUM_NONE || !got || !*got ||
+	    parts_s3sum_object(u, full, composite) < 0)
+		return 0;
+	if (strcmp(got, full) == 0 || strcmp(got, composite) == 0)
+		return 0;
+	memset(f, 0, sizeof(*f));
+	f->status = HOIST_E_CHECKSUM;
+	f->op = r->op;
+	f->http = r->http;
+	f->request_id = r->request_id;
+	snprintf(detail, dlen, "the object's %s is %.32s, the parts sent give %s (or %s)",
+		 s3sum_element(u->s3sum), got, full, composite);
+	f->detail = detail;
+	return -1;
+}
+
 static int fill_success(struct hoist_upload *u, const struct request *r)
 {
 	int rc = 0;
 
 	rc |= result_setstr(&u->res.request_id, r->request_id);
-	if (r->version_id)
+	if (r->version_id) {
 		rc |= result_setstr(&u->res.version_id, r->version_id);
-	if (u->upload_id)
+	}
+	if (u->upload_id) {
 		rc |= result_setstr(&u->res.upload_id, u->upload_id);
+	}
 	return rc;
 }
 
@@ -464,8 +579,9 @@ static void callback_failed(struct hoist_upload *u, const struct request *r)
 	int need_head;
 
 	fill_success(u, r);
-	if (r->etag)
+	if (r->etag) {
 		result_setstr(&u->res.etag, r->etag);
+	}
 	u->completed = 1;
 	if (check_object_crc(u, r, HOIST_VERIFY_RESPONSE, &need_head, &cf, detail,
 			     sizeof(detail)) < 0) {
@@ -531,20 +647,30 @@ static hoist_status on_put(struct hoist_upload *u, struct request *r,
 			 ours);
 		return f->status = HOIST_E_CHECKSUM;
 	}
+	if (p->have_s3sum && r->echo && !s3sum_equals(r->echo, u->s3sum, p->s3sum)) {
+		snprintf(detail, dlen, "server %s %.24s does not match ours",
+			 s3sum_header(u->s3sum), r->echo);
+		return f->status = HOIST_E_CHECKSUM;
+	}
 	if (u->want_md5 && p->have_md5 && u->callback_b64 && r->etag &&
 	    !etag_equals_md5(r->etag, p->md5)) {
 		snprintf(detail, dlen, "server ETag %.64s does not match our MD5", r->etag);
 		return f->status = HOIST_E_CHECKSUM;
 	}
+	if (u->want_md5 && p->have_md5 && r->etag) {
+		u->etag_matched = 1;
+	}
 	u->object_crc = p->crc;
 	u->object_crc_valid = u->want_crc && p->have_crc;
-	if (check_object_crc(u, r, HOIST_VERIFY_RESPONSE, &need_head, f, detail, dlen) < 0)
+	if (check_object_crc(u, r, HOIST_VERIFY_RESPONSE, &need_head, f, detail, dlen) < 0) {
 		return HOIST_E_CHECKSUM; /* retried: the PUT replaces the object */
+	}
 	u->acked = u->plan.size;
 	fill_success(u, r);
 	result_setstr(&u->res.etag, r->etag);
-	if (u->callback_b64 && r->body.len)
+	if (u->callback_b64 && r->body.len) {
 		result_setstr(&u->res.callback_body, r->body.data);
+	}
 	u->completed = 1;
 	if (need_head) {
 		u->head_reason_crc = 1;
@@ -592,10 +718,11 @@ static hoist_status on_initiate(struct hoist_upload *u, struct request *r,
 		rec.dev = u->src->dev;
 		rec.ino = u->src->ino;
 		rec.mtime_ns = u->src->mtime_ns;
-		if (journal_create(&u->journal, u->journal_path, &rec) < 0)
+		if (journal_create(&u->journal, u->journal_path, &rec) < 0) {
 			engine_log(u->engine,
 				   "cannot write the resume journal %s (%s): this upload will not be resumable",
 				   u->journal_path, strerror(errno));
+		}
 	}
 	u->state = UP_PARTS;
 	parts_schedule(u);
@@ -621,7 +748,10 @@ static void reconcile(struct hoist_upload *u)
 		if (p->state == PART_DONE || e->size != p->len)
 			continue;
 		jp = journal_rec_find(&u->resume, e->part_number);
-		if (jp && jp->size == e->size && jp->etag && etag_equal(jp->etag, e->etag) &&
+		/* With an S3 checksum every part is hashed again: the journal
+		 * does not keep that checksum and Complete must name it. */
+		if (!u->s3sum && jp && jp->size == e->size && jp->etag &&
+		    etag_equal(jp->etag, e->etag) &&
 		    (!jp->crc_valid || !e->crc64_valid || jp->crc == e->crc64)) {
 			p->etag = strdup(e->etag);
 			if (!p->etag)
@@ -630,8 +760,9 @@ static void reconcile(struct hoist_upload *u)
 				p->crc = jp->crc_valid ? jp->crc : e->crc64;
 				p->have_crc = 1;
 			}
-			if (etag_to_md5(p->md5, p->etag) == 0)
+			if (etag_to_md5(p->md5, p->etag) == 0) {
 				p->have_md5 = 1;
+			}
 			p->resumed = 1;
 			u->res.resumed_parts++;
 			p->state = PART_DONE;
@@ -726,8 +857,9 @@ static hoist_status on_complete(struct hoist_upload *u, struct request *r,
 					 d.err.code ? d.err.code : "Error",
 					 d.err.message ? d.err.message : "");
 				f->detail = detail;
-				if (d.err.request_id)
+				if (d.err.request_id) {
 					snprintf(u->scratch, sizeof(u->scratch), "%s", d.err.request_id);
+				}
 				complete_doc_cleanup(&d);
 				return f->status = st;
 			}
@@ -739,12 +871,18 @@ static hoist_status on_complete(struct hoist_upload *u, struct request *r,
 	}
 	u->completed = 1;
 	fill_success(u, r);
+	if (check_object_s3sum(u, r, &d, f, detail, dlen) < 0) {
+		complete_doc_cleanup(&d);
+		*retry = 0;
+		return f->status;
+	}
 	etag = d.etag && *d.etag ? d.etag : r->etag;
 	result_setstr(&u->res.etag, etag);
 	result_setstr(&u->res.location, d.location);
 	result_setstr(&u->res.encoding_type, d.encoding_type);
-	if (u->callback_b64 && r->body.len)
+	if (u->callback_b64 && r->body.len) {
 		result_setstr(&u->res.callback_body, r->body.data);
+	}
 	complete_doc_cleanup(&d);
 
 	if (check_object_crc(u, r, HOIST_VERIFY_RESPONSE, &need_head, f, detail, dlen) < 0) {
@@ -756,20 +894,13 @@ static hoist_status on_complete(struct hoist_upload *u, struct request *r,
 		u->head_after_mismatch = 1;
 	}
 	u->head_reason_crc = need_head;
-	if (u->expected_etag[0]) {
-		if (!u->res.etag || !*u->res.etag) {
-			u->head_reason_etag = 1; /* RGW: empty <ETag> */
-		} else if (!etag_equal(u->res.etag, u->expected_etag)) {
-			memset(f, 0, sizeof(*f));
-			f->op = r->op;
-			f->http = r->http;
-			f->request_id = r->request_id;
-			snprintf(detail, dlen, "the object's ETag is %.64s, the parts sent give %s",
-				 u->res.etag, u->expected_etag);
-			f->detail = detail;
-			*retry = 0;
-			return f->status = HOIST_E_CHECKSUM;
-		}
+	rc = check_object_etag(u, r, u->res.etag, f, detail, dlen);
+	if (rc < 0) {
+		*retry = 0;
+		return f->status;
+	}
+	if (rc > 0) {
+		u->head_reason_etag = 1; /* RGW: empty <ETag> */
 	}
 	if (u->head_reason_crc || u->head_reason_etag) {
 		u->state = UP_HEAD;
@@ -785,7 +916,7 @@ static hoist_status on_head(struct hoist_upload *u, struct request *r,
 			    struct failure *f, int *retry, char *detail, size_t dlen)
 {
 	uint64_t len = 0;
-	int need_head = 0, checked = 0;
+	int need_head = 0, checked = 0, rc;
 
 	memset(f, 0, sizeof(*f));
 	f->op = r->op;
@@ -801,22 +932,23 @@ static hoist_status on_head(struct hoist_upload *u, struct request *r,
 	}
 	if (check_object_crc(u, r, HOIST_VERIFY_HEAD, &need_head, f, detail, dlen) < 0)
 		return HOIST_E_CHECKSUM;
-	if (u->object_crc_valid && !need_head)
+	if (u->object_crc_valid && !need_head && dialect_names(u->engine->conf.dialect)->crc64) {
 		checked = 1;
-	if (u->object_crc_valid && need_head)
-		engine_log(u->engine, "the server sends no CRC64 for %s, not even on HEAD: "
-				      "the object is verified by ETag only", u->key);
-	if (u->expected_etag[0] && r->etag && *r->etag) {
-		if (!etag_equal(r->etag, u->expected_etag)) {
-			snprintf(detail, dlen, "the object's ETag is %.64s, the parts sent give %s",
-				 r->etag, u->expected_etag);
-			return f->status = HOIST_E_CHECKSUM;
+	}
+	if (r->etag && *r->etag) {
+		rc = check_object_etag(u, r, r->etag, f, detail, dlen);
+		if (rc < 0)
+			return f->status;
+		if (u->etag_matched) {
+			checked = 1;
 		}
-		checked = 1;
-		if (!u->res.etag || !*u->res.etag)
+		if (!u->res.etag || !*u->res.etag) {
 			result_setstr(&u->res.etag, r->etag);
-		if (u->res.verified == HOIST_VERIFY_NONE && !u->object_crc_valid)
-			u->res.verified = HOIST_VERIFY_HEAD;
+		}
+	}
+	if (u->object_crc_valid && need_head) {
+		engine_log(u->engine, "the server sends no CRC64 for %s, not even on HEAD%s", u->key,
+			   u->etag_matched ? ": the object is verified by its ETag only" : "");
 	}
 	if (u->complete_retried && !u->completed) {
 		/* A Complete that was re-sent answered NoSuchUpload: the
@@ -830,8 +962,9 @@ static hoist_status on_head(struct hoist_upload *u, struct request *r,
 		}
 		u->completed = 1;
 		fill_success(u, r);
-		if (r->etag)
+		if (r->etag) {
 			result_setstr(&u->res.etag, r->etag);
+		}
 	}
 	upload_finish(u);
 	return HOIST_OK;
@@ -899,8 +1032,9 @@ static void ctl_done(struct request *r)
 			request_free(r);
 			return;
 		}
-		if (u->scratch[0] && !f.request_id)
+		if (u->scratch[0] && !f.request_id) {
 			f.request_id = u->scratch;
+		}
 	} else if (u->state == UP_LIST && r->http == 404) {
 		/* The journaled upload is gone (aborted or completed since):
 		 * start over. */
@@ -944,8 +1078,9 @@ static void ctl_done(struct request *r)
 			   m ? m : r->op, u->ctl_attempts, c->max_attempts, delay);
 		free(m);
 		u->res.retries++;
-		if (u->state == UP_COMPLETE)
+		if (u->state == UP_COMPLETE) {
 			u->complete_retried = 1;
+		}
 		u->scratch[0] = '\0';
 		loop_timer_set(u->loop, &u->ctl_timer, delay);
 		request_free(r);
@@ -976,8 +1111,9 @@ static double percentile(double *v, unsigned n, double q)
 	for (i = 1; i < n; i++) {
 		double x = v[i];
 
-		for (j = i; j > 0 && v[j - 1] > x; j--)
+		for (j = i; j > 0 && v[j - 1] > x; j--) {
 			v[j] = v[j - 1];
+		}
 		v[j] = x;
 	}
 	k = (size_t)(q * (double)(n - 1) + 0.5);
@@ -1004,8 +1140,9 @@ static void finish_stats(struct hoist_upload *u)
 	if (!lat)
 		return;
 	for (i = 0; i < u->nparts; i++) {
-		if (u->parts[i].state == PART_DONE && !u->parts[i].resumed)
+		if (u->parts[i].state == PART_DONE && !u->parts[i].resumed) {
 			lat[n++] = u->parts[i].seconds;
+		}
 	}
 	r->part_p50_seconds = percentile(lat, n, 0.50);
 	r->part_p99_seconds = percentile(lat, n, 0.99);
@@ -1031,12 +1168,23 @@ static void upload_finish(struct hoist_upload *u)
 	if (u->state == UP_DONE)
 		return;
 	u->state = UP_DONE;
-	if (!u->failing && !u->callback_failed)
+	if (!u->failing && !u->callback_failed) {
 		r->status = HOIST_OK;
-	if (!r->bucket)
+		/* Without a CRC64 from the server, say what did check the
+		 * object. */
+		if (r->verified == HOIST_VERIFY_NONE && u->etag_matched) {
+			r->verified = HOIST_VERIFY_ETAG;
+		} else if (r->verified == HOIST_VERIFY_NONE && u->etag_unchecked &&
+			 u->unverified_parts == 0) {
+			r->verified = HOIST_VERIFY_PARTS;
+		}
+	}
+	if (!r->bucket) {
 		result_setstr(&r->bucket, u->bucket);
-	if (!r->key)
+	}
+	if (!r->key) {
 		result_setstr(&r->key, u->key);
+	}
 	finish_stats(u);
 	if (u->keep_for_resume && u->journal) {
 		struct buf b = BUF_INIT;
@@ -1054,9 +1202,10 @@ static void upload_finish(struct hoist_upload *u)
 		journal_discard(u->journal);
 	}
 	u->journal = NULL;
-	if (r->status == HOIST_OK || r->status == HOIST_E_CALLBACK)
+	if (r->status == HOIST_OK || r->status == HOIST_E_CALLBACK) {
 		engine_log(u->engine, "%s: %" PRIu64 " bytes in %.3f s", u->key, r->bytes,
 			   r->seconds);
+	}
 	upload_call_progress(u, 1);
 	loop_client_remove(u->loop, &u->client);
 	atomic_store_explicit(&u->done_flag, 1, memory_order_release);
@@ -1071,7 +1220,23 @@ static void upload_tick(struct loop_client *c, uint64_t now)
 		journal_flush(u->journal);
 		u->last_flush_ms = now;
 	}
-	parts_check_stalls(u, now);
+	/* Ticks come once per loop iteration, thousands of times a second
+	 * under load: the scans over the part table run every 50 ms. */
+	if (now - u->last_stall_check_ms >= 50) {
+		u->last_stall_check_ms = now;
+		parts_check_stalls(u, now);
+	}
+	if (u->state == UP_PARTS && !u->failing) {
+		unsigned before = u->cc.limit;
+
+		if (concurrency_sample(&u->cc, now, u->wire_bytes, u->inflight)) {
+			engine_log(u->engine, "parts in flight %u -> %u (%.1f MiB/s measured)", before,
+				   u->cc.limit, u->cc.last_rate / (1024.0 * 1024.0));
+			parts_schedule(u);
+		}
+	} else {
+		concurrency_pause(&u->cc);
+	}
 	if (u->progress && now - u->last_progress_ms >= 100) {
 		u->last_progress_ms = now;
 		upload_call_progress(u, 0);

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "concurrency.h"
 #include "hashpool.h"
 #include "hoist.h"
 #include "journal.h"
@@ -55,6 +56,8 @@ struct part {
 	int have_crc;
 	uint8_t md5[16];
 	uint64_t crc;
+	uint64_t s3sum;            /* CRC32C or CRC64NVME (u->s3sum) */
+	int have_s3sum;
 	char *etag;                /* the server's, once done */
 	int resumed;               /* kept from an earlier run */
 	/* Resume: what ListParts said about this part number (verified by
@@ -99,10 +102,13 @@ struct hoist_upload {
 	enum hoist_checksum checksum;
 	int want_md5;
 	int want_crc;
-	int prepass;               /* hash parts before sending (MD5 needed) */
+	enum hoist_s3_checksum s3sum; /* S3 x-amz-checksum-* per part, or NONE */
+	int prepass;               /* hash parts before sending (a header needs
+	                              the digest: Content-MD5, x-amz-checksum-*) */
 	int crc_inline;            /* CRC64 in the read callback instead */
-	unsigned jobs;
-	long upload_buffer;
+	unsigned jobs;             /* the most parts in flight (cc.limit is now) */
+	int fixed_concurrency;     /* HOIST_CONCURRENCY_FIXED */
+	long upload_buffer;        /* PutObject's CURLOPT_UPLOAD_BUFFERSIZE */
 	int complete_all;
 	int forbid_overwrite;
 	int no_resume;
@@ -154,10 +160,16 @@ struct hoist_upload {
 	int head_reason_etag;      /* HEAD because the ETag was empty */
 	int head_after_mismatch;   /* HEAD because Complete's CRC64 differed */
 	char expected_etag[48];
+	int etag_matched;          /* the object's ETag matched our MD5(s) */
+	int etag_unchecked;        /* its ETag had no "-N": nothing to compare */
+	unsigned unverified_parts; /* parts no response checksum or ETag confirmed */
 	uint64_t object_crc;       /* combined CRC64 of the parts */
 	int object_crc_valid;
 	uint64_t rng;
 	double part_ewma_ms;       /* smoothed latency of finished parts */
+	struct concurrency cc;     /* parts allowed in flight (concurrency.h) */
+	uint64_t wire_bytes;       /* body bytes handed to curl, every attempt */
+	uint64_t last_stall_check_ms;
 	uint64_t acked;            /* bytes of finished parts */
 	uint64_t reported;         /* bytes reported to progress so far */
 	uint64_t last_progress_ms;
@@ -191,6 +203,10 @@ void upload_call_progress(struct hoist_upload *u, int final);
 /* The single part of a PutObject is hashed: send the PUT. */
 void upload_put_ready(struct hoist_upload *u);
 
+/* CURLOPT_UPLOAD_BUFFERSIZE for a request when `inflight` requests share
+ * the memory budget (upload_start.c). */
+long upload_buffer_size(unsigned inflight);
+
 /* Lifecycle pieces upload_start.c uses. */
 void upload_init(struct hoist_upload *u);      /* callbacks, rng, t0 */
 void upload_wait_finished(struct hoist_upload *u);
@@ -213,6 +229,10 @@ uint64_t parts_inflight_bytes(struct hoist_upload *u);
 void parts_combine(struct hoist_upload *u);
 /* Builds the Complete body into b.  0 or -1. */
 int parts_complete_xml(struct hoist_upload *u, struct buf *b);
+/* The object's S3 checksum the parts predict: the full-object CRC
+ * (combined) and S3's composite form ("<crc of the part CRCs>-N"), each
+ * base64 as in the Complete body.  0, or -1 when a part lacks its CRC. */
+int parts_s3sum_object(struct hoist_upload *u, char full[13], char composite[24]);
 /* Adds one finished part's details (for the per-part callback). */
 void parts_report(struct hoist_upload *u, struct part *p, const struct request *r);
 

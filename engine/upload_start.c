@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,19 @@
 #define UPLOAD_BUFFER_MIN (16L * 1024)
 #define UPLOAD_BUFFER_MAX (512L * 1024)
 
+long upload_buffer_size(unsigned inflight)
+{
+	long b = UPLOAD_BUFFER_BUDGET / (long)(inflight ? inflight : 1);
+
+	if (b > UPLOAD_BUFFER_MAX) {
+		b = UPLOAD_BUFFER_MAX;
+	}
+	if (b < UPLOAD_BUFFER_MIN) {
+		b = UPLOAD_BUFFER_MIN;
+	}
+	return b & ~(16L * 1024 - 1);
+}
+
 /* ------------------------------------------------------------- API */
 
 static hoist_status start_error(struct hoist_result *result, hoist_status st,
@@ -56,14 +70,39 @@ static hoist_status start_error(struct hoist_result *result, hoist_status st,
 	return st;
 }
 
+/* The caller's options as this library's struct: a version-1 caller's
+ * struct ends before the version-2 fields, which then read as zero (their
+ * defaults).  Reading past what the caller's version declares would read
+ * whatever follows its struct in memory. */
+static hoist_status copy_options(struct hoist_upload_options *o,
+				 const struct hoist_upload_options *in, char *err,
+				 size_t errlen)
+{
+	memset(o, 0, sizeof(*o));
+	switch (in->version) {
+	case 1:
+		memcpy(o, in, offsetof(struct hoist_upload_options, concurrency));
+		break;
+	case HOIST_UPLOAD_OPTIONS_VERSION:
+		*o = *in;
+		break;
+	default:
+		snprintf(err, errlen, "upload options version %u, expected 1 to %u", in->version,
+			 HOIST_UPLOAD_OPTIONS_VERSION);
+		return HOIST_E_INVALID_ARG;
+	}
+	o->version = HOIST_UPLOAD_OPTIONS_VERSION;
+	return HOIST_OK;
+}
+
 static hoist_status check_options(const struct hoist_upload_options *o, char *err,
 				  size_t errlen)
 {
 	size_t klen;
 
-	if (o->version != HOIST_UPLOAD_OPTIONS_VERSION) {
-		snprintf(err, errlen, "upload options version %u, expected %u", o->version,
-			 HOIST_UPLOAD_OPTIONS_VERSION);
+	if ((unsigned)o->concurrency > HOIST_CONCURRENCY_FIXED ||
+	    (unsigned)o->s3_checksum > HOIST_S3_CHECKSUM_CRC64NVME) {
+		snprintf(err, errlen, "unknown concurrency or s3_checksum mode");
 		return HOIST_E_INVALID_ARG;
 	}
 	if (!o->bucket || !*o->bucket) {
@@ -154,8 +193,9 @@ static hoist_status setup_journal(struct hoist_upload *u, const char *path,
 		goto out;
 	}
 	if (strcmp(rec.endpoint, e->conf.endpoint_url) != 0 || strcmp(rec.bucket, u->bucket) != 0 ||
-	    strcmp(rec.key, u->key) != 0)
+	    strcmp(rec.key, u->key) != 0) {
 		goto out; /* not ours (a hash collision): overwritten later */
+	}
 	if (!o->restart && (rec.size != u->src->size || rec.mtime_ns != u->src->mtime_ns ||
 			    rec.dev != u->src->dev || rec.ino != u->src->ino)) {
 		snprintf(err, errlen,
@@ -193,9 +233,10 @@ static hoist_status setup_journal(struct hoist_upload *u, const char *path,
 						   .dev = u->src->dev,
 						   .ino = u->src->ino,
 						   .mtime_ns = u->src->mtime_ns,
-					   }) < 0)
+					   }) < 0) {
 			engine_log(e, "cannot rewrite the journal %s (%s)", u->journal_path,
 				   strerror(errno));
+		}
 		goto out;
 	}
 	/* --restart, or a different part size: the old upload cannot be
@@ -205,11 +246,12 @@ static hoist_status setup_journal(struct hoist_upload *u, const char *path,
 
 		memset(&ar, 0, sizeof(ar));
 		if (hoist_abort_upload(e, u->bucket, u->key, rec.upload_id, &ar) != HOIST_OK &&
-		    ar.status != HOIST_E_NOT_FOUND)
+		    ar.status != HOIST_E_NOT_FOUND) {
 			engine_log(e, "could not abort the earlier upload %s: %s", rec.upload_id,
 				   ar.message ? ar.message : "");
-		else
+		} else {
 			engine_log(e, "aborted the earlier upload %s", rec.upload_id);
+		}
 		hoist_result_cleanup(&ar);
 		unlink(u->journal_path);
 	}
@@ -232,6 +274,11 @@ static hoist_status upload_start(struct hoist_upload **out, struct hoist_engine 
 	unsigned per_loop;
 	long bad = -1;
 
+	if (o->s3_checksum != HOIST_S3_CHECKSUM_NONE && e->conf.dialect != HOIST_DIALECT_S3) {
+		source_free(src);
+		return start_error(result, HOIST_E_INVALID_ARG, NULL,
+				   "s3_checksum needs the S3 dialect");
+	}
 	u = calloc(1, sizeof(*u));
 	if (!u) {
 		source_free(src);
@@ -273,9 +320,10 @@ static hoist_status upload_start(struct hoist_upload **out, struct hoist_engine 
 								  o->ncallback_vars, &bad);
 			if (!u->callback_var_b64) {
 				st = bad >= 0 ? HOIST_E_INVALID_ARG : HOIST_E_NOMEM;
-				if (bad >= 0)
+				if (bad >= 0) {
 					snprintf(err, sizeof(err),
 						 "callback variable %ld is not \"x:name=value\"", bad + 1);
+				}
 				goto fail;
 			}
 		}
@@ -283,9 +331,11 @@ static hoist_status upload_start(struct hoist_upload **out, struct hoist_engine 
 	u->checksum = o->checksum;
 	u->want_md5 = o->checksum == HOIST_CHECKSUM_BOTH || o->checksum == HOIST_CHECKSUM_MD5;
 	u->want_crc = o->checksum == HOIST_CHECKSUM_BOTH || o->checksum == HOIST_CHECKSUM_CRC64;
-	/* MD5 must be known before the request (Content-MD5): hash ahead.
-	 * CRC64 alone is computed as the bytes go out. */
-	u->prepass = u->want_md5;
+	u->s3sum = o->s3_checksum;
+	/* MD5 and S3's checksums go in headers, so they must be known before
+	 * the request: hash ahead.  CRC64 alone is computed as the bytes go
+	 * out. */
+	u->prepass = u->want_md5 || u->s3sum != HOIST_S3_CHECKSUM_NONE;
 	u->crc_inline = u->want_crc && !u->prepass;
 	u->complete_all = o->complete_all;
 	u->forbid_overwrite = o->forbid_overwrite;
@@ -297,18 +347,18 @@ static hoist_status upload_start(struct hoist_upload **out, struct hoist_engine 
 
 	u->jobs = o->jobs ? o->jobs : 64;
 	per_loop = e->conf.max_connections / e->conf.io_threads;
-	if (per_loop == 0)
+	if (per_loop == 0) {
 		per_loop = 1;
-	if (u->jobs > per_loop)
+	}
+	if (u->jobs > per_loop) {
 		u->jobs = per_loop;
-	if (u->plan.nparts && u->jobs > u->plan.nparts)
+	}
+	if (u->plan.nparts && u->jobs > u->plan.nparts) {
 		u->jobs = u->plan.nparts;
-	u->upload_buffer = UPLOAD_BUFFER_BUDGET / (long)(u->plan.nparts ? u->jobs : 1);
-	if (u->upload_buffer > UPLOAD_BUFFER_MAX)
-		u->upload_buffer = UPLOAD_BUFFER_MAX;
-	if (u->upload_buffer < UPLOAD_BUFFER_MIN)
-		u->upload_buffer = UPLOAD_BUFFER_MIN;
-	u->upload_buffer &= ~(16L * 1024 - 1);
+	}
+	u->fixed_concurrency = o->concurrency == HOIST_CONCURRENCY_FIXED;
+	concurrency_init(&u->cc, u->jobs, u->fixed_concurrency, hoist__now_ms());
+	u->upload_buffer = upload_buffer_size(1);
 	u->hash_window = 2 * hashpool_threads(e->pool);
 
 	if (u->plan.nparts > 0 && !o->no_resume) {
@@ -335,18 +385,23 @@ hoist_status hoist_upload_file_start(struct hoist_upload **out, struct hoist_eng
 				     const char *path, const struct hoist_upload_options *opts,
 				     struct hoist_result *result)
 {
+	struct hoist_upload_options o;
 	struct source *src = NULL;
 	hoist_status st;
 	char err[512] = "";
 
-	if (out)
+	if (out) {
 		*out = NULL;
+	}
 	if (!out || !engine || !path || !opts)
 		return start_error(result, HOIST_E_INVALID_ARG, NULL, "NULL argument");
-	st = check_options(opts, err, sizeof(err));
+	st = copy_options(&o, opts, err, sizeof(err));
+	if (st == HOIST_OK) {
+		st = check_options(&o, err, sizeof(err));
+	}
 	if (st != HOIST_OK)
 		return start_error(result, st, NULL, err);
-	st = source_open_path(&src, path, opts->io, err, sizeof(err));
+	st = source_open_path(&src, path, o.io, err, sizeof(err));
 	if (st != HOIST_OK) {
 		struct buf b = BUF_INIT;
 
@@ -355,28 +410,33 @@ hoist_status hoist_upload_file_start(struct hoist_upload **out, struct hoist_eng
 		buf_free(&b);
 		return st;
 	}
-	return upload_start(out, engine, src, path, opts, result);
+	return upload_start(out, engine, src, path, &o, result);
 }
 
 hoist_status hoist_upload_fd_start(struct hoist_upload **out, struct hoist_engine *engine,
 				   int fd, const struct hoist_upload_options *opts,
 				   struct hoist_result *result)
 {
+	struct hoist_upload_options o;
 	struct source *src = NULL;
 	hoist_status st;
 	char err[512] = "";
 
-	if (out)
+	if (out) {
 		*out = NULL;
+	}
 	if (!out || !engine || !opts)
 		return start_error(result, HOIST_E_INVALID_ARG, NULL, "NULL argument");
-	st = check_options(opts, err, sizeof(err));
+	st = copy_options(&o, opts, err, sizeof(err));
+	if (st == HOIST_OK) {
+		st = check_options(&o, err, sizeof(err));
+	}
 	if (st != HOIST_OK)
 		return start_error(result, st, NULL, err);
-	st = source_open_fd(&src, fd, opts->io, err, sizeof(err));
+	st = source_open_fd(&src, fd, o.io, err, sizeof(err));
 	if (st != HOIST_OK)
 		return start_error(result, st, "open", err);
-	return upload_start(out, engine, src, NULL, opts, result);
+	return upload_start(out, engine, src, NULL, &o, result);
 }
 
 hoist_status hoist_upload_wait(struct hoist_upload *u, struct hoist_result *result)
@@ -385,8 +445,9 @@ hoist_status hoist_upload_wait(struct hoist_upload *u, struct hoist_result *resu
 
 	if (!u)
 		return HOIST_E_INVALID_ARG;
-	if (loop_current())
+	if (loop_current()) {
 		return HOIST_E_INVALID_ARG; /* would wait for itself */
+	}
 	upload_wait_finished(u);
 	st = u->res.status;
 	if (result) {
@@ -406,19 +467,22 @@ void hoist_upload_cancel(struct hoist_upload *u)
 	if (!u)
 		return;
 	atomic_store_explicit(&u->cancel, 1, memory_order_relaxed);
-	if (!atomic_load_explicit(&u->done_flag, memory_order_acquire))
+	if (!atomic_load_explicit(&u->done_flag, memory_order_acquire)) {
 		loop_wakeup(u->loop);
+	}
 }
 
 void hoist_upload_free(struct hoist_upload *u)
 {
 	if (!u)
 		return;
-	if (hoist__in_callback || loop_current())
+	if (hoist__in_callback || loop_current()) {
 		return; /* refused: see hoist.h */
+	}
 	upload_wait_finished(u);
-	if (!atomic_load_explicit(&u->detached, memory_order_acquire))
+	if (!atomic_load_explicit(&u->detached, memory_order_acquire)) {
 		engine_upload_unlink(u->engine, u);
+	}
 	upload_destroy(u);
 }
 

@@ -39,7 +39,9 @@ enum cp_opt {
 	OPT_CALLBACK_VAR,
 	OPT_CHECKPOINT_DIR,
 	OPT_NO_RESUME,
-	OPT_RESTART
+	OPT_RESTART,
+	OPT_FIXED_JOBS,
+	OPT_S3_CHECKSUM
 };
 
 static const struct option cp_options[] = {
@@ -58,6 +60,8 @@ static const struct option cp_options[] = {
 	{ "checkpoint-dir", required_argument, NULL, OPT_CHECKPOINT_DIR },
 	{ "no-resume", no_argument, NULL, OPT_NO_RESUME },
 	{ "restart", no_argument, NULL, OPT_RESTART },
+	{ "fixed-jobs", no_argument, NULL, OPT_FIXED_JOBS },
+	{ "s3-checksum", required_argument, NULL, OPT_S3_CHECKSUM },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -74,8 +78,12 @@ static const char cp_help[] =
 	"  --part-size SIZE      part size: bytes, or with K, M, G (= KiB, MiB, GiB);\n"
 	"                        default 8 MiB, grown to keep at most 10,000 parts,\n"
 	"                        at least 100 KiB (S3: 5 MiB)\n"
-	"  --jobs N              parts in flight, 1 to 4096 (default 64)\n"
+	"  --jobs N              parts in flight at most, 1 to 4096 (default 64); hoist\n"
+	"                        starts at 8 and doubles while throughput rises\n"
+	"  --fixed-jobs          always keep --jobs parts in flight (no adapting)\n"
 	"  --checksum MODE       both (default: Content-MD5 and CRC64), crc64, md5, none\n"
+	"  --s3-checksum ALGO    s3:// only: also send x-amz-checksum-ALGO per part,\n"
+	"                        crc32c or crc64nvme (default none)\n"
 	"  --io pread|mmap       how parts are read from FILE (default pread)\n"
 	"  --complete-all        complete with x-oss-complete-all: yes (OSS)\n"
 	"  --forbid-overwrite    fail if the object exists (OSS)\n"
@@ -153,10 +161,12 @@ static void keep_part(struct cp_state *st, const struct hoist_part_info *p)
 	c->request_id = dup_or_empty(p->request_id);
 	c->content_md5 = dup_or_empty(p->content_md5);
 	c->etag = dup_or_empty(p->etag);
-	if (!c->request_id || !c->content_md5 || !c->etag) {
+	c->s3_checksum = dup_or_empty(p->s3_checksum);
+	if (!c->request_id || !c->content_md5 || !c->etag || !c->s3_checksum) {
 		free((char *)c->request_id);
 		free((char *)c->content_md5);
 		free((char *)c->etag);
+		free((char *)c->s3_checksum);
 		st->oom = 1;
 		return;
 	}
@@ -338,6 +348,22 @@ static int cp_parse(struct cp_args *a, int argc, char **argv)
 		case OPT_RESTART:
 			a->uo.restart = 1;
 			break;
+		case OPT_FIXED_JOBS:
+			a->uo.concurrency = HOIST_CONCURRENCY_FIXED;
+			break;
+		case OPT_S3_CHECKSUM:
+			if (strcmp(optarg, "none") == 0) {
+				a->uo.s3_checksum = HOIST_S3_CHECKSUM_NONE;
+			} else if (strcmp(optarg, "crc32c") == 0) {
+				a->uo.s3_checksum = HOIST_S3_CHECKSUM_CRC32C;
+			} else if (strcmp(optarg, "crc64nvme") == 0) {
+				a->uo.s3_checksum = HOIST_S3_CHECKSUM_CRC64NVME;
+			} else {
+				cli_usage_error("cp", "--s3-checksum '%s': expected crc32c, crc64nvme or none",
+						optarg);
+				goto out;
+			}
+			break;
 		default:
 			cli_usage_error("cp", "unexpected option");
 			goto out;
@@ -481,6 +507,10 @@ int cli_cp(int argc, char **argv)
 		goto out;
 	}
 	url_ok = 1;
+	if (a.uo.s3_checksum != HOIST_S3_CHECKSUM_NONE && url.dialect != HOIST_DIALECT_S3) {
+		cli_usage_error("cp", "--s3-checksum needs an s3:// URL");
+		goto out;
+	}
 	key = final_key(url.key, a.file);
 	if (!key) {
 		cli_usage_error("cp", "'%s' names no object key", a.url_text);
@@ -585,6 +615,7 @@ out:
 		free((char *)st.parts[i].request_id);
 		free((char *)st.parts[i].content_md5);
 		free((char *)st.parts[i].etag);
+		free((char *)st.parts[i].s3_checksum);
 	}
 	free(st.parts);
 	cli_progress_free(st.progress);

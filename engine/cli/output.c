@@ -162,6 +162,11 @@ void cli_print_part(FILE *f, const struct hoist_part_info *p)
 	cli_print_safe(f, p->etag);
 	fprintf(f, ", CRC64 %" PRIu64 ", %" PRIu64 " bytes at %" PRIu64, p->crc64,
 		p->size, p->offset);
+	if (p->s3_checksum && *p->s3_checksum) {
+		fputs(", S3 checksum ", f);
+		cli_print_safe(f, p->s3_checksum);
+		fputs(p->s3_checksum_echoed ? " (echoed)" : " (not echoed)", f);
+	}
 	if (p->attempts > 1) {
 		fprintf(f, ", %u attempts", p->attempts);
 	}
@@ -226,6 +231,13 @@ void cli_print_result(FILE *f, const struct hoist_result *r)
 	case HOIST_VERIFY_HEAD:
 		fputs("CRC64 verified by HEAD (the response carried no x-oss-hash-crc64ecma)\n", f);
 		break;
+	case HOIST_VERIFY_ETAG:
+		fputs("object verified by its ETag (no CRC64 checked)\n", f);
+		break;
+	case HOIST_VERIFY_PARTS:
+		fputs("every part verified; the object's ETag is not a multipart ETag and could not be checked\n",
+		      f);
+		break;
 	default:
 		/* Either we computed none (--checksum md5|none) or the
 		 * server reported none, not even on HEAD (S3 stores). */
@@ -264,7 +276,7 @@ static void jdbl(FILE *f, int *first, const char *name, double v)
 void cli_print_result_json(FILE *f, const struct hoist_result *r, int with_parts,
 			   const struct hoist_part_info *parts, size_t nparts)
 {
-	static const char *const verify[] = { "none", "response", "head" };
+	static const char *const verify[] = { "none", "response", "head", "parts", "etag" };
 	int first = 1;
 	size_t i;
 
@@ -287,7 +299,8 @@ void cli_print_result_json(FILE *f, const struct hoist_result *r, int with_parts
 		fputs(",\"crc64\":null", f);
 	}
 	jstr(f, &first, "verified",
-	     (unsigned)r->verified < 3 ? verify[r->verified] : "none");
+	     (unsigned)r->verified < sizeof(verify) / sizeof(verify[0]) ? verify[r->verified]
+									  : "none");
 	ju64(f, &first, "parts", r->parts);
 	ju64(f, &first, "part_size", r->part_size);
 	ju64(f, &first, "bytes", r->bytes);
@@ -327,6 +340,8 @@ void cli_print_result_json(FILE *f, const struct hoist_result *r, int with_parts
 			ju64(f, &pf, "crc64", p->crc64);
 			ju64(f, &pf, "attempts", p->attempts);
 			jdbl(f, &pf, "seconds", p->seconds);
+			jstr(f, &pf, "s3_checksum", p->s3_checksum ? p->s3_checksum : "");
+			fprintf(f, ",\"s3_checksum_echoed\":%s", p->s3_checksum_echoed ? "true" : "false");
 			fputc('}', f);
 		}
 		fputc(']', f);

@@ -170,6 +170,32 @@ static void test_etags(void **state)
 	assert_true(etag_equal("W/\"abc\"", "\"ABC\""));
 	assert_false(etag_equal("\"\"", "\"\""));
 	assert_false(etag_equal("abc", "abd"));
+
+	/* The multipart form "<hex>-N", and what is not (s3rver's plain MD5,
+	 * RGW's empty ETag, junk). */
+	{
+		static const struct {
+			const char *etag;
+			int multipart;
+		} rows[] = {
+			{ "\"097DE458AD02B5F89F9D0530231876AB-2\"", 1 },
+			{ "5f6ade94ad493a86356676efa2257b91-10000", 1 },
+			{ "W/\"abc-3\"", 1 },
+			{ "\"a517669a3a3d4ec909ae2d72aece4f49\"", 0 },
+			{ "\"\"", 0 },
+			{ "", 0 },
+			{ NULL, 0 },
+			{ "\"-2\"", 0 },
+			{ "\"abc-\"", 0 },
+			{ "\"abc-2x\"", 0 },
+			{ "\"abc-2-\"", 0 },
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+			assert_int_equal(etag_is_multipart(rows[i].etag), rows[i].multipart);
+		}
+	}
 }
 
 /* oss-protocol.md 4.3: OSS hashes the upper-case hex text of each part
