@@ -6,7 +6,7 @@
 #   make check      deps + build + every test (plain, then ASan+UBSan, TSan)
 #   make SAN=address|thread   a sanitizer build in build/san-address|san-thread
 #   make fuzz       libFuzzer targets (clang), run for FUZZ_SECONDS each
-#   make bench / bench-quick   the benchmark harness (bench/README.md)
+#   make bench / bench-quick / bench-rgw   the benchmark harness (bench/README.md)
 #
 # Sources are found by wildcard: a new engine/*.c joins the library, a new
 # tests/unit/test_*.c becomes a test binary, a new bench/ossemu/*.c joins
@@ -34,7 +34,7 @@ pc = $(if $(shell pkg-config --exists $(1) && echo y),$(shell pkg-config --$(2) 
 
 # Goals that only recurse or install need no libraries at parse time (so
 # that "make check" on a fresh machine can install them first).
-ifneq ($(filter-out deps help clean check demo fuzz bench bench-quick,$(or $(MAKECMDGOALS),all)),)
+ifneq ($(filter-out deps help clean check demo fuzz bench bench-quick bench-rgw,$(or $(MAKECMDGOALS),all)),)
 NEED_PKG := 1
 endif
 
@@ -80,7 +80,7 @@ TOOL_BIN   := $(patsubst bench/tools/%.c,$(BUILD)/%,$(TOOL_SRC))
 LIBCORE := $(BUILD)/libhoistcore.a
 LIBHOIST := $(BUILD)/libhoist.a
 
-.PHONY: all deps check test demo fuzz bench bench-quick clean help
+.PHONY: all deps check test demo fuzz bench bench-quick bench-rgw clean help
 all: $(BUILD)/hoist $(BUILD)/ossemu $(UNIT_BIN) $(TOOL_BIN)
 
 help:
@@ -144,6 +144,11 @@ bench:
 bench-quick:
 	$(MAKE) all
 	sh bench/harness.sh quick
+
+# hoist (S3 dialect) and the S3 peers against a single-node Ceph RGW.
+bench-rgw:
+	$(MAKE) all
+	sh bench/harness.sh rgw
 
 clean:
 	rm -rf build

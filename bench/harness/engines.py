@@ -90,6 +90,10 @@ class Hoist(Engine):
                 # the JSON, for the latency CDF; journals go to the work directory,
                 # never the user's ~/.cache.
                 "--verbose", "--checkpoint-dir", os.path.join(ctx.work, "journal")]
+        if self.dialect == "s3":
+            # A real S3 server (RGW) needs path style and the signing region.
+            argv += getattr(server, "s3_flags", [])
+            return argv, ctx.env_both()
         return argv, ctx.env_oss()
 
     def parse(self, stdout):

@@ -142,7 +142,8 @@ def latency_cdf(out, doc, tmp):
         # curves so the figure stays legible: 8 MiB parts of the first file
         # size first, crc64 before both, LAN before WAN, by jobs.
         first = doc["plan"]["files"][0]
-        sweep = [r for r in with_lat if r["group"].startswith("hoist")]
+        # No sweep in mode rgw: there the peers group's hoist runs are all.
+        sweep = [r for r in with_lat if r["group"].startswith("hoist")] or with_lat
         series = {}
         for r in sweep:
             k = (r["part_size"] != 8 << 20, r["file_bytes"] != first, r["checksum"] != "crc64",
@@ -188,6 +189,12 @@ plot {", ".join(plots)}
     return [name]
 
 
+def server_label(doc):
+    if doc.get("mode") == "rgw":
+        return "server (Ceph RGW: mon+osd+radosgw)"
+    return "server (ossemu)"
+
+
 def draw(out, doc):
     """Draws every figure it has data for; returns (names, note or "")."""
     if not shutil.which("gnuplot"):
@@ -198,7 +205,7 @@ def draw(out, doc):
             lambda: throughput_vs_jobs(out, doc, tmp),
             lambda: bars(out, doc, tmp, "cpu_per_gb.svg", "CPU-seconds per GB by engine",
                          "CPU-seconds per GB", {"cpu_s_per_GB": "client (wait4 user+sys)",
-                                                "server_cpu_s_per_GB": "server (ossemu)"}),
+                                                "server_cpu_s_per_GB": server_label(doc)}),
             lambda: bars(out, doc, tmp, "peak_rss.svg", "Peak RSS by engine", "MiB",
                          {"peak_rss_MiB": "client peak RSS (largest process)"}),
             lambda: latency_cdf(out, doc, tmp),

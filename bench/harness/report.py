@@ -69,6 +69,67 @@ def find(cells, **kw):
     return None
 
 
+def base_hoist(gc, mode):
+    """The hoist cell peers are compared with: the OSS dialect where it ran,
+    else (against RGW, which speaks S3 only) the S3 dialect."""
+    return find(gc, engine="hoist", checksum=mode) or find(gc, engine="hoist-s3", checksum=mode)
+
+
+GiB_per_GB = (1 << 30) / 1e9
+
+
+def rgw_section(doc):
+    """summary.md's lead in mode rgw: client CPU-seconds per GiB, hoist
+    (S3 dialect) against each peer, then every engine's figures."""
+    cells = [c for c in doc["cells"] if c["profile"] == "RGW" and c["runs_counted"]]
+    if not cells:
+        return []
+    any_c = cells[0]
+    L = [f"## Client CPU per GiB against Ceph RGW ({size_txt(any_c['file_bytes'])}, "
+         f"{any_c['part_size'] >> 20} MiB parts, jobs {any_c['jobs']} where the client has the knob)",
+         "",
+         "RGW (radosgw + one OSD + mon) runs on the same 2 cores as the client and costs several "
+         "CPU-seconds per GiB itself (last column), so it caps every client; within that cap, "
+         "every CPU-second the client spends is taken from RGW. The headline is therefore what a "
+         "client costs: its own CPU-seconds per GiB uploaded (user+sys of its whole process tree, "
+         "wait4). Ratio = peer CPU-s/GiB / hoist CPU-s/GiB (above 1: hoist uses less).",
+         "",
+         "| peer | its checksum work | client CPU-s/GiB | × hoist crc64 | × hoist both |",
+         "|---|---|---:|---:|---:|"]
+    h = {m: find(cells, engine="hoist-s3", checksum=m) for m in ("crc64", "both")}
+    hc = {m: (med(c, "cpu_s_per_GB") * GiB_per_GB if c and med(c, "cpu_s_per_GB") else None)
+          for m, c in h.items()}
+    for c in sorted(cells, key=lambda c: med(c, "cpu_s_per_GB") or 0):
+        if c["engine"].startswith("hoist"):
+            continue
+        v = med(c, "cpu_s_per_GB")
+        g = v * GiB_per_GB if v is not None else None
+        L.append(f"| {c['engine']} | {c['checksum']} | {'–' if g is None else f'{g:.2f}'} | "
+                 f"{x(g / hc['crc64'] if g and hc['crc64'] else None)} | "
+                 f"{x(g / hc['both'] if g and hc['both'] else None)} |")
+    L.append("")
+    L.append("| engine | checksum | jobs | MB/s | client CPU-s/GiB | peak RSS MiB | "
+             "server CPU-s/GiB (mon+osd+rgw) | runs |")
+    L.append("|---|---|---:|---:|---:|---:|---:|---:|")
+    for c in sorted(cells, key=lambda c: med(c, "cpu_s_per_GB") or 0):
+        L.append(f"| {c['engine']} | {c['checksum']} | {c['jobs']} | {rng(c, 'throughput_MBps')} | "
+                 f"{gib(c, 'cpu_s_per_GB')} | {rng(c, 'peak_rss_MiB', '{:.0f}')} | "
+                 f"{gib(c, 'server_cpu_s_per_GB')} | {c['runs_counted']}{failed_txt(c)} |")
+    L.append("")
+    return L
+
+
+def gib(cell, m):
+    """A per-GB (10^9) figure of a cell as per GiB: median (min–max)."""
+    s = cell.get(m) if cell else None
+    if not s:
+        return "–"
+    a, lo, hi = (s[k] * GiB_per_GB for k in ("median", "min", "max"))
+    if s["n"] == 1 or s["min"] == s["max"]:
+        return f"{a:.2f}"
+    return f"{a:.2f} ({lo:.2f}–{hi:.2f})"
+
+
 def ratios(cells, ceilings):
     """Per peers group: hoist (each checksum mode) against every other engine,
     and against the curl ceiling, iperf3 and the hashing bound."""
@@ -77,7 +138,7 @@ def ratios(cells, ceilings):
         gc = [c for c in cells if c["group"] == g and c["runs_counted"]]
         entry = {"rows": [], "ceilings": []}
         for mode in ("crc64", "both"):
-            h = find(gc, engine="hoist", checksum=mode)
+            h = base_hoist(gc, mode)
             if not h or med(h, "throughput_MBps") is None:
                 continue
             for c in gc:
@@ -93,7 +154,8 @@ def ratios(cells, ceilings):
                 if rs and med(h, "peak_rss_MiB"):
                     row["peak_rss_x"] = round(rs / med(h, "peak_rss_MiB"), 2)
                 entry["rows"].append(row)
-            entry["ceilings"] += ceiling_rows(gc, h, mode, ceilings)
+            if h["profile"] != "RGW":  # RGW caps every client: no client ceiling applies
+                entry["ceilings"] += ceiling_rows(gc, h, mode, ceilings)
         out[g] = entry
     return out
 
@@ -161,7 +223,8 @@ def build(plan, facts, ceilings, runs, notes, started, finished):
                             {"configs": len(g["configs"])} for g in plan["groups"]],
                  "files": plan["files"], "headline": plan["headline"],
                  "profiles": {"LAN": "ossemu --discard",
-                              "WAN": "ossemu --discard --latency 30 --conn-bandwidth 25"}},
+                              "WAN": "ossemu --discard --latency 30 --conn-bandwidth 25",
+                              "RGW": "single-node Ceph RGW (tests/rgw/rgw-up.sh), memstore OSD"}},
         "ceilings": ceilings,
         "cells": cells,
         "ratios": ratios(cells, ceilings),
@@ -226,7 +289,17 @@ def summary(doc):
     if vers:
         L.append("Versions: " + "; ".join(vers) + ".")
         L.append("")
-    L.append("Server: `ossemu --discard` on 127.0.0.1 (LAN), plus `--latency 30 --conn-bandwidth 25` "
+    if doc["mode"] == "rgw":
+        srv = h.get("server") or {}
+        L.append(f"Server: a single-node Ceph RADOS Gateway on 127.0.0.1 (`tests/rgw/rgw-up.sh`: "
+                 f"one mon, one OSD on {srv.get('objectstore', 'memstore')}, radosgw with beast), "
+                 f"on the same 2 cores as the client; each object is deleted after its run and "
+                 f"RGW's garbage collection run at once (untimed). Server CPU = utime+stime of "
+                 f"the mon, OSD and radosgw PIDs over the run.")
+        L.append("")
+        L += rgw_section(doc)
+    L.append(("Reference servers of the other modes: " if doc["mode"] == "rgw" else "Server: ") +
+             "`ossemu --discard` on 127.0.0.1 (LAN), plus `--latency 30 --conn-bandwidth 25` "
              "(WAN). Throughput = file bytes / wall time of the client process (MB/s, 10^6); "
              "CPU = client user+sys per GB (10^9 bytes) from wait4; RSS = client peak RSS. "
              "Medians of counted runs, (min–max) when they differ. Data from the page cache "
@@ -478,15 +551,47 @@ def readme_block(doc, rel):
     return "\n".join(L)
 
 
+RGW_START = "<!-- bench:rgw:start (generated by bench/harness/run.py --readme) -->"
+RGW_END = "<!-- bench:rgw:end -->"
+
+
+def ceph_version(h):
+    """"ceph version 16.2.15 (<sha>) pacific (stable)" -> "16.2.15 (pacific)"."""
+    v = ((h.get("server") or {}).get("version") or "").split()
+    if len(v) >= 5 and v[:2] == ["ceph", "version"]:
+        return f"{v[2]} ({v[4]})"
+    return " ".join(v) or "?"
+
+
+def rgw_readme_block(doc, rel):
+    """The README's RGW results: the lead of an rgw run's summary.md."""
+    h = doc["host"]
+    bins = h.get("binaries") or {}
+    ver = ", ".join(b["version"] for b in bins.values() if b.get("version"))
+    L = [RGW_START, ""]
+    L.append(f"Baseline: [`{rel}/`]({rel}/summary.md), an `rgw` run of "
+             f"{doc['duration_s'] / 60:.1f} minutes on {doc['started'][:10]}: {h['cpu_model']}, "
+             f"{h['cores']} cores, {h['os']}; {ver}; Ceph RGW {ceph_version(h)}, "
+             f"{(h.get('server') or {}).get('objectstore') or 'memstore'} OSD. "
+             f"Medians of 3 counted runs, (min–max).")
+    L.append("")
+    L += rgw_section(doc)[4:]  # the tables, without the section's heading and prose
+    L += [RGW_END]
+    return "\n".join(L)
+
+
 def update_readme(path, doc, rel):
-    """Replaces the generated block of bench/README.md; False if the
-    markers are missing."""
+    """Replaces the generated block of bench/README.md (the rgw block for
+    an rgw run); False if the markers are missing."""
     with open(path) as f:
         text = f.read()
-    i, j = text.find(README_START), text.find(README_END)
+    start, end, block = README_START, README_END, readme_block
+    if doc.get("mode") == "rgw":
+        start, end, block = RGW_START, RGW_END, rgw_readme_block
+    i, j = text.find(start), text.find(end)
     if i < 0 or j < 0:
         return False
-    text = text[:i] + readme_block(doc, rel) + text[j + len(README_END):]
+    text = text[:i] + block(doc, rel) + text[j + len(end):]
     with open(path, "w") as f:
         f.write(text)
     return True

@@ -9,6 +9,8 @@ ceilings, then per network profile (LAN, WAN) one ossemu --discard (plus a
 second one on 127.0.0.1:80 for aws-c-s3 when port 80 can be bound), every
 group of the plan in alternation, the cold-cache run, and finally the
 results directory (results.json, results.csv, summary.md, SVG plots).
+Mode rgw swaps ossemu for a single-node Ceph RGW (rgw.py), brought up at
+the start of its group and always taken down at the end.
 
 Fairness rules (see plan.py): the same file, part size and server for every
 engine of a group; engines alternate round by round; warm-up rounds are run
@@ -26,6 +28,7 @@ import os
 import random
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -40,6 +43,7 @@ import host  # noqa: E402
 import plan as plans  # noqa: E402
 import plots  # noqa: E402
 import report  # noqa: E402
+import rgw as rgws  # noqa: E402
 from proc import Ossemu, last_json_line, no_proxy_env, run_measured  # noqa: E402
 
 TOP = os.path.dirname(os.path.dirname(HERE))
@@ -113,6 +117,12 @@ class Context:
         env = self.env_base()
         env["AWS_ACCESS_KEY_ID"] = self.ak
         env["AWS_SECRET_ACCESS_KEY"] = self.sk
+        return env
+
+    def env_both(self):
+        """Both dialects' credentials (hoist's s3:// runs)."""
+        env = self.env_oss()
+        env.update({k: v for k, v in self.env_s3().items() if k.startswith("AWS_")})
         return env
 
     def part_files(self, path, part_size):
@@ -282,6 +292,9 @@ class Runner:
         self.only = set(args.engines.split(",")) if args.engines else None
         self.servers = {}
         self.binaries = {}
+        self.server_info = None
+        for name, why in p.get("skipped", {}).items():
+            self.skipped[name] = why
 
     def note(self, msg):
         msg = scrub(msg)
@@ -300,6 +313,17 @@ class Runner:
 
     # ---------------------------------------------------------- servers
     def start_servers(self, profile, want80):
+        if profile == "RGW":
+            log("bringing up Ceph RGW (tests/rgw/rgw-up.sh)")
+            srv = rgws.Rgw(TOP, os.path.join(self.ctx.work, "rgw"), engines.BUCKET)
+            self.servers = {"main": srv}
+            # RGW's user keys (fixed local test keys, never printed).
+            self.ctx.ak, self.ctx.sk = srv.ak, srv.sk
+            self.server_info = {"kind": "ceph-rgw", "objectstore": srv.objectstore,
+                                "version": srv.version,
+                                "bringup": [scrub(x) for x in srv.bringup_log]}
+            log(f"RGW at {srv.url} ({srv.objectstore}); bucket {engines.BUCKET} created")
+            return
         flags = plans.PROFILES[profile]
         args = ["--bucket", engines.BUCKET, "--key", f"{self.ctx.ak}:{self.ctx.sk}",
                 "--anonymous", "--discard"] + flags
@@ -331,12 +355,15 @@ class Runner:
         srv = self.servers["main"]
         argv = [self.ctx.hoist, "cp", path, f"s3://{engines.BUCKET}/probe/s3", "--endpoint", srv.url,
                 "--json", "--quiet", "--checkpoint-dir", os.path.join(self.ctx.work, "journal")]
+        argv += getattr(srv, "s3_flags", [])
         try:
-            r = subprocess.run(argv, env=self.ctx.env_oss(), capture_output=True, text=True, timeout=60)
+            r = subprocess.run(argv, env=self.ctx.env_both(), capture_output=True, text=True, timeout=60)
             ok = r.returncode == 0
             why = (r.stderr.strip().splitlines() or ["exit %d" % r.returncode])[0][:200]
         except (OSError, subprocess.SubprocessError) as ex:
             ok, why = False, str(ex)[:200]
+        if hasattr(srv, "after_run"):
+            srv.after_run(engines.BUCKET, "probe/s3")
         self.ctx.hoist_s3_ok = ok
         self.ctx.hoist_s3_note = "" if ok else f"hoist cp to s3:// does not work yet ({why}); hoist-s3 skipped"
         if not ok:
@@ -388,6 +415,8 @@ class Runner:
             # A failed run's rates are meaningless: keep its times, drop its rates.
             for k in ("throughput_MBps", "cpu_s_per_GB", "server_cpu_s_per_GB"):
                 rec[k] = None
+        if hasattr(srv, "after_run"):
+            srv.after_run(engines.BUCKET, key)  # RGW: delete it, free the OSD's memory
         self.runs.append(rec)
         flag = "" if counted else " (warm-up, not counted)"
         status = "ok" if rec["ok"] else f"FAILED: {rec.get('error', '')}"
@@ -594,6 +623,9 @@ def main():
     if not os.access(ctx.ossemu, os.X_OK):
         print("bench: build/ossemu is missing: run make first", file=sys.stderr)
         return 2
+    # SIGTERM as an exception, so that the finally blocks stop the servers
+    # (above all a Ceph RGW, which would otherwise outlive the harness).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = datetime.datetime.now().astimezone()
     log(f"mode {args.mode}; results in {os.path.relpath(out, TOP)}")
     facts = host.facts(TOP)
@@ -605,6 +637,8 @@ def main():
             shutil.rmtree(work, ignore_errors=True)
     finished = datetime.datetime.now().astimezone()
     facts["binaries"] = r.binaries
+    if r.server_info:
+        facts["server"] = r.server_info
     doc = report.build(p, facts, ceilings, r.runs, r.notes, started, finished)
     os.makedirs(out, exist_ok=True)
     report.write(out, doc)
