@@ -26,7 +26,9 @@
 #include "journal.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -417,6 +419,49 @@ static void fsync_dir(const char *path)
 	free(copy);
 }
 
+/* A hoist killed between creating its temporary journal and renaming it
+ * leaves "<journal>.tmp<pid>" behind; the next run for the same upload
+ * removes those whose process is gone (a live one may be another hoist
+ * creating the same journal right now, and keeps its file). */
+static void remove_stale_tmp(const char *path)
+{
+	char *dcopy = strdup(path), *bcopy = strdup(path);
+	struct buf prefix = BUF_INIT, victim = BUF_INIT;
+	const char *dir, *base;
+	struct dirent *de;
+	DIR *d = NULL;
+
+	if (!dcopy || !bcopy)
+		goto out;
+	dir = dirname(dcopy);
+	base = basename(bcopy);
+	if (buf_printf(&prefix, "%s.tmp", base) < 0)
+		goto out;
+	d = opendir(dir);
+	if (!d)
+		goto out;
+	while ((de = readdir(d)) != NULL) {
+		uint64_t pid;
+
+		if (strncmp(de->d_name, prefix.data, prefix.len) != 0)
+			continue;
+		if (parse_u64(de->d_name + prefix.len, &pid) < 0 || pid == 0 || pid > INT32_MAX)
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		buf_reset(&victim);
+		if (buf_printf(&victim, "%s/%s", dir, de->d_name) == 0)
+			unlink(victim.data);
+	}
+out:
+	if (d)
+		closedir(d);
+	buf_free(&prefix);
+	buf_free(&victim);
+	free(dcopy);
+	free(bcopy);
+}
+
 int journal_create(struct journal **out, const char *path, const struct journal_rec *rec)
 {
 	struct journal *j = NULL;
@@ -441,6 +486,7 @@ int journal_create(struct journal **out, const char *path, const struct journal_
 		errno = ENOMEM;
 		goto fail;
 	}
+	remove_stale_tmp(path);
 	unlink(tmp.data);
 	fd = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
 	if (fd < 0)

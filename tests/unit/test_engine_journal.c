@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -209,6 +210,48 @@ static void test_missing_and_garbage(void **state)
 	assert_int_equal(journal_load(&r, path), -1);
 }
 
+/* A temporary journal left by a killed hoist is removed by the next run;
+ * one whose process still lives (another hoist creating it) is kept. */
+static void test_stale_tmp(void **state)
+{
+	struct journal_rec in;
+	struct journal *j = NULL;
+	char dead[512], live[512];
+	char *path;
+	pid_t child;
+	FILE *f;
+
+	(void)state;
+	memset(&in, 0, sizeof(in));
+	in.endpoint = "http://127.0.0.1:9000";
+	in.bucket = "bkt";
+	in.key = "stale";
+	in.upload_id = "U1";
+	in.part_size = 102400;
+	in.size = 1;
+	path = journal_path(dir, in.endpoint, in.bucket, in.key, "path:/stale");
+	assert_int_equal(journal_mkdir(dir), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0)
+		_exit(0);
+	assert_int_equal(waitpid(child, NULL, 0), child); /* reaped: its pid is free */
+	snprintf(dead, sizeof(dead), "%s.tmp%ld", path, (long)child);
+	snprintf(live, sizeof(live), "%s.tmp%ld", path, (long)getppid());
+	f = fopen(dead, "w");
+	assert_non_null(f);
+	fclose(f);
+	f = fopen(live, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(journal_create(&j, path, &in), 0);
+	assert_int_equal(access(dead, F_OK), -1);
+	assert_int_equal(access(live, F_OK), 0);
+	journal_discard(j);
+	unlink(live);
+	free(path);
+}
+
 static void test_default_dir(void **state)
 {
 	char *d;
@@ -232,6 +275,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_missing_and_garbage),
+		cmocka_unit_test(test_stale_tmp),
 		cmocka_unit_test(test_default_dir),
 	};
 
