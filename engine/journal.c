@@ -196,9 +196,11 @@ static int take_i64(const char *s, size_t n, int64_t *out)
 	uint64_t v;
 	int neg = n > 0 && s[0] == '-';
 
-	if (take_u64(s + neg, n - (size_t)neg, &v) < 0 || v > (uint64_t)INT64_MAX)
+	/* INT64_MIN has no positive twin: allow one more when negative, so
+	 * that every value journal_create writes reads back. */
+	if (take_u64(s + neg, n - (size_t)neg, &v) < 0 || v > (uint64_t)INT64_MAX + (uint64_t)neg)
 		return -1;
-	*out = neg ? -(int64_t)v : (int64_t)v;
+	*out = neg ? (int64_t)(0 - v) : (int64_t)v;
 	return 0;
 }
 
@@ -524,7 +526,12 @@ void journal_part(struct journal *j, unsigned number, uint64_t size, const char 
 
 	if (!j || j->broken)
 		return;
-	e = sign_uri_encode(etag ? etag : "", 0);
+	/* A part is only worth keeping with the ETag Complete will name; an
+	 * empty field would also end the part list when the journal is read
+	 * back (found by fuzz_journal), losing every later part. */
+	if (!etag || !*etag)
+		return;
+	e = sign_uri_encode(etag, 0);
 	if (!e) {
 		j->broken = 1;
 		return;

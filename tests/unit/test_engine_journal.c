@@ -252,6 +252,45 @@ static void test_stale_tmp(void **state)
 	free(path);
 }
 
+/* Found by fuzz_journal: a part without an ETag once ended the part list
+ * on reading (losing every later part), and an mtime of INT64_MIN was
+ * written but refused on reading. */
+static void test_fuzz_findings(void **state)
+{
+	struct journal_rec in, out;
+	struct journal *j = NULL;
+	char *path;
+
+	(void)state;
+	memset(&in, 0, sizeof(in));
+	in.endpoint = "http://127.0.0.1:9000";
+	in.bucket = "bkt";
+	in.key = "fuzz";
+	in.upload_id = "U2";
+	in.part_size = 102400;
+	in.size = 3 * 102400;
+	in.mtime_ns = INT64_MIN;
+	path = journal_path(dir, in.endpoint, in.bucket, in.key, "path:/fuzz");
+	assert_int_equal(journal_mkdir(dir), 0);
+	assert_int_equal(journal_create(&j, path, &in), 0);
+	journal_part(j, 1, 102400, "\"A\"", 1, 1);
+	journal_part(j, 2, 102400, NULL, 2, 1);
+	journal_part(j, 3, 102400, "", 3, 1);
+	journal_part(j, 4, 102400, "\"D\"", 4, 1);
+	journal_close(j);
+	assert_int_equal(journal_load(&out, path), 0);
+	assert_true(out.mtime_ns == INT64_MIN);
+	assert_int_equal(out.nparts, 2);
+	assert_non_null(journal_rec_find(&out, 1));
+	assert_null(journal_rec_find(&out, 2));
+	assert_null(journal_rec_find(&out, 3));
+	assert_non_null(journal_rec_find(&out, 4));
+	assert_string_equal(journal_rec_find(&out, 4)->etag, "\"D\"");
+	journal_rec_cleanup(&out);
+	unlink(path);
+	free(path);
+}
+
 static void test_default_dir(void **state)
 {
 	char *d;
@@ -276,6 +315,7 @@ int main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_missing_and_garbage),
 		cmocka_unit_test(test_stale_tmp),
+		cmocka_unit_test(test_fuzz_findings),
 		cmocka_unit_test(test_default_dir),
 	};
 
