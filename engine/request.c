@@ -502,39 +502,70 @@ out:
 
 /* ------------------------------------------------------------- capture */
 
-static char *header_dup(CURL *h, const char *name)
+/* request_header_fn over a finished easy handle: curl has parsed the
+ * head and trimmed the value; the first of repeated names counts. */
+static char *header_dup(void *ud, const char *name)
 {
 	struct curl_header *hd = NULL;
 
-	if (curl_easy_header(h, name, 0, CURLH_HEADER, -1, &hd) != CURLHE_OK || !hd)
+	if (curl_easy_header(ud, name, 0, CURLH_HEADER, -1, &hd) != CURLHE_OK || !hd)
 		return NULL;
 	return strdup(hd->value);
 }
 
-static void parse_err_header(struct request *r, const char *b64)
+void request_capture_headers(struct request *r, enum hoist_dialect d,
+			     request_header_fn get, void *userdata)
 {
-	size_t n = strlen(b64);
-	uint8_t *xml;
-	long len;
+	const struct dialect_names *nm = dialect_names(d);
+	struct error_doc hdr_err;
+	char *crc, *err;
 
-	if (n == 0 || n > 64 * 1024)
+	if (r->http <= 0)
 		return;
-	xml = malloc(n / 4 * 3 + 3);
-	if (!xml)
-		return;
-	len = base64_decode(xml, b64, n);
-	if (len > 0) {
-		response_parse_error(&r->err, (const char *)xml, (size_t)len);
+	r->etag = get(userdata, "ETag");
+	r->request_id = get(userdata, nm->request_id);
+	if (!r->request_id) {
+		r->request_id = get(userdata, "x-amz-request-id");
 	}
-	free(xml);
+	r->version_id = get(userdata, nm->version_id);
+	r->date = get(userdata, "Date");
+	r->retry_after = get(userdata, "Retry-After");
+	r->content_length = get(userdata, "Content-Length");
+	if (r->echo_header) {
+		r->echo = get(userdata, r->echo_header);
+	}
+	if (nm->qos_delay) {
+		r->qos_delay = get(userdata, nm->qos_delay);
+	}
+	crc = nm->crc64 ? get(userdata, nm->crc64) : NULL;
+	if (crc && parse_u64(crc, &r->resp_crc) == 0) {
+		r->resp_crc_valid = 1;
+	}
+	free(crc);
+	/* 203 is how OSS says "stored, but the callback failed", with an
+	 * Error document like any failure. */
+	if (r->http < 300 && r->http != 203)
+		return;
+	if (r->body.len && !r->body_truncated) {
+		response_parse_error(&r->err, r->body.data, r->body.len);
+	}
+	if (r->err.code || !nm->err)
+		return;
+	err = get(userdata, nm->err);
+	/* A body <Error> without a Code may have filled other fields: it is
+	 * replaced only by a header document that parses, and released
+	 * first. */
+	if (err && response_parse_error_b64(&hdr_err, err) == 0) {
+		error_doc_cleanup(&r->err);
+		r->err = hdr_err;
+	}
+	free(err);
 }
 
 static void capture(struct request *r, CURLcode cc)
 {
-	const struct dialect_names *nm = dialect_names(r->engine->conf.dialect);
 	CURL *h = r->xfer.easy;
 	curl_off_t t = 0;
-	char *crc, *err;
 
 	r->cc = cc;
 	r->seconds = hoist__now_s() - r->started;
@@ -542,42 +573,7 @@ static void capture(struct request *r, CURLcode cc)
 	if (curl_easy_getinfo(h, CURLINFO_STARTTRANSFER_TIME_T, &t) == CURLE_OK) {
 		r->ttfb = (double)t / 1e6;
 	}
-	if (r->http > 0) {
-		r->etag = header_dup(h, "ETag");
-		r->request_id = header_dup(h, nm->request_id);
-		if (!r->request_id) {
-			r->request_id = header_dup(h, "x-amz-request-id");
-		}
-		r->version_id = header_dup(h, nm->version_id);
-		r->date = header_dup(h, "Date");
-		r->retry_after = header_dup(h, "Retry-After");
-		r->content_length = header_dup(h, "Content-Length");
-		if (r->echo_header) {
-			r->echo = header_dup(h, r->echo_header);
-		}
-		if (nm->qos_delay) {
-			r->qos_delay = header_dup(h, nm->qos_delay);
-		}
-		crc = nm->crc64 ? header_dup(h, nm->crc64) : NULL;
-		if (crc && parse_u64(crc, &r->resp_crc) == 0) {
-			r->resp_crc_valid = 1;
-		}
-		free(crc);
-		/* 203 is how OSS says "stored, but the callback failed",
-		 * with an Error document like any failure. */
-		if (r->http >= 300 || r->http == 203) {
-			if (r->body.len && !r->body_truncated) {
-				response_parse_error(&r->err, r->body.data, r->body.len);
-			}
-			if (!r->err.code && nm->err) {
-				err = header_dup(h, nm->err);
-				if (err) {
-					parse_err_header(r, err);
-				}
-				free(err);
-			}
-		}
-	}
+	request_capture_headers(r, r->engine->conf.dialect, header_dup, h);
 	/* Release the handle (and its upload buffer) now: only the captured
 	 * copies are needed from here on. */
 	curl_easy_cleanup(h);

@@ -113,6 +113,22 @@ void request_free(struct request *r);
 int request_query(struct request *r, const char *name, const char *value);
 int request_header(struct request *r, const char *name, const char *value);
 
+/* One response header's value by name (names are case-blind; the first
+ * one when a name repeats), as a malloc'd copy OWNED by the caller, or
+ * NULL when absent (or on ENOMEM). */
+typedef char *(*request_header_fn)(void *userdata, const char *name);
+
+/* The header half of a finished transfer, for a response with r->http > 0
+ * (otherwise nothing): fills etag, request_id (x-amz-request-id when the
+ * dialect's own is absent), version_id, date, retry_after, content_length,
+ * echo (when echo_header is set), qos_delay and resp_crc/resp_crc_valid
+ * from get; for a status >= 300 or 203, fills err from r->body (unless
+ * truncated) or else from the dialect's base64 x-oss-err header.  The
+ * fields must be empty before; request_free releases them.  Separate
+ * from the curl handle so that the fuzz target runs this very code. */
+void request_capture_headers(struct request *r, enum hoist_dialect d,
+			     request_header_fn get, void *userdata);
+
 /* Loop thread: signs and adds to the loop.  Returns 0, or -1 with r->cc
  * set (setup failed: r->done is not called). */
 int request_start(struct request *r, struct loop *l);

@@ -127,6 +127,29 @@ int response_parse_error(struct error_doc *e, const char *body, size_t len)
 	return 0;
 }
 
+/* The cap keeps a hostile header from costing more than a body would; a
+ * real x-oss-err is a few hundred bytes. */
+#define ERR_B64_MAX (64 * 1024)
+
+int response_parse_error_b64(struct error_doc *e, const char *b64)
+{
+	size_t n = strlen(b64);
+	uint8_t *xml;
+	long len;
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	if (n == 0 || n > ERR_B64_MAX)
+		return -1;
+	xml = malloc(n / 4 * 3 + 3);
+	if (!xml)
+		return -1;
+	len = base64_decode(xml, b64, n);
+	rc = len > 0 ? response_parse_error(e, (const char *)xml, (size_t)len) : -1;
+	free(xml);
+	return rc;
+}
+
 /* ------------------------------------------------------------- Initiate */
 
 void initiate_doc_cleanup(struct initiate_doc *d)

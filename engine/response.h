@@ -26,6 +26,10 @@ struct error_doc {
  * -1 otherwise. */
 int response_parse_error(struct error_doc *e, const char *body, size_t len);
 void error_doc_cleanup(struct error_doc *e);
+/* The same from base64 text (OSS's x-oss-err header carries the Error
+ * document so): 0 when it decodes to an <Error> document, -1 otherwise
+ * (empty, over 64 KiB of text, not base64, not an Error, ENOMEM). */
+int response_parse_error_b64(struct error_doc *e, const char *b64);
 
 struct initiate_doc {
 	char *bucket;
