@@ -152,19 +152,60 @@ static int json_string(struct json *j, struct buf *out)
 	return 0;
 }
 
+static int is_digit(const struct json *j)
+{
+	return j->p < j->end && *j->p >= '0' && *j->p <= '9';
+}
+
+/* A number by the JSON grammar, -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?;
+ * real OSS refuses "01", "1.", "1e", "-" and the like as "not json format".
+ * What follows the number is the caller's to judge ("1abc" fails there). */
+static int json_number(struct json *j)
+{
+	if (j->p < j->end && *j->p == '-')
+		j->p++;
+	if (!is_digit(j))
+		return -1;
+	if (*j->p == '0') {
+		j->p++;
+	} else {
+		while (is_digit(j))
+			j->p++;
+	}
+	if (j->p < j->end && *j->p == '.') {
+		j->p++;
+		if (!is_digit(j))
+			return -1;
+		while (is_digit(j))
+			j->p++;
+	}
+	if (j->p < j->end && (*j->p == 'e' || *j->p == 'E')) {
+		j->p++;
+		if (j->p < j->end && (*j->p == '+' || *j->p == '-'))
+			j->p++;
+		if (!is_digit(j))
+			return -1;
+		while (is_digit(j))
+			j->p++;
+	}
+	return 0;
+}
+
 /* A scalar that is not a string: number, true, false, null (kept as text). */
 static int json_bare(struct json *j, struct buf *out)
 {
 	const char *s = j->p;
 
-	while (j->p < j->end && (strchr("+-.eE", *j->p) || (*j->p >= '0' && *j->p <= '9') ||
-				 (*j->p >= 'a' && *j->p <= 'z')))
-		j->p++;
-	if (j->p == s)
-		return -1;
-	if (!(*s == '-' || (*s >= '0' && *s <= '9'))) {
-		size_t n = (size_t)(j->p - s);
+	if (j->p < j->end && (*j->p == '-' || (*j->p >= '0' && *j->p <= '9'))) {
+		if (json_number(j) < 0)
+			return -1;
+	} else {
+		size_t n;
 
+		/* The whole run of letters, so that "truex" is one bad token. */
+		while (j->p < j->end && *j->p >= 'a' && *j->p <= 'z')
+			j->p++;
+		n = (size_t)(j->p - s);
 		if (!((n == 4 && !memcmp(s, "true", 4)) || (n == 5 && !memcmp(s, "false", 5)) ||
 		      (n == 4 && !memcmp(s, "null", 4))))
 			return -1;
@@ -310,9 +351,10 @@ static int json_escape_append(struct buf *b, const char *v)
 }
 
 /* Appends one substituted value.  Form bodies URL-encode it.  JSON bodies
- * escape it; a variable not already inside quotes in the template becomes
- * a JSON literal (a number for ${size}, a quoted string otherwise), as in
- * the documented template {"mimeType":${mimeType},"size":${size}}. */
+ * escape it; a variable inside a JSON string of the template (quoted)
+ * becomes string content, one outside becomes a JSON literal (a number for
+ * ${size}, a quoted string otherwise), as in the documented template
+ * {"mimeType":${mimeType},"size":${size}}. */
 static int value_append(struct buf *b, const char *v, int json, int quoted, int numeric)
 {
 	if (!json) {
@@ -339,6 +381,10 @@ char *callback_body(const struct callback *cb, const struct callback_vars *v)
 	int json = type && strncmp(type, "application/json", 16) == 0;
 	struct buf b = BUF_INIT;
 	char size[24], crc[24];
+	/* Whether the scan is inside a JSON string of the template: a
+	 * variable there is string content even when it does not follow
+	 * the opening quote ("dir/${object}"). */
+	int in_str = 0;
 
 	snprintf(size, sizeof(size), "%llu", (unsigned long long)v->size);
 	snprintf(crc, sizeof(crc), "%llu", (unsigned long long)v->crc64);
@@ -352,6 +398,16 @@ char *callback_body(const struct callback *cb, const struct callback_vars *v)
 		close = p[0] == '$' && p[1] == '{' ? strchr(p + 2, '}') : NULL;
 		n = close ? (size_t)(close - p - 2) : 0;
 		if (!close || n >= sizeof(name)) {
+			if (json && in_str && p[0] == '\\' && p[1]) {
+				/* An escape pair: its second character neither
+				 * ends the string nor starts a variable. */
+				if (buf_append(&b, p, 2) < 0)
+					goto fail;
+				p += 2;
+				continue;
+			}
+			if (json && *p == '"')
+				in_str = !in_str;
 			if (buf_putc(&b, *p++) < 0)
 				goto fail;
 			continue;
@@ -384,7 +440,7 @@ char *callback_body(const struct callback *cb, const struct callback_vars *v)
 		}
 		/* imageInfo.*, vpcId and unknown names: empty (no image
 		 * processing, no VPC here). */
-		if (value_append(&b, val ? val : "", json, p > tpl && p[-1] == '"', numeric) < 0)
+		if (value_append(&b, val ? val : "", json, in_str, numeric) < 0)
 			goto fail;
 		p = close + 1;
 	}

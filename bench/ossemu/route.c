@@ -8,6 +8,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "req.h"
 
@@ -27,14 +28,45 @@ static int host_is_service_vhost(const char *rest)
 }
 
 /*
+ * True when auth_check (auth.c) will read rq in the S3 dialect: an
+ * Authorization scheme starting "AWS", else (no Authorization) a SigV4
+ * presigned query, else (unsigned) an x-amz-* header.  Same order as
+ * auth_check, which runs after addressing and so cannot be asked.
+ */
+static int addressed_as_s3(const struct req *rq)
+{
+	const char *auth = req_header(rq, "Authorization");
+	int present;
+
+	if (auth && *auth)
+		return strncmp(auth, "AWS", 3) == 0;
+	if (req_query(rq, "x-oss-signature-version", &present), present)
+		return 0;
+	if (req_query(rq, "OSSAccessKeyId", &present), present)
+		return 0;
+	if (req_query(rq, "X-Amz-Algorithm", &present), present)
+		return 1;
+	for (size_t i = 0; i < rq->nheaders; i++) {
+		if (rq->headers[i].name && strncasecmp(rq->headers[i].name, "x-amz-", 6) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
  * Path style: /bucket/key.  Virtual-host style: Host <bucket>.<anything>
  * where <bucket> is a known bucket or the rest is a service name.  ali-oss
  * with sldEnable against an IP endpoint sends *both*: Host
- * "<bucket>.oss-<region>.aliyuncs.com" and the path "/<bucket>/<key>"; when
- * the first path segment is that same bucket name, path style wins (whether
- * the bucket exists or not, so a missing one gets NoSuchBucket).  So a
- * virtual-host request for key "<bucket>/x" in bucket <bucket> is read as
- * path style; real clients do not produce it.
+ * "<bucket>.oss-<region>.aliyuncs.com" and the path "/<bucket>/<key>".
+ * That is ambiguous with a virtual-host request for key "<bucket>" or
+ * "<bucket>/x" in bucket <bucket>, which any virtual-host client sends for
+ * such keys.  The dialect breaks the tie: for OSS-signed and unsigned OSS
+ * requests (the ali-oss case) path style wins, whether the bucket exists
+ * or not, so a missing one gets NoSuchBucket; SigV4 and x-amz-* requests
+ * stay virtual-host (the S3 SDKs never send the mix, and SigV4 signs the
+ * raw path, so the wrong reading would verify and store under a wrong key).
+ * The cost: an OSS-signed virtual-host request for such a key is read path
+ * style and fails its signature check (403), never a silent misplacement.
  */
 int req_resolve(struct req *rq)
 {
@@ -56,7 +88,8 @@ int req_resolve(struct req *rq)
 		else
 			free(label);
 	}
-	if (vbucket && !(seg_len == strlen(vbucket) && strncmp(path, vbucket, seg_len) == 0)) {
+	if (vbucket && (!(seg_len == strlen(vbucket) && strncmp(path, vbucket, seg_len) == 0) ||
+			addressed_as_s3(rq))) {
 		rq->bucket = vbucket;
 		rq->key = strndup_or_null(path, strlen(path));
 		return rq->key || !*path ? 0 : -1;

@@ -27,10 +27,6 @@
  *    JSON once its ${var}s are taken as values (dropped inside strings,
  *    0 for ${size} and "" for the others outside), the substituted body is valid JSON whatever the object
  *    key holds (quotes, backslashes, control characters).
- *
- * Two findings reported for issue 5 are recognised and let through (see
- * known_lax_number and template_skeleton), so that the target keeps
- * looking for new ones until callback.c is fixed.
  */
 // fuzz-sources: bench/ossemu/callback.c bench/ossemu/store.c bench/ossemu/store_upload.c
 // fuzz-sources: bench/ossemu/errors.c bench/ossemu/map.c bench/ossemu/persist.c
@@ -241,27 +237,8 @@ static int ref_literal(struct rd *r, const char *lit)
 	return 0;
 }
 
-/* Known finding (issue 5 fuzzing report): callback.c's json_bare takes
- * any run of [+-.eE0-9a-z] (and, through strchr, NUL bytes) that starts
- * with '-' or a digit as a number: "1abc", "-", "01", "1.", "1e" pass.
- * This is its grammar, so that the target can tell that finding from new
- * ones; drop it once callback.c reads numbers strictly. */
-static int known_lax_number(struct rd *r)
-{
-	const char *s = r->p;
-
-	while (r->p < r->end && (*r->p == '\0' || strchr("+-.eE", *r->p) ||
-				 (*r->p >= '0' && *r->p <= '9') ||
-				 (*r->p >= 'a' && *r->p <= 'z'))) {
-		r->p++;
-	}
-	if (r->p == s || !(*s == '-' || (*s >= '0' && *s <= '9')))
-		return -1;
-	return 0;
-}
-
 /* A scalar; its text (strings decoded) into out. */
-static int ref_scalar(struct rd *r, struct buf *out, int lax)
+static int ref_scalar(struct rd *r, struct buf *out)
 {
 	const char *s = r->p;
 
@@ -270,7 +247,7 @@ static int ref_scalar(struct rd *r, struct buf *out, int lax)
 	if (*r->p == '"')
 		return ref_string(r, out, 1);
 	if (ref_literal(r, "true") < 0 && ref_literal(r, "false") < 0 &&
-	    ref_literal(r, "null") < 0 && (lax ? known_lax_number(r) : ref_number(r)) < 0)
+	    ref_literal(r, "null") < 0 && ref_number(r) < 0)
 		return -1;
 	/* A literal glued to more letters ("truex") is one bad token. */
 	if (r->p < r->end && *r->p >= 'a' && *r->p <= 'z')
@@ -304,7 +281,7 @@ static const char *members_get(const struct members *m, const char *name)
 	return NULL;
 }
 
-static int ref_flat_object(const char *doc, size_t len, struct members *m, int lax)
+static int ref_flat_object(const char *doc, size_t len, struct members *m)
 {
 	struct rd r = { doc, doc + len };
 	int rc = -1;
@@ -328,7 +305,7 @@ static int ref_flat_object(const char *doc, size_t len, struct members *m, int l
 				goto out;
 			}
 			ws(&r);
-			if (r.p >= r.end || *r.p++ != ':' || (ws(&r), ref_scalar(&r, &value, lax)) < 0 ||
+			if (r.p >= r.end || *r.p++ != ':' || (ws(&r), ref_scalar(&r, &value)) < 0 ||
 			    m->n == JSON_MAX_MEMBERS) {
 				buf_free(&name);
 				buf_free(&value);
@@ -433,19 +410,13 @@ static int json_valid(const char *s, size_t n)
 /* The template with every ${name} callback_body would substitute taken
  * out of strings and, outside them, made what callback.c promises: a
  * number (0) for ${size}, a string ("") for anything else.  The lexical
- * state is tracked the way a JSON reader sees the template.
- *
- * *known is set for the finding reported for issue 5: callback.c decides
- * "inside a string" by the one character before "${" being a quote, so a
- * string variable further into a string ("dir/${object}") is wrapped in
- * quotes of its own and breaks the document (${size} is a bare number and
- * fits anywhere).  Drop that once callback.c tracks the lexical state. */
-static char *template_skeleton(const char *tpl, int *known)
+ * state is tracked the way a JSON reader sees the template, so a variable
+ * further into a string ("dir/${object}") is string content too. */
+static char *template_skeleton(const char *tpl)
 {
 	struct buf b = BUF_INIT;
 	int in_str = 0;
 
-	*known = 0;
 	for (const char *p = tpl; *p;) {
 		const char *close = p[0] == '$' && p[1] == '{' ? strchr(p + 2, '}') : NULL;
 
@@ -454,8 +425,6 @@ static char *template_skeleton(const char *tpl, int *known)
 
 			if (!in_str) {
 				check(buf_puts(&b, size ? "0" : "\"\"") == 0);
-			} else if (p > tpl && p[-1] != '"' && !size) {
-				*known = 1;
 			}
 			p = close + 1;
 			continue;
@@ -518,10 +487,9 @@ static void check_body(const struct callback *cb, const struct members *fields,
 		check(strcmp(body, tpl) == 0);
 	}
 	if (type && strncmp(type, "application/json", 16) == 0) {
-		int known;
-		char *skel = template_skeleton(tpl, &known);
+		char *skel = template_skeleton(tpl);
 
-		if (!known && json_valid(skel, strlen(skel))) {
+		if (json_valid(skel, strlen(skel))) {
 			check(json_valid(body, strlen(body)));
 		}
 		free(skel);
@@ -537,7 +505,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct callback *cb = NULL;
 	enum err_id e;
 	char why[256];
-	int w[2], want = -1, json_mode = !(size > 0 && data[0] == 'b');
+	int want = -1, json_mode = !(size > 0 && data[0] == 'b');
 	size_t l1, l2 = 0;
 
 	if (size > 3 * JSON_MAX)
@@ -552,21 +520,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			var_b64 = b64(rest, l2);
 			object = rest2 ? strndup(rest2, (size_t)(end - rest2)) : NULL;
 		}
-		/* What the reference says, strictly and with the known number
-		 * finding allowed. */
-		for (int lax = 0; lax < 2; lax++) {
-			members_free(&fields);
-			members_free(&vars);
-			w[lax] = ref_flat_object(p, l1, &fields, lax) == 0 &&
-				 members_get(&fields, "callbackUrl") &&
-				 *members_get(&fields, "callbackUrl") &&
-				 members_get(&fields, "callbackBody") &&
-				 *members_get(&fields, "callbackBody") &&
-				 (!var_b64 || !*var_b64 ||
-				  ref_flat_object(rest, l2, &vars, lax) == 0);
-		}
-		check(!w[0] || w[1]);
-		want = w[1];
+		/* What the strict reference says. */
+		want = ref_flat_object(p, l1, &fields) == 0 &&
+		       members_get(&fields, "callbackUrl") &&
+		       *members_get(&fields, "callbackUrl") &&
+		       members_get(&fields, "callbackBody") &&
+		       *members_get(&fields, "callbackBody") &&
+		       (!var_b64 || !*var_b64 || ref_flat_object(rest, l2, &vars) == 0);
 	} else {
 		/* Raw header values, "\n--\n" between them. */
 		l1 = cut(p + 1, end, &rest);
@@ -587,8 +547,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (e != E_OK) {
 		check(memchr(why, '\0', sizeof(why)) && why[0] != '\0');
 	}
-	/* Strict would be (e == E_OK) == w[0]; w[1] differs from it only by
-	 * the known number finding. */
 	if (want >= 0) {
 		check((e == E_OK) == want);
 	}

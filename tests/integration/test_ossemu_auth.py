@@ -157,6 +157,20 @@ with Ossemu(buckets=["bkt"], keys=["ak:sk", "sts:stssecret:tok123"]) as srv:
          "S3 virtual-host style with a known bucket (bkt.localhost) works")
     v4h = Client(srv.url, scheme="v4", host="bkt.oss-cn-hangzhou.aliyuncs.com", vhost=True)
     t.eq(v4h.request("GET", "bkt", "vhost/ali").status, 200, "V4 signs /bucket/key whatever the style")
+    # A SigV4 virtual-host request whose key starts with the bucket's name
+    # ("bkt/x", or "bkt" itself) is not ali-oss's Host-plus-path form: the
+    # object lands under that key (fuzzing finding, issue 5).
+    ps3 = Client(srv.url, scheme="s3")
+    for host in (f"bkt.localhost:{srv.port}", "bkt.s3.us-east-1.amazonaws.com"):
+        for key in ("bkt/x", "bkt"):
+            data = os.urandom(300)
+            r = Client(srv.url, scheme="s3", host=host, vhost=True).request(
+                "PUT", "bkt", key, body=data)
+            g = ps3.request("GET", "bkt", key)
+            t.ok(r.status == 200 and g.status == 200 and g.body == data,
+                 f"SigV4 virtual-host PUT of key {key!r} (Host {host.split(':')[0]}) "
+                 "stores under that key, read back path style", f"{r.status} {r.body!r} {g.status}")
+    t.eq(ps3.request("HEAD", "bkt", "x").status, 404, "... and not under the key after the name")
 
     # Every response carries Date, Server and a request id.
     r = Client(srv.url, scheme="v1").request("GET", "bkt", None, query={"max-keys": "1"})

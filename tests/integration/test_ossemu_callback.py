@@ -116,6 +116,23 @@ with Ossemu(buckets=["bkt"], keys=["ak:sk"]) as srv:
     t.eq(got["headers"].get("Content-Type"), "application/json", "JSON callback Content-Type")
     t.eq(c.request("GET", "bkt", key).body, p1 + p2, "the completed object is stored")
 
+    # A variable further into a JSON string ("dir/${object}") is string
+    # content, escaped, not a quoted string of its own (fuzzing finding,
+    # issue 5); the key has quotes and a backslash to escape.
+    key = 'cb/q"uote\\d.txt'
+    cb = b64json({"callbackUrl": APP + "/json-in-string", "callbackBodyType": "application/json",
+                  "callbackBody": '{"path":"dir/${object}","tag":"<${x:uid}>","size":${size}}'})
+    r = c.request("PUT", "bkt", key, body=b"12345",
+                  headers={"x-oss-callback": cb, "x-oss-callback-var": VARS})
+    got = seen[-1] if seen[-1]["path"] == "/json-in-string" else {"body": b""}
+    try:
+        sent = json.loads(got["body"])
+    except ValueError:
+        sent = None
+    t.ok(r.status == 200 and sent == {"path": "dir/" + key, "tag": "<12345>", "size": 5},
+         "JSON callback body: ${var} inside a string arrives as valid JSON, escaped",
+         f"{r.status} {got['body']!r}")
+
     # Failing app: 203 CallbackFailed, object kept.
     for name, url, msg in (("answers 500", APP + "/fail", "Error status : 500."),
                            ("is unreachable", DEAD + "/x", "Error status : -1")):
@@ -140,11 +157,29 @@ with Ossemu(buckets=["bkt"], keys=["ak:sk"]) as srv:
     for name, hdr in (("not base64 JSON", base64.b64encode(b"{not json").decode()),
                       ("without callbackUrl", b64json({"callbackBody": "a"})),
                       ("with an empty body", b64json({"callbackUrl": APP, "callbackBody": ""})),
-                      ("nested", b64json({"callbackUrl": APP, "callbackBody": {"a": 1}}))):
+                      ("nested", b64json({"callbackUrl": APP, "callbackBody": {"a": 1}})),
+                      ("with a number 1abc", base64.b64encode(
+                          b'{"callbackUrl":"http://a/","callbackBody":"a","n":1abc}').decode()),
+                      ("with a number 01", base64.b64encode(
+                          b'{"callbackUrl":"http://a/","callbackBody":"a","n":01}').decode()),
+                      ("with a number 1e", base64.b64encode(
+                          b'{"callbackUrl":"http://a/","callbackBody":"a","n":1e}').decode()),
+                      ("with a NUL after a number", base64.b64encode(
+                          b'{"callbackUrl":"http://a/","callbackBody":"a","n":1\0\0}').decode())):
         r = c.request("PUT", "bkt", "cb/invalid", body=b"x", headers={"x-oss-callback": hdr})
         t.ok(r.status == 400 and code_of(r) == "InvalidArgument",
              f"callback {name} -> 400 InvalidArgument", f"{r.status} {r.body!r}")
+        if "number" in name:
+            t.eq(error_of(r).get("Message"), "The callback configuration is not json format.",
+                 f"callback {name}: the message real OSS gives")
     t.eq(c.request("HEAD", "bkt", "cb/invalid").status, 404, "... and no object was stored")
+    # JSON-grammar numbers and the literals are still accepted.
+    r = c.request("PUT", "bkt", "cb/numbers", body=b"n",
+                  headers={"x-oss-callback": base64.b64encode(
+                      ('{"callbackUrl":"%s/num","callbackBody":"a=1","a":0,"b":-12.5e+3,'
+                       '"c":1E-2,"d":true,"e":false,"f":null}' % APP).encode()).decode()})
+    t.ok(r.status == 200 and seen[-1]["path"] == "/num",
+         "callback with numbers 0, -12.5e+3, 1E-2 and true/false/null accepted", f"{r.status} {r.body!r}")
     ok, why = exit_ok(srv)
     t.ok(ok, "ossemu (defaults) exits 0 without sanitizer reports", why)
 
