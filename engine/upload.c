@@ -46,6 +46,7 @@
 #define container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
 
 static void ctl_send(struct hoist_upload *u);
+static void ctl_enter(struct hoist_upload *u, enum upload_state state);
 static void upload_finish(struct hoist_upload *u);
 
 /* -------------------------------------------------------- engine list */
@@ -227,9 +228,7 @@ void upload_maybe_finish(struct hoist_upload *u)
 		return;
 	}
 	if (u->upload_id) {
-		u->state = UP_ABORT;
-		u->ctl_attempts = 0;
-		ctl_send(u);
+		ctl_enter(u, UP_ABORT);
 		return;
 	}
 	upload_finish(u);
@@ -390,6 +389,16 @@ static struct request *ctl_build(struct hoist_upload *u)
 	return r;
 }
 
+/* Moves the upload to a control step (Initiate, Complete, HEAD, Abort) and
+ * sends its first attempt: the attempt count belongs to the step, so every
+ * entry resets it. */
+static void ctl_enter(struct hoist_upload *u, enum upload_state state)
+{
+	u->state = state;
+	u->ctl_attempts = 0;
+	ctl_send(u);
+}
+
 static void ctl_send(struct hoist_upload *u)
 {
 	struct request *r = ctl_build(u);
@@ -449,9 +458,7 @@ void upload_begin_complete(struct hoist_upload *u)
 			return;
 		}
 	}
-	u->state = UP_COMPLETE;
-	u->ctl_attempts = 0;
-	ctl_send(u);
+	ctl_enter(u, UP_COMPLETE);
 }
 
 /* The object's CRC64 check shared by Put, Complete and Head.  Returns 0
@@ -674,9 +681,7 @@ static hoist_status on_put(struct hoist_upload *u, struct request *r,
 	u->completed = 1;
 	if (need_head) {
 		u->head_reason_crc = 1;
-		u->state = UP_HEAD;
-		u->ctl_attempts = 0;
-		ctl_send(u);
+		ctl_enter(u, UP_HEAD);
 	} else {
 		upload_finish(u);
 	}
@@ -903,9 +908,7 @@ static hoist_status on_complete(struct hoist_upload *u, struct request *r,
 		u->head_reason_etag = 1; /* RGW: empty <ETag> */
 	}
 	if (u->head_reason_crc || u->head_reason_etag) {
-		u->state = UP_HEAD;
-		u->ctl_attempts = 0;
-		ctl_send(u);
+		ctl_enter(u, UP_HEAD);
 	} else {
 		upload_finish(u);
 	}
@@ -1048,18 +1051,14 @@ static void ctl_done(struct request *r)
 		journal_discard(u->journal);
 		u->journal = NULL;
 		request_free(r);
-		u->state = UP_INITIATE;
-		u->ctl_attempts = 0;
-		ctl_send(u);
+		ctl_enter(u, UP_INITIATE);
 		parts_schedule(u);
 		return;
 	} else if (u->state == UP_COMPLETE && u->complete_retried && r->http == 404 &&
 		   r->err.code && strcmp(r->err.code, "NoSuchUpload") == 0) {
 		request_free(r);
 		parts_combine(u);
-		u->state = UP_HEAD;
-		u->ctl_attempts = 0;
-		ctl_send(u);
+		ctl_enter(u, UP_HEAD);
 		return;
 	} else if (u->state == UP_HEAD && u->completed && retry == 0 &&
 		   !u->head_after_mismatch) {
