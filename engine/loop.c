@@ -47,9 +47,15 @@ struct loop {
 	size_t capheap;
 	struct loop_client clients; /* sentinel of a circular list */
 	unsigned nxfers;
+	int *port_fds;              /* loop_port_fds */
 };
 
 static _Thread_local struct loop *current_loop;
+
+int *loop_port_fds(struct loop *l)
+{
+	return l->port_fds;
+}
 
 struct loop *loop_current(void)
 {
@@ -318,6 +324,13 @@ int loop_new(struct loop **out, unsigned index, unsigned maxconn)
 	l->index = index;
 	l->clients.next = l->clients.prev = &l->clients;
 	pthread_mutex_init(&l->lock, NULL);
+	l->port_fds = malloc(65536 * sizeof(*l->port_fds));
+	if (!l->port_fds) {
+		pthread_mutex_destroy(&l->lock);
+		free(l);
+		return -1;
+	}
+	memset(l->port_fds, 0xff, 65536 * sizeof(*l->port_fds)); /* -1 */
 	l->multi = curl_multi_init();
 	if (!l->multi)
 		goto fail;
@@ -358,6 +371,7 @@ void loop_free(struct loop *l)
 		curl_multi_cleanup(l->multi);
 	}
 	free(l->heap);
+	free(l->port_fds);
 	pthread_mutex_destroy(&l->lock);
 	free(l);
 }

@@ -494,9 +494,34 @@ void parts_stop(struct hoist_upload *u)
  * learns its first-byte timeout), never under STALL_MIN_MS so that a slow
  * but moving network is left alone.  Too low: healthy parts are re-sent and
  * bytes wasted; too high: one stuck connection holds the tail of the
- * upload until curl's low-speed limit (30 s by default). */
+ * upload until curl's low-speed limit (30 s by default).
+ *
+ * Before any part has finished there is nothing learnt, and a store that
+ * stalls every UploadPart never lets one finish: STALL_FIRST_MS is the
+ * idle limit then.  Idle means no body byte handed to curl, no response
+ * byte received, and no byte acknowledged by the peer on the socket
+ * (request_wire_moved: a whole part may sit in socket buffers that a slow
+ * link drains for seconds after the last read callback), so a slow
+ * connection that moves is never idle; what waits 5 s in silence is a
+ * server that stopped reading or answering.
+ * Three attempts (--retries 2) then fail in about 16 s instead of 3 x 30 s
+ * of low-speed limit. */
 #define STALL_MIN_MS 2000
+#define STALL_FIRST_MS 5000
 #define STALL_FACTOR 6
+/* After this long without a read callback the socket is asked (one
+ * getsockopt per quiet part per scan). */
+#define STALL_QUIET_MS 200
+
+static uint64_t stall_limit_ms(const struct hoist_upload *u)
+{
+	uint64_t limit;
+
+	if (u->part_ewma_ms <= 0)
+		return STALL_FIRST_MS;
+	limit = (uint64_t)(u->part_ewma_ms * STALL_FACTOR);
+	return limit < STALL_MIN_MS ? STALL_MIN_MS : limit;
+}
 
 void parts_check_stalls(struct hoist_upload *u, uint64_t now)
 {
@@ -504,19 +529,22 @@ void parts_check_stalls(struct hoist_upload *u, uint64_t now)
 	uint64_t limit;
 	unsigned i;
 
-	if (u->state != UP_PARTS || u->failing || u->inflight == 0 || u->part_ewma_ms <= 0)
+	if (u->state != UP_PARTS || u->failing || u->inflight == 0)
 		return;
-	limit = (uint64_t)(u->part_ewma_ms * STALL_FACTOR);
-	if (limit < STALL_MIN_MS) {
-		limit = STALL_MIN_MS;
-	}
+	limit = stall_limit_ms(u);
 	for (i = 0; i < u->nparts && !u->failing; i++) {
 		struct part *p = &u->parts[i];
 		struct request *r = p->req;
 		uint64_t idle;
 
-		if (p->state != PART_SENDING || !r || r->last_io_ms > now ||
-		    now - r->last_io_ms < limit)
+		if (p->state != PART_SENDING || !r || r->last_io_ms > now)
+			continue;
+		/* Quiet at the read callback: ask the socket whether bytes
+		 * still move, often enough that the idle time is accurate. */
+		if (now - r->last_io_ms >= STALL_QUIET_MS) {
+			request_wire_moved(r, now);
+		}
+		if (now - r->last_io_ms < limit)
 			continue;
 		idle = now - r->last_io_ms;
 		loop_remove(u->loop, &r->xfer);
@@ -525,8 +553,13 @@ void parts_check_stalls(struct hoist_upload *u, uint64_t now)
 		p->req = NULL;
 		u->inflight--;
 		if (p->attempts >= c->max_attempts) {
-			upload_fail_status(u, HOIST_E_NETWORK, "UploadPart", p->number,
-					   "the request stalled (no progress) on every attempt");
+			char detail[160];
+
+			snprintf(detail, sizeof(detail),
+				 "the request stalled: no byte moved for %.1f s, on each of %u "
+				 "attempts (the server stopped reading or answering)",
+				 (double)idle / 1000.0, p->attempts);
+			upload_fail_status(u, HOIST_E_NETWORK, "UploadPart", p->number, detail);
 			upload_maybe_finish(u);
 			return;
 		}

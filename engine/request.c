@@ -28,10 +28,13 @@
 #include "request.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <linux/tcp.h> /* struct tcp_info with tcpi_bytes_acked (glibc's is older) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "checksum.h"
 #include "engine.h"
@@ -49,6 +52,7 @@ struct request *request_new(struct hoist_engine *e, const char *op,
 	if (!r)
 		return NULL;
 	r->engine = e;
+	r->sock = -1;
 	r->op = op;
 	r->method = method;
 	r->bucket = bucket ? strdup(bucket) : NULL;
@@ -213,6 +217,71 @@ static size_t write_body(char *data, size_t size, size_t nmemb, void *ud)
 		return 0; /* curl reports CURLE_WRITE_ERROR */
 	}
 	return n;
+}
+
+/* The socket of the request's connection, for request_wire_moved: a new
+ * connection's comes from CURLOPT_SOCKOPTFUNCTION; a reused one's is
+ * found by its local port (CURLOPT_PREREQFUNCTION runs before every
+ * request, new connection or reused) in the loop's table, which the first
+ * request on each connection filled, checked with getsockname so a stale
+ * entry (the socket closed, its number reused) is never trusted. */
+static int sockopt_cb(void *ud, curl_socket_t fd, curlsocktype purpose)
+{
+	struct request *r = ud;
+
+	if (purpose == CURLSOCKTYPE_IPCXN) {
+		r->sock = fd;
+	}
+	return CURL_SOCKOPT_OK;
+}
+
+static int local_port_of(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return -1;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return -1;
+}
+
+/* The connection's bytes acknowledged by the peer plus bytes received
+ * (both monotonic for the socket's life), or 0 when unknown. */
+static uint64_t wire_count(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
+	    len < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received))
+		return 0;
+	return ti.tcpi_bytes_acked + ti.tcpi_bytes_received;
+}
+
+static int prereq_cb(void *ud, char *conn_primary_ip, char *conn_local_ip,
+		     int conn_primary_port, int conn_local_port)
+{
+	struct request *r = ud;
+
+	(void)conn_primary_ip;
+	(void)conn_local_ip;
+	(void)conn_primary_port;
+	if (!r->port_fds || conn_local_port <= 0 || conn_local_port > 65535)
+		return CURL_PREREQFUNC_OK;
+	if (r->sock >= 0) {
+		r->port_fds[conn_local_port] = r->sock;
+	} else if (local_port_of(r->port_fds[conn_local_port]) == conn_local_port) {
+		r->sock = r->port_fds[conn_local_port];
+	}
+	/* What the connection moved before this request is not its
+	 * progress. */
+	r->wire_seen = wire_count(r->sock);
+	return CURL_PREREQFUNC_OK;
 }
 
 /* -------------------------------------------------------------- signing */
@@ -449,6 +518,10 @@ static CURLcode prepare(struct request *r)
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, sockopt_cb);
+	curl_easy_setopt(h, CURLOPT_SOCKOPTDATA, r);
+	curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, prereq_cb);
+	curl_easy_setopt(h, CURLOPT_PREREQDATA, r);
 	if (c->ca_file) {
 		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
 	}
@@ -593,6 +666,7 @@ static void xfer_done(struct loop_xfer *x, CURLcode cc)
 int request_start(struct request *r, struct loop *l)
 {
 	r->xfer.done = xfer_done;
+	r->port_fds = loop_port_fds(l);
 	r->cc = prepare(r);
 	if (r->cc != CURLE_OK)
 		return -1;
@@ -613,6 +687,20 @@ void request_perform(struct request *r)
 	}
 	cc = curl_easy_perform(r->xfer.easy);
 	capture(r, cc);
+}
+
+int request_wire_moved(struct request *r, uint64_t now_ms)
+{
+	uint64_t seen;
+
+	if (!r->xfer.easy || r->sock < 0)
+		return 0;
+	seen = wire_count(r->sock);
+	if (seen == 0 || seen == r->wire_seen)
+		return 0;
+	r->wire_seen = seen;
+	r->last_io_ms = now_ms;
+	return 1;
 }
 
 /* ------------------------------------------------------------- outcome */

@@ -82,6 +82,10 @@ struct request {
 	double started;             /* hoist__now_s() at start */
 	uint64_t last_io_ms;        /* hoist__now_ms() of the last body byte
 	                               sent or response byte received */
+	uint64_t wire_seen;         /* the socket's acked + received bytes
+	                               at the last request_wire_moved */
+	int sock;                   /* the connection's socket, -1 unknown */
+	int *port_fds;              /* the loop's (loop_port_fds), or NULL */
 
 	/* Results, valid once done runs (or request_perform returns). */
 	CURLcode cc;
@@ -134,6 +138,14 @@ void request_capture_headers(struct request *r, enum hoist_dialect d,
 int request_start(struct request *r, struct loop *l);
 /* Any thread: signs and performs on a private easy handle, blocking. */
 void request_perform(struct request *r);
+
+/* Loop thread, for a running request that looks idle: 1 when its
+ * connection moved bytes since the last call (the kernel's count of bytes
+ * the peer acknowledged plus bytes received, TCP_INFO), and then
+ * last_io_ms is set to now_ms.  The read callback alone cannot tell: a
+ * whole part may sit in socket buffers (several MB on a fast path) that
+ * a slow link drains for seconds after the last callback. */
+int request_wire_moved(struct request *r, uint64_t now_ms);
 
 /* What the outcome means: *status, whether the same request may be sent
  * again, and the failure description (strings BORROWED from r).  For a

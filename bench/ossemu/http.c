@@ -606,13 +606,44 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	req_free(rq);
 }
 
+/* With --conn-bandwidth the body is paced where ossemu reads it, so the
+ * kernel must not acknowledge far ahead of that: with loopback's
+ * autotuned receive buffer (up to 6 MB) a whole part would be acked at
+ * once and then read for seconds, which no real link does and which a
+ * client watching its socket's acknowledged bytes (a stall detector)
+ * would take for a server that stopped reading.  A receive buffer of
+ * about 100 ms at the capped rate keeps acks flowing at that rate, with
+ * room for the pacer's wake-ups (MIN_SUSPEND_NS) so the cap stays the
+ * limit; 64 KiB at least (the floor of a real TCP window). */
+static void pace_socket(const struct ossemu_config *cfg, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci;
+	double want = cfg->conn_bandwidth * 0.1;
+	int v;
+
+	if (cfg->conn_bandwidth <= 0)
+		return;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!ci)
+		return;
+	if (want < 65536) {
+		want = 65536;
+	} else if (want > 8 * 1048576) {
+		want = 8 * 1048576;
+	}
+	v = (int)want;
+	setsockopt(ci->connect_fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+}
+
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 			  enum MHD_ConnectionNotificationCode toe)
 {
 	struct ossemu *srv = cls;
 
-	(void)c;
 	(void)socket_context;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		pace_socket(srv->cfg, c);
+	}
 	stats_connection(srv->stats, toe == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
 }
 
