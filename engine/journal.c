@@ -8,7 +8,9 @@
  *   endpoint http%3A%2F%2F127.0.0.1%3A9000
  *   bucket bkt
  *   key dir%2Fa%20b
- *   upload-id 0004B9894A22E5B1888A1E29F823ABCD
+ *   upload-id 0004B9894A22E5B1888A1E29F823ABCD   (absent in an intent)
+ *   intent 1764747273                          (optional: Unix seconds)
+ *   resume 1                                   (optional: 0 or 1, default 1)
  *   part-size 8388608
  *   size 1073741824
  *   dev 2049
@@ -305,6 +307,13 @@ int journal_parse(struct journal_rec *rec, const char *text, size_t len)
 			if (take_str(l.val, l.vlen, &rec->upload_id) < 0)
 				goto out;
 			have |= 8;
+		} else if (is(&l, "intent")) {
+			if (take_i64(l.val, l.vlen, &rec->intent_time) < 0 || rec->intent_time <= 0)
+				goto out;
+		} else if (is(&l, "resume")) {
+			if (l.vlen != 1 || (l.val[0] != '0' && l.val[0] != '1'))
+				goto out;
+			rec->no_resume = l.val[0] == '0';
 		} else if (is(&l, "part-size")) {
 			if (take_u64(l.val, l.vlen, &rec->part_size) < 0 || rec->part_size == 0)
 				goto out;
@@ -328,10 +337,11 @@ int journal_parse(struct journal_rec *rec, const char *text, size_t len)
 		}
 		/* Unknown header lines are skipped: newer versions may add. */
 	}
-	if (have != 511)
+	/* An intent journal has no upload id (and no parts), but a time. */
+	if (have != 511 && !(have == 511 - 8 && rec->intent_time > 0))
 		goto out;
 	while (next_line(&cur, end, &l) == 0) {
-		if (!is(&l, "part") || parse_part(rec, &l) < 0)
+		if (!rec->upload_id || !is(&l, "part") || parse_part(rec, &l) < 0)
 			break;
 	}
 	rc = 0;
@@ -471,11 +481,22 @@ int journal_create(struct journal **out, const char *path, const struct journal_
 	int fd = -1, rc = 0, saved;
 
 	*out = NULL;
+	if (!rec->upload_id && rec->intent_time <= 0) {
+		errno = EINVAL;
+		return -1;
+	}
 	rc |= buf_puts(&b, MAGIC "\n");
 	rc |= put_enc(&b, "endpoint", rec->endpoint);
 	rc |= put_enc(&b, "bucket", rec->bucket);
 	rc |= put_enc(&b, "key", rec->key);
-	rc |= put_enc(&b, "upload-id", rec->upload_id);
+	if (rec->upload_id) {
+		rc |= put_enc(&b, "upload-id", rec->upload_id);
+	} else {
+		rc |= buf_printf(&b, "intent %" PRId64 "\n", rec->intent_time);
+	}
+	if (rec->no_resume) {
+		rc |= buf_puts(&b, "resume 0\n");
+	}
 	rc |= buf_printf(&b, "part-size %" PRIu64 "\nsize %" PRIu64 "\ndev %" PRIu64
 			     "\nino %" PRIu64 "\nmtime-ns %" PRId64 "\nend-header\n",
 			 rec->part_size, rec->size, rec->dev, rec->ino, rec->mtime_ns);

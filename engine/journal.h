@@ -11,6 +11,15 @@
  * and those parts are found again by ListParts and verified by hashing.
  * A torn last line is ignored when reading.
  *
+ * Intent: the journal is written *before* InitiateMultipartUpload, without
+ * an upload id and with the time of the intent, then rewritten with the id
+ * as soon as Initiate answers.  A hoist killed in between leaves an intent
+ * journal, and the next run looks for the upload that Initiate may have
+ * created (an empty upload of that key, initiated around that time) and
+ * aborts it, so nothing billed is orphaned.  A journal of an upload that
+ * is not to be resumed (no_resume, streams) says "resume 0": the next run
+ * aborts that upload instead of continuing it.
+ *
  * Threading: a journal belongs to the upload's loop thread; journal_load
  * and journal_parse are pure.
  */
@@ -34,7 +43,9 @@ struct journal_rec {
 	char *endpoint;
 	char *bucket;
 	char *key;
-	char *upload_id;
+	char *upload_id;           /* NULL in an intent journal */
+	int64_t intent_time;       /* Unix seconds of the intent; 0: none */
+	int no_resume;             /* 1 ("resume 0"): the next run aborts it */
 	uint64_t part_size;
 	uint64_t size;
 	uint64_t dev;
@@ -66,7 +77,9 @@ const struct journal_part *journal_rec_find(const struct journal_rec *rec,
 					    unsigned number);
 
 /* Writes a new journal with rec's header (rec->parts ignored) atomically
- * and opens it for appending.  0 or -1 (errno). */
+ * and opens it for appending; an existing file at path is replaced (the
+ * rename is atomic).  rec->upload_id NULL writes an intent journal (then
+ * rec->intent_time is required).  0 or -1 (errno). */
 int journal_create(struct journal **out, const char *path,
 		   const struct journal_rec *rec);
 /* Appends one finished part (no-op when j is NULL).  Errors are

@@ -710,7 +710,10 @@ static hoist_status on_initiate(struct hoist_upload *u, struct request *r,
 		upload_maybe_finish(u); /* cancelled meanwhile: abort it */
 		return HOIST_OK;
 	}
-	if (u->journal_path && !u->journal) {
+	if (u->journal_path) {
+		/* Replace the intent with the upload id before any part goes
+		 * out (journal.h): from here on a killed run can resume. */
+		struct journal *intent = u->journal;
 		struct journal_rec rec;
 
 		memset(&rec, 0, sizeof(rec));
@@ -718,15 +721,20 @@ static hoist_status on_initiate(struct hoist_upload *u, struct request *r,
 		rec.bucket = u->bucket;
 		rec.key = u->key;
 		rec.upload_id = u->upload_id;
+		rec.no_resume = u->no_resume;
 		rec.part_size = u->plan.part_size;
 		rec.size = u->plan.size;
 		rec.dev = u->src->dev;
 		rec.ino = u->src->ino;
 		rec.mtime_ns = u->src->mtime_ns;
+		u->journal = NULL;
 		if (journal_create(&u->journal, u->journal_path, &rec) < 0) {
 			engine_log(u->engine,
 				   "cannot write the resume journal %s (%s): this upload will not be resumable",
 				   u->journal_path, strerror(errno));
+			u->journal = intent;
+		} else {
+			journal_close(intent); /* its file was replaced */
 		}
 	}
 	u->state = UP_PARTS;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "callback.h"
@@ -142,10 +143,118 @@ static hoist_status check_options(const struct hoist_upload_options *o, char *er
 	return HOIST_OK;
 }
 
+/* "2026-12-03T07:34:33.000Z" (ListMultipartUploads' Initiated) as Unix
+ * seconds.  0, or -1 when it is not that form. */
+static int parse_iso8601(const char *s, int64_t *out)
+{
+	struct tm tm;
+	int n = 0;
+
+	memset(&tm, 0, sizeof(tm));
+	if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+			 &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 || n != 19)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	*out = (int64_t)timegm(&tm);
+	return 0;
+}
+
+/* How far apart the intent's time (our clock) and Initiated (the server's)
+ * may be: OSS and S3 refuse requests whose clock is off by more than 15
+ * minutes, so an upload our Initiate created is initiated within that. */
+#define INTENT_WINDOW_S (15 * 60)
+
+/* A run was killed while its Initiate was in flight: the server may hold
+ * an upload nobody knows the id of.  Abort the uploads of this key that
+ * were initiated around the intent and hold no part.  A part means the
+ * upload is someone's work in progress (ours never sent one: parts need
+ * the id we never learnt), so it is left alone; the window and the
+ * emptiness test make aborting another client's upload of the same key
+ * unlikely, not impossible: such a client would be in its first seconds,
+ * racing us for the same object anyway. */
+static void abort_orphans(struct hoist_upload *u, const struct journal_rec *rec)
+{
+	struct hoist_engine *e = u->engine;
+	struct hoist_upload_list *ul = NULL;
+	struct hoist_result r;
+	size_t i;
+
+	memset(&r, 0, sizeof(r));
+	if (hoist_list_uploads(e, u->bucket, u->key, &ul, &r) != HOIST_OK) {
+		engine_log(e, "could not list the uploads of %s left by an interrupted run: %s", u->key,
+			   r.message ? r.message : "");
+		hoist_result_cleanup(&r);
+		return;
+	}
+	hoist_result_cleanup(&r);
+	for (i = 0; i < ul->count; i++) {
+		const struct hoist_upload_entry *en = &ul->uploads[i];
+		struct hoist_part_list *pl = NULL;
+		int64_t t;
+
+		if (strcmp(en->key, u->key) != 0 || parse_iso8601(en->initiated, &t) < 0 ||
+		    t < rec->intent_time - INTENT_WINDOW_S || t > rec->intent_time + INTENT_WINDOW_S)
+			continue;
+		memset(&r, 0, sizeof(r));
+		if (hoist_list_parts(e, u->bucket, u->key, en->upload_id, &pl, &r) == HOIST_OK &&
+		    pl->count == 0) {
+			hoist_result_cleanup(&r);
+			memset(&r, 0, sizeof(r));
+			if (hoist_abort_upload(e, u->bucket, u->key, en->upload_id, &r) == HOIST_OK) {
+				engine_log(e, "aborted upload %s, left empty by a run killed during Initiate",
+					   en->upload_id);
+			}
+		}
+		hoist_part_list_free(pl);
+		hoist_result_cleanup(&r);
+	}
+	hoist_upload_list_free(ul);
+}
+
+/* Aborts the upload an earlier journal names (restart, or a run that was
+ * not to be resumed), so that its parts are not orphaned. */
+static void abort_journaled(struct hoist_upload *u, const struct journal_rec *rec)
+{
+	struct hoist_result ar;
+
+	memset(&ar, 0, sizeof(ar));
+	if (hoist_abort_upload(u->engine, u->bucket, u->key, rec->upload_id, &ar) != HOIST_OK &&
+	    ar.status != HOIST_E_NOT_FOUND) {
+		engine_log(u->engine, "could not abort the earlier upload %s: %s", rec->upload_id,
+			   ar.message ? ar.message : "");
+	} else {
+		engine_log(u->engine, "aborted the earlier upload %s", rec->upload_id);
+	}
+	hoist_result_cleanup(&ar);
+}
+
+/* The journal's header for this upload (upload_id NULL: the intent). */
+static struct journal_rec journal_header(const struct hoist_upload *u, const char *upload_id)
+{
+	struct journal_rec rec;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.endpoint = u->engine->conf.endpoint_url;
+	rec.bucket = u->bucket;
+	rec.key = u->key;
+	rec.upload_id = (char *)upload_id;
+	rec.intent_time = engine_now(u->engine);
+	rec.no_resume = u->no_resume;
+	rec.part_size = u->plan.part_size;
+	rec.size = u->plan.size;
+	rec.dev = u->src->dev;
+	rec.ino = u->src->ino;
+	rec.mtime_ns = u->src->mtime_ns;
+	return rec;
+}
+
 /* Resume decision, on the caller's thread before the upload is posted:
  * find the journal of this (endpoint, bucket, key, file), check that the
  * file is the one it describes, and either resume, refuse, or (restart)
- * abort the old upload and start over. */
+ * abort the old upload and start over.  A journal left by a run that was
+ * not to be resumed, or killed during Initiate, is cleaned up.  A fresh
+ * upload writes its intent before Initiate (journal.h). */
 static hoist_status setup_journal(struct hoist_upload *u, const char *path,
 				  const struct hoist_upload_options *o, char *err,
 				  size_t errlen)
@@ -186,15 +295,33 @@ static hoist_status setup_journal(struct hoist_upload *u, const char *path,
 	}
 	rc = journal_load(&rec, u->journal_path);
 	if (rc == 1)
-		goto out;
+		goto fresh;
 	if (rc < 0) {
 		engine_log(e, "ignoring unreadable journal %s (%s)", u->journal_path,
 			   strerror(errno));
-		goto out;
+		goto fresh;
 	}
 	if (strcmp(rec.endpoint, e->conf.endpoint_url) != 0 || strcmp(rec.bucket, u->bucket) != 0 ||
 	    strcmp(rec.key, u->key) != 0) {
-		goto out; /* not ours (a hash collision): overwritten later */
+		goto fresh; /* not ours (a hash collision): overwritten */
+	}
+	if (!rec.upload_id) {
+		abort_orphans(u, &rec);
+		goto fresh;
+	}
+	if (rec.no_resume) {
+		abort_journaled(u, &rec);
+		goto fresh;
+	}
+	if (o->no_resume) {
+		/* Someone's resumable upload of this file: a --no-resume run
+		 * leaves it for a later resume and keeps no journal of its
+		 * own (it would overwrite that one). */
+		engine_log(e, "upload %s of this file is kept for a later resume; this run keeps no journal",
+			   rec.upload_id);
+		free(u->journal_path);
+		u->journal_path = NULL;
+		goto out;
 	}
 	if (!o->restart && (rec.size != u->src->size || rec.mtime_ns != u->src->mtime_ns ||
 			    rec.dev != u->src->dev || rec.ino != u->src->ino)) {
@@ -219,21 +346,14 @@ static hoist_status setup_journal(struct hoist_upload *u, const char *path,
 		}
 	}
 	if (!o->restart && rec.part_size == u->plan.part_size) {
+		struct journal_rec hdr;
+
 		u->upload_id = rec.upload_id;
 		rec.upload_id = NULL;
 		u->resume = rec;
 		memset(&rec, 0, sizeof(rec));
-		if (journal_create(&u->journal, u->journal_path, &(struct journal_rec){
-						   .endpoint = e->conf.endpoint_url,
-						   .bucket = u->bucket,
-						   .key = u->key,
-						   .upload_id = u->upload_id,
-						   .part_size = u->plan.part_size,
-						   .size = u->plan.size,
-						   .dev = u->src->dev,
-						   .ino = u->src->ino,
-						   .mtime_ns = u->src->mtime_ns,
-					   }) < 0) {
+		hdr = journal_header(u, u->upload_id);
+		if (journal_create(&u->journal, u->journal_path, &hdr) < 0) {
 			engine_log(e, "cannot rewrite the journal %s (%s)", u->journal_path,
 				   strerror(errno));
 		}
@@ -241,19 +361,18 @@ static hoist_status setup_journal(struct hoist_upload *u, const char *path,
 	}
 	/* --restart, or a different part size: the old upload cannot be
 	 * continued; abort it so its parts are not orphaned. */
+	abort_journaled(u, &rec);
+fresh:
 	{
-		struct hoist_result ar;
+		struct journal_rec hdr = journal_header(u, NULL);
 
-		memset(&ar, 0, sizeof(ar));
-		if (hoist_abort_upload(e, u->bucket, u->key, rec.upload_id, &ar) != HOIST_OK &&
-		    ar.status != HOIST_E_NOT_FOUND) {
-			engine_log(e, "could not abort the earlier upload %s: %s", rec.upload_id,
-				   ar.message ? ar.message : "");
-		} else {
-			engine_log(e, "aborted the earlier upload %s", rec.upload_id);
+		if (journal_create(&u->journal, u->journal_path, &hdr) < 0) {
+			engine_log(e, "cannot write the resume journal %s (%s): this upload will not be resumable",
+				   u->journal_path, strerror(errno));
+			unlink(u->journal_path);
+			free(u->journal_path);
+			u->journal_path = NULL;
 		}
-		hoist_result_cleanup(&ar);
-		unlink(u->journal_path);
 	}
 out:
 	journal_rec_cleanup(&rec);
@@ -361,7 +480,7 @@ static hoist_status upload_start(struct hoist_upload **out, struct hoist_engine 
 	u->upload_buffer = upload_buffer_size(1);
 	u->hash_window = 2 * hashpool_threads(e->pool);
 
-	if (u->plan.nparts > 0 && !o->no_resume) {
+	if (u->plan.nparts > 0) {
 		st = setup_journal(u, path, o, err, sizeof(err));
 		if (st != HOIST_OK)
 			goto fail;

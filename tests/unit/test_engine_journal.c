@@ -124,6 +124,69 @@ static void test_round_trip(void **state)
 	free(path);
 }
 
+/* The intent written before Initiate: no upload id, a time; then the same
+ * path rewritten with the id (as on_initiate does), replacing it whole.
+ * A "resume 0" journal says so when read back; a header without both an
+ * upload id and an intent is refused. */
+static void test_intent(void **state)
+{
+	struct journal_rec in, out;
+	struct journal *j = NULL, *j2 = NULL;
+	char *path;
+	FILE *f;
+
+	(void)state;
+	memset(&in, 0, sizeof(in));
+	in.endpoint = "http://127.0.0.1:9000";
+	in.bucket = "bkt";
+	in.key = "k";
+	in.intent_time = 1764747273;
+	in.part_size = 102400;
+	in.size = 1000000;
+	in.dev = 1;
+	in.ino = 2;
+	in.mtime_ns = 3;
+	path = journal_path(dir, in.endpoint, in.bucket, in.key, "path:/intent");
+	assert_int_equal(journal_mkdir(dir), 0);
+	assert_int_equal(journal_create(&j, path, &in), 0);
+	/* Parts appended to an intent are never read back: there is no
+	 * upload they could belong to. */
+	journal_part(j, 1, 102400, "\"E1\"", 1, 1);
+	journal_flush(j);
+	assert_int_equal(journal_load(&out, path), 0);
+	assert_null(out.upload_id);
+	assert_true(out.intent_time == 1764747273);
+	assert_int_equal(out.no_resume, 0);
+	assert_int_equal(out.nparts, 0);
+	journal_rec_cleanup(&out);
+
+	in.upload_id = "UPLOADID";
+	in.no_resume = 1;
+	assert_int_equal(journal_create(&j2, path, &in), 0);
+	journal_close(j);
+	journal_part(j2, 2, 102400, "\"E2\"", 0, 0);
+	journal_close(j2);
+	assert_int_equal(journal_load(&out, path), 0);
+	assert_string_equal(out.upload_id, "UPLOADID");
+	assert_int_equal(out.no_resume, 1);
+	assert_int_equal(out.nparts, 1);
+	assert_non_null(journal_rec_find(&out, 2));
+	journal_rec_cleanup(&out);
+
+	/* Neither an id nor an intent: not a journal; and create refuses
+	 * to write one. */
+	f = fopen(path, "w");
+	fputs("hoist-journal 1\nendpoint e\nbucket b\nkey k\npart-size 1\nsize 1\n"
+	      "dev 1\nino 1\nmtime-ns 1\nend-header\n", f);
+	fclose(f);
+	assert_int_equal(journal_load(&out, path), -1);
+	in.upload_id = NULL;
+	in.intent_time = 0;
+	assert_int_equal(journal_create(&j, path, &in), -1);
+	unlink(path);
+	free(path);
+}
+
 static const char good[] =
 	"hoist-journal 1\n"
 	"endpoint http%3A%2F%2Fh%3A1\n"
@@ -312,6 +375,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_naming),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_intent),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_missing_and_garbage),
 		cmocka_unit_test(test_stale_tmp),
