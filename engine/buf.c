@@ -2,6 +2,8 @@
  * buf.c - growable byte string (see buf.h).
  *
  * Growth is geometric so that appending n bytes one at a time is O(n).
+ *
+ * Layer: base, the core shared with ossemu (see ARCHITECTURE.md).
  * Threading: none.
  */
 #include "buf.h"

@@ -4,6 +4,8 @@
  * Owns: one heap buffer that is always NUL-terminated, so it can be handed to
  * string functions.  Used by signing, XML building and response capture in
  * both the engine and ossemu.
+ *
+ * Layer: base, the core shared with ossemu (see ARCHITECTURE.md).
  * Threading: none; a buf belongs to whoever holds it.
  */
 #ifndef HOIST_BUF_H

@@ -7,6 +7,8 @@
  * of {"x:name":"value",...}.  The JSON is written here because no JSON
  * library is among the project's dependencies and the subset needed (one
  * flat object of strings) is small; string escaping follows RFC 8259.
+ *
+ * Layer: runtime and network (below the transfer; see ARCHITECTURE.md).
  * Threading: pure functions.
  */
 #include "callback.h"

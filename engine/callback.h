@@ -3,6 +3,8 @@
  *
  * Owns: the JSON of x-oss-callback and x-oss-callback-var and their base64
  * form.  Threading: pure functions.
+ *
+ * Layer: runtime and network (below the transfer; see ARCHITECTURE.md).
  */
 #ifndef HOIST_CALLBACK_H
 #define HOIST_CALLBACK_H

@@ -12,6 +12,7 @@
  * and ossemu once per Complete.  MD5 is OpenSSL EVP with the algorithm
  * fetched once, so md5_init does not pay OpenSSL 3's per-call fetch.
  *
+ * Layer: base, the core shared with ossemu (see ARCHITECTURE.md).
  * Threading: every function is reentrant.  The tables are written once
  * under pthread_once and read-only afterwards.
  */

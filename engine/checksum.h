@@ -12,6 +12,7 @@
  * and returns the finalized CRC, so crc = update(update(0, a), b) == crc(a||b)
  * and the value is directly the one servers put in headers.
  *
+ * Layer: base, the core shared with ossemu (see ARCHITECTURE.md).
  * Threading: all functions are reentrant; tables are built once under
  * pthread_once.
  */

@@ -18,6 +18,7 @@
  * only taken when the server asks for them, so noise in the measurements
  * cannot walk the limit down to a single connection.
  *
+ * Layer: transfer (below the API; see ARCHITECTURE.md).
  * Threading: see concurrency.h.
  */
 #include "concurrency.h"

@@ -12,6 +12,7 @@
  * caller feeds it samples (time, a monotonic byte count, parts in flight)
  * and applies the limit; the unit test drives it with model networks.
  *
+ * Layer: transfer (below the API; see ARCHITECTURE.md).
  * Threading: one upload's loop thread (no lock; no clock of its own).
  */
 #ifndef HOIST_CONCURRENCY_H

@@ -14,6 +14,8 @@
  * / InvalidDigest because bytes can be damaged on the way), everything that
  * a resend cannot fix (AccessDenied, SignatureDoesNotMatch, NoSuchBucket,
  * InvalidArgument, EntityTooSmall...) is not.
+ *
+ * Layer: runtime and network (below the transfer; see ARCHITECTURE.md).
  * Threading: pure functions.
  */
 #include "dialect.h"
@@ -26,7 +28,7 @@
 #include <curl/curl.h>
 
 #include "checksum.h"
-#include "engine.h"
+#include "ctx.h"
 
 static const struct dialect_limits limits_oss = {
 	.min_part = 100 * 1024,
@@ -204,7 +206,7 @@ static int put_encoded(struct buf *b, const char *s, int keep_slash)
 	return rc;
 }
 
-int dialect_url(struct req_url *out, const struct engine_conf *c,
+int dialect_url(struct req_url *out, const struct conf *c,
 		const char *bucket, const char *key, const struct sign_kv *query,
 		size_t nquery)
 {

@@ -6,6 +6,8 @@
  * multipart ETag = MD5 over the part MD5s, "-N", with the OSS twist that it
  * hashes the upper-case hex text), and the mapping from an HTTP status and
  * server error code to a hoist_status and "retry or not".
+ *
+ * Layer: runtime and network (below the transfer; see ARCHITECTURE.md).
  * Threading: pure functions on immutable data.
  */
 #ifndef HOIST_DIALECT_H
@@ -18,7 +20,7 @@
 #include "hoist.h"
 #include "sign.h"
 
-struct engine_conf;
+struct conf;
 struct endpoint;
 
 struct dialect_limits {
@@ -61,7 +63,7 @@ struct req_url {
 	struct buf host;     /* Host header value: "127.0.0.1:9000" */
 	struct buf path;     /* decoded path as sent, for AWS signing: "/bkt/a b" */
 };
-int dialect_url(struct req_url *out, const struct engine_conf *c,
+int dialect_url(struct req_url *out, const struct conf *c,
 		const char *bucket, const char *key, const struct sign_kv *query,
 		size_t nquery);
 void req_url_cleanup(struct req_url *u);

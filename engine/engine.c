@@ -7,10 +7,12 @@
  * the curl share handle (DNS cache and TLS sessions, never connections:
  * those belong to each loop's multi handle), the hwloc topology, the
  * pinned hash pool and the event loops.  hoist_engine_free cancels the
- * uploads still running, waits for them to settle, then stops the threads.
+ * transfers still running, waits for them to settle, then stops the
+ * threads.
  *
+ * Layer: API.
  * Threading: the engine may be used from several threads; `conf` is
- * immutable, the uploads list is under `lock`.
+ * immutable, the live list is under `lock`.
  */
 #include "engine.h"
 
@@ -21,50 +23,11 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "buf.h"
 #include "dialect.h"
 #include "hashpool.h"
 #include "loop.h"
 #include "topo.h"
-#include "upload.h"
-
-_Thread_local int hoist__in_callback;
-
-uint64_t hoist__now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-double hoist__now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-int64_t engine_now(struct hoist_engine *e)
-{
-	return (int64_t)time(NULL) +
-	       atomic_load_explicit(&e->clock_offset, memory_order_relaxed);
-}
-
-void engine_log(const struct hoist_engine *e, const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-
-	if (!e->conf.log)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	hoist__in_callback++;
-	e->conf.log(line, e->conf.log_userdata);
-	hoist__in_callback--;
-}
 
 /* ------------------------------------------------------------ curl share */
 
@@ -100,7 +63,7 @@ static void curl_init_once(void)
 
 /* ----------------------------------------------------------- lifecycle */
 
-static void conf_cleanup(struct engine_conf *c)
+static void conf_cleanup(struct conf *c)
 {
 	endpoint_cleanup(&c->ep);
 	free(c->endpoint_url);
@@ -137,7 +100,7 @@ static int dupopt(char **dst, const char *s)
 	} while (0)
 
 /* Fills c from o, applying the documented defaults. */
-static hoist_status conf_init(struct engine_conf *c,
+static hoist_status conf_init(struct conf *c,
 			      const struct hoist_engine_options *o,
 			      char *errbuf, size_t errlen)
 {
@@ -294,16 +257,17 @@ hoist_status hoist_engine_new(struct hoist_engine **out,
 	st = conf_init(&e->conf, opts, errbuf, errlen);
 	if (st != HOIST_OK)
 		goto out;
+	e->ctx.conf = &e->conf;
 
-	e->share = curl_share_init();
-	if (!e->share) {
+	e->ctx.share = curl_share_init();
+	if (!e->ctx.share) {
 		FAIL(HOIST_E_NOMEM, "curl_share_init failed");
 	}
-	curl_share_setopt(e->share, CURLSHOPT_LOCKFUNC, share_lock);
-	curl_share_setopt(e->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
-	curl_share_setopt(e->share, CURLSHOPT_USERDATA, e);
-	curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-	curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	curl_share_setopt(e->ctx.share, CURLSHOPT_LOCKFUNC, share_lock);
+	curl_share_setopt(e->ctx.share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+	curl_share_setopt(e->ctx.share, CURLSHOPT_USERDATA, e);
+	curl_share_setopt(e->ctx.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(e->ctx.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 
 	raise_nofile(e->conf.max_connections + 256);
 	e->topo = topo_new(); /* NULL: unpinned, still correct */
@@ -336,18 +300,57 @@ out:
 	return st;
 }
 
-void engine_upload_link(struct hoist_engine *e, struct hoist_upload *u)
+void engine_live_add(struct hoist_engine *e, struct live *l)
 {
 	pthread_mutex_lock(&e->lock);
-	upload_list_insert_locked(&e->synced.uploads, u);
+	l->prev = NULL;
+	l->next = e->synced.live;
+	if (l->next) {
+		l->next->prev = l;
+	}
+	e->synced.live = l;
 	pthread_mutex_unlock(&e->lock);
 }
 
-void engine_upload_unlink(struct hoist_engine *e, struct hoist_upload *u)
+void engine_live_remove(struct hoist_engine *e, struct live *l)
 {
+	if (atomic_load_explicit(&l->detached, memory_order_acquire))
+		return; /* the engine is gone */
 	pthread_mutex_lock(&e->lock);
-	upload_list_remove_locked(&e->synced.uploads, u);
+	if (l->prev) {
+		l->prev->next = l->next;
+	} else if (e->synced.live == l) {
+		e->synced.live = l->next;
+	}
+	if (l->next) {
+		l->next->prev = l->prev;
+	}
+	l->next = l->prev = NULL;
 	pthread_mutex_unlock(&e->lock);
+}
+
+struct loop *engine_next_loop(struct hoist_engine *e)
+{
+	return e->loops[atomic_fetch_add_explicit(&e->next_loop, 1, memory_order_relaxed) %
+			e->nloops];
+}
+
+/* Cancels every live transfer and waits for each to settle; the
+ * transfers themselves stay for their owners to free. */
+static void detach_all_locked(struct hoist_engine *e)
+{
+	struct live *l;
+
+	for (l = e->synced.live; l; l = l->next) {
+		l->cancel(l);
+	}
+	while (e->synced.live) {
+		l = e->synced.live;
+		e->synced.live = l->next;
+		l->wait(l);
+		l->next = l->prev = NULL;
+		atomic_store_explicit(&l->detached, 1, memory_order_release);
+	}
 }
 
 void hoist_engine_free(struct hoist_engine *e)
@@ -362,7 +365,7 @@ void hoist_engine_free(struct hoist_engine *e)
 	/* Cancel what still runs and wait for it to settle; the uploads
 	 * themselves stay for their owners to free. */
 	pthread_mutex_lock(&e->lock);
-	upload_list_detach_all_locked(&e->synced.uploads);
+	detach_all_locked(e);
 	pthread_mutex_unlock(&e->lock);
 
 	for (i = 0; i < e->nloops; i++) {
@@ -371,8 +374,8 @@ void hoist_engine_free(struct hoist_engine *e)
 	free(e->loops);
 	hashpool_free(e->pool);
 	topo_free(e->topo);
-	if (e->share) {
-		curl_share_cleanup(e->share);
+	if (e->ctx.share) {
+		curl_share_cleanup(e->ctx.share);
 	}
 	conf_cleanup(&e->conf);
 	for (i = 0; i < CURL_LOCK_DATA_LAST; i++) {

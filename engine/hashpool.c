@@ -9,6 +9,7 @@
  * wants them.  Each worker owns a HASHPOOL_CHUNK buffer allocated on its
  * own thread after it is bound (first touch puts it on its NUMA node).
  *
+ * Layer: runtime and network (below the transfer; see ARCHITECTURE.md).
  * Threading: `synced` under lock; `threads`/`nthreads`/`topo` immutable
  * after hashpool_new; each worker's buffer is private to it.
  */

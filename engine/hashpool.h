@@ -10,6 +10,7 @@
  * same pass over each piece while it is in cache.  When done it calls job->done on the worker thread; the callback
  * posts the result to the owning event loop and must not block.
  *
+ * Layer: runtime and network (below the transfer; see ARCHITECTURE.md).
  * Threading: hashpool_submit from any thread.  A job is owned by the pool
  * from submit until its done callback returns.
  */

@@ -23,6 +23,8 @@
  * The parser accepts exactly this (it reads bytes from disk that anything
  * could have written, and is a fuzz target); a part line that does not
  * parse ends the part list (a torn append after a crash).
+ *
+ * Layer: transfer (below the API; see ARCHITECTURE.md).
  * Threading: see journal.h.
  */
 #include "journal.h"

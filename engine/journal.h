@@ -20,6 +20,7 @@
  * is not to be resumed (no_resume, streams) says "resume 0": the next run
  * aborts that upload instead of continuing it.
  *
+ * Layer: transfer (below the API; see ARCHITECTURE.md).
  * Threading: a journal belongs to the upload's loop thread; journal_load
  * and journal_parse are pure.
  */

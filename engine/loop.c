@@ -15,6 +15,7 @@
  * inside curl for a free connection) and CURLMOPT_MAXCONNECTS keeps that
  * many idle connections alive instead of curl's default of 4 per handle.
  *
+ * Layer: runtime and network (below the transfer; see ARCHITECTURE.md).
  * Threading: `synced` under lock; the rest is the loop thread's.
  */
 #include "loop.h"
@@ -24,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "ctx.h"
 #include "topo.h"
 
 struct loop {

@@ -9,6 +9,7 @@
  * message handlers, timer callbacks, transfer completions and client ticks
  * all run there, one at a time, so upload state needs no lock.
  *
+ * Layer: runtime and network (below the transfer; see ARCHITECTURE.md).
  * Threading: loop_post and loop_wakeup from any thread (loop_wakeup is
  * async-signal-safe: it is curl_multi_wakeup, a write to a socketpair);
  * everything else only on the loop's own thread.

@@ -1,43 +1,33 @@
 /*
- * part.c - the part pipeline of a multipart upload (and the one "part" of
- * a PutObject's pre-pass).
+ * part.c - the part pipeline (see part.h).
  *
- * A part goes planned -> hashing -> ready -> sending -> done, with
- * sending -> waiting -> ready on a retryable failure.  Two windows bound
- * the work in progress:
- *  - at most `limit` UploadParts are in flight (see below);
+ * Layer: transfer.
+ *
+ * Two windows bound the work in progress:
+ *  - at most `limit` requests in flight: not jobs itself but the adaptive
+ *    limit of concurrency.c (at most jobs), so goodput decides how many
+ *    connections the path is worth;
  *  - hashing runs at most limit + hash_window parts ahead of the first part
  *    not yet sent, so a part's bytes are still in the page cache when the
  *    read callback streams them (and memory never depends on the object
- *    size: the part table is ~200 bytes per part).
- * The send window is not jobs itself but the adaptive limit of
- * concurrency.c (at most jobs): goodput decides how many connections the
- * path is worth.  First sends go in part order (the tail of the object is
- * not started late); retries go first, as soon as their backoff expires.
+ *    size: the part table is ~250 bytes per part).
+ * First sends go in part order (the tail of the object is not started
+ * late); retries go first, as soon as their backoff expires.
  *
- * Verification of each response: the ETag must be our MD5 (when MD5 is
- * on), x-oss-hash-crc64ecma must be our CRC64 (when the server sends it).
- * A mismatch is retried like a transport error, then fails the upload with
- * HOIST_E_CHECKSUM naming the part.  With checksum=crc64 there is no
- * pre-pass: the CRC is computed in the read callback as the bytes go out.
- *
- * Threading: everything here runs on the upload's loop thread, except
+ * Threading: everything here runs on the owner's loop thread, except
  * part_hashed_worker, which runs on a hash worker and only posts.
  */
+#include "part.h"
+
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "checksum.h"
-#include "dialect.h"
-#include "engine.h"
-#include "journal.h"
-#include "request.h"
+#include "plan.h"
+#include "retry.h"
 #include "source.h"
-#include "upload.h"
-#include "xml.h"
 
 #define container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
 
@@ -45,22 +35,37 @@ static void part_hashed_worker(struct hash_job *j);
 static void part_hashed_msg(struct loop_msg *m);
 static void part_timer_fire(struct loop_timer *t);
 
-int parts_init(struct hoist_upload *u)
+int part_pipe_init(struct part_pipe *pp, const struct plan *plan,
+		   const struct part_pipe_conf *conf, struct ctx *ctx, struct loop *loop,
+		   struct hashpool *pool, struct source *src, struct req_stats *stats,
+		   const atomic_int *cancel, const struct part_pipe_ops *ops, void *owner)
 {
-	unsigned i, n = u->plan.nparts ? u->plan.nparts : 1;
+	unsigned i, n = plan->nparts ? plan->nparts : 1;
 
-	u->parts = calloc(n, sizeof(*u->parts));
-	if (!u->parts)
+	memset(pp, 0, sizeof(*pp));
+	pp->ctx = ctx;
+	pp->loop = loop;
+	pp->pool = pool;
+	pp->src = src;
+	pp->conf = *conf;
+	pp->stats = stats;
+	pp->cancel = cancel;
+	pp->ops = ops;
+	pp->owner = owner;
+	pp->rng = retry_seed();
+	concurrency_init(&pp->cc, conf->jobs, conf->fixed_concurrency, hoist__now_ms());
+	pp->parts = calloc(n, sizeof(*pp->parts));
+	if (!pp->parts)
 		return -1;
-	u->nparts = n;
+	pp->nparts = n;
 	for (i = 0; i < n; i++) {
-		struct part *p = &u->parts[i];
+		struct part *p = &pp->parts[i];
 
-		p->u = u;
+		p->pipe = pp;
 		p->number = i + 1;
-		p->off = plan_part_offset(&u->plan, i);
-		p->len = plan_part_len(&u->plan, i);
-		p->state = u->prepass ? PART_PLANNED : PART_READY;
+		p->off = plan_part_offset(plan, i);
+		p->len = plan_part_len(plan, i);
+		p->state = conf->prepass ? PART_PLANNED : PART_READY;
 		p->hj.done = part_hashed_worker;
 		p->hashed_msg.fn = part_hashed_msg;
 		p->timer.heap_index = (size_t)-1;
@@ -69,16 +74,37 @@ int parts_init(struct hoist_upload *u)
 	return 0;
 }
 
-void parts_free(struct hoist_upload *u)
+void part_pipe_free(struct part_pipe *pp)
 {
 	unsigned i;
 
-	for (i = 0; u->parts && i < u->nparts; i++) {
-		free(u->parts[i].etag);
-		free(u->parts[i].listed_etag);
+	for (i = 0; pp->parts && i < pp->nparts; i++) {
+		free(pp->parts[i].etag);
+		free(pp->parts[i].listed_etag);
 	}
-	free(u->parts);
-	u->parts = NULL;
+	free(pp->parts);
+	pp->parts = NULL;
+}
+
+static void fail(struct part_pipe *pp, hoist_status st, const char *op, unsigned part,
+		 const char *detail)
+{
+	struct failure f;
+
+	failure_init(&f, st, op, part, detail);
+	pp->ops->failed(pp->owner, &f);
+}
+
+int part_pipe_busy(const struct part_pipe *pp)
+{
+	return pp->inflight || pp->hashing;
+}
+
+void part_pipe_mark_done(struct part_pipe *pp, struct part *p)
+{
+	p->state = PART_DONE;
+	pp->done_parts++;
+	pp->acked += p->len;
 }
 
 /* ---------------------------------------------------------------- hash */
@@ -87,58 +113,47 @@ static void part_hashed_worker(struct hash_job *j)
 {
 	struct part *p = container_of(j, struct part, hj);
 
-	loop_post(p->u->loop, &p->hashed_msg);
+	loop_post(p->pipe->loop, &p->hashed_msg);
 }
 
-static void submit_hash(struct hoist_upload *u, struct part *p)
+static void submit_hash(struct part_pipe *pp, struct part *p)
 {
 	struct hash_job *j = &p->hj;
 
-	j->src = u->src;
+	j->src = pp->src;
 	j->off = p->off;
 	j->len = p->len;
-	/* A part listed by the server from an earlier run is compared with
-	 * whatever the server can tell: the CRC (OSS) or the ETag (S3). */
-	j->want_md5 = u->want_md5 || (p->listed && !p->listed_crc_valid);
-	j->want_crc = u->want_crc || (p->listed && p->listed_crc_valid);
-	j->want_crc32c = u->s3sum == HOIST_S3_CHECKSUM_CRC32C;
-	j->want_crc64nvme = u->s3sum == HOIST_S3_CHECKSUM_CRC64NVME;
-	j->stop = &u->stop;
+	j->want_md5 = pp->conf.want_md5 || (p->hash_extra & PART_SUM_MD5);
+	j->want_crc = pp->conf.want_crc || (p->hash_extra & PART_SUM_CRC);
+	j->want_crc32c = pp->conf.s3sum == HOIST_S3_CHECKSUM_CRC32C;
+	j->want_crc64nvme = pp->conf.s3sum == HOIST_S3_CHECKSUM_CRC64NVME;
+	j->stop = &pp->stop;
 	p->state = PART_HASHING;
-	u->hashing++;
-	hashpool_submit(u->engine->pool, j);
-}
-
-static void mark_done(struct hoist_upload *u, struct part *p)
-{
-	p->state = PART_DONE;
-	u->done_parts++;
-	u->acked += p->len;
-	source_done_with(u->src, p->off, p->len);
+	pp->hashing++;
+	hashpool_submit(pp->pool, j);
 }
 
 static void part_hashed_msg(struct loop_msg *m)
 {
 	struct part *p = container_of(m, struct part, hashed_msg);
-	struct hoist_upload *u = p->u;
+	struct part_pipe *pp = p->pipe;
 	struct hash_job *j = &p->hj;
 	char detail[128];
 
-	u->hashing--;
-	if (j->result == HASH_SKIPPED || u->failing) {
+	pp->hashing--;
+	if (j->result == HASH_SKIPPED || pp->stopped) {
 		p->state = PART_PLANNED;
-		upload_maybe_finish(u);
+		pp->ops->settled(pp->owner);
 		return;
 	}
 	if (j->result != 0) {
 		if (j->result == SOURCE_SHORT) {
-			upload_fail_status(u, HOIST_E_SOURCE_CHANGED, "read", p->number,
-					   "the file is shorter than when the upload started");
+			fail(pp, HOIST_E_SOURCE_CHANGED, "read", p->number,
+			     "the file is shorter than when the upload started");
 		} else {
 			snprintf(detail, sizeof(detail), "%s", strerror(j->err));
-			upload_fail_status(u, HOIST_E_IO, "read", p->number, detail);
+			fail(pp, HOIST_E_IO, "read", p->number, detail);
 		}
-		upload_maybe_finish(u);
 		return;
 	}
 	if (j->want_md5) {
@@ -154,64 +169,40 @@ static void part_hashed_msg(struct loop_msg *m)
 		p->have_s3sum = 1;
 	}
 	p->state = PART_READY;
-	if (p->listed) {
-		int same = p->listed_crc_valid ? p->have_crc && p->crc == p->listed_crc
-					       : p->have_md5 &&
-							 etag_equals_md5(p->listed_etag, p->md5);
-
-		if (same && (!p->have_md5 || etag_equals_md5(p->listed_etag, p->md5))) {
-			/* The server already holds exactly these bytes. */
-			p->etag = p->listed_etag;
-			p->listed_etag = NULL;
-			p->resumed = 1;
-			u->res.resumed_parts++;
-			if (u->want_md5 && !p->have_md5 && etag_to_md5(p->md5, p->etag) == 0) {
-				p->have_md5 = 1;
-			}
-			mark_done(u, p);
-			journal_part(u->journal, p->number, p->len, p->etag, p->crc, p->have_crc);
-		}
-		p->listed = 0;
+	pp->ops->hashed(pp->owner, p);
+	if (!pp->stopped) {
+		part_pipe_schedule(pp);
 	}
-	parts_schedule(u);
+}
+
+/* Submits the planned parts inside the hash window. */
+static void hash_ahead(struct part_pipe *pp)
+{
+	uint64_t limit = (uint64_t)pp->next_send + pp->cc.limit + pp->conf.hash_window;
+
+	while (!pp->stopped && pp->next_hash < pp->nparts && pp->next_hash < limit) {
+		struct part *p = &pp->parts[pp->next_hash++];
+
+		if (p->state == PART_PLANNED) {
+			submit_hash(pp, p);
+		}
+	}
 }
 
 /* ---------------------------------------------------------------- send */
 
 static void part_done(struct request *r);
 
-static void part_send(struct hoist_upload *u, struct part *p)
+static void part_send(struct part_pipe *pp, struct part *p)
 {
-	struct request *r;
-	char num[16], md5b64[25];
+	struct request *r = pp->ops->build(pp->owner, p);
 
-	r = request_new(u->engine, "UploadPart", "PUT", u->bucket, u->key);
-	if (!r)
-		goto nomem;
-	snprintf(num, sizeof(num), "%u", p->number);
-	if (request_query(r, "partNumber", num) < 0 ||
-	    request_query(r, "uploadId", u->upload_id) < 0)
-		goto nomem;
-	if (u->want_md5 && p->have_md5) {
-		md5_to_base64(md5b64, p->md5);
-		if (request_header(r, "Content-MD5", md5b64) < 0)
-			goto nomem;
+	if (!r) {
+		fail(pp, HOIST_E_NOMEM, pp->conf.op, p->number, NULL);
+		return;
 	}
-	if (p->have_s3sum) {
-		char sum[13];
-
-		s3sum_encode(sum, u->s3sum, p->s3sum);
-		if (request_header(r, s3sum_header(u->s3sum), sum) < 0)
-			goto nomem;
-		r->echo_header = s3sum_header(u->s3sum);
-	}
-	r->body_kind = REQ_BODY_SOURCE;
-	r->src = u->src;
-	r->off = p->off;
-	r->len = p->len;
-	r->crc_inline = u->crc_inline;
-	r->upload_buffer = upload_buffer_size(u->cc.limit);
-	r->sent_total = &u->wire_bytes;
+	r->upload_buffer = request_upload_buffer(pp->cc.limit);
+	r->sent_total = &pp->wire_bytes;
 	r->body_cap = 64 * 1024;
 	r->done = part_done;
 	r->owner = p;
@@ -219,74 +210,14 @@ static void part_send(struct hoist_upload *u, struct part *p)
 	p->attempts++;
 	p->state = PART_SENDING;
 	p->req = r;
-	u->inflight++;
-	if (request_start(r, u->loop) < 0) {
+	pp->inflight++;
+	if (request_start(r, pp->loop) < 0) {
 		p->req = NULL;
-		u->inflight--;
+		pp->inflight--;
 		p->state = PART_READY;
-		upload_fail_status(u, HOIST_E_INTERNAL, "UploadPart", p->number,
-				   curl_easy_strerror(r->cc));
+		fail(pp, HOIST_E_INTERNAL, r->op, p->number, curl_easy_strerror(r->cc));
 		request_free(r);
 	}
-	return;
-nomem:
-	request_free(r);
-	upload_fail_status(u, HOIST_E_NOMEM, "UploadPart", p->number, NULL);
-}
-
-/* Checks a 2xx UploadPart response against our hashes.  Returns 0, or -1
- * with f (detail in detail[]) describing a retryable mismatch. */
-static int verify_part(struct hoist_upload *u, struct part *p, struct request *r,
-		       struct failure *f, char *detail, size_t dlen)
-{
-	char ours[33];
-
-	if (u->crc_inline) {
-		if (r->pos != p->len) {
-			f->status = HOIST_E_NETWORK;
-			snprintf(detail, dlen, "the request ended after %" PRIu64 " of %" PRIu64 " bytes",
-				 r->pos, p->len);
-			return -1;
-		}
-		p->crc = r->crc;
-		p->have_crc = 1;
-	}
-	if (!r->etag || !*r->etag) {
-		f->status = HOIST_E_SERVER;
-		snprintf(detail, dlen, "the response has no ETag");
-		return -1;
-	}
-	if (u->want_crc && p->have_crc && r->resp_crc_valid && r->resp_crc != p->crc) {
-		f->status = HOIST_E_CHECKSUM;
-		snprintf(detail, dlen, "server CRC64 %" PRIu64 ", ours %" PRIu64,
-			 r->resp_crc, p->crc);
-		return -1;
-	}
-	if (u->want_md5 && p->have_md5 && !etag_equals_md5(r->etag, p->md5)) {
-		hex_encode(ours, p->md5, 16, u->engine->conf.dialect != HOIST_DIALECT_S3);
-		f->status = HOIST_E_CHECKSUM;
-		snprintf(detail, dlen, "server ETag %.64s, our MD5 %s", r->etag, ours);
-		return -1;
-	}
-	/* S3 servers that know x-amz-checksum-* echo it (after checking it
-	 * themselves: a mismatch would have been BadDigest); RGW and others
-	 * ignore it, so an absent echo is no failure. */
-	if (p->have_s3sum && r->echo && !s3sum_equals(r->echo, u->s3sum, p->s3sum)) {
-		char sum[13];
-
-		s3sum_encode(sum, u->s3sum, p->s3sum);
-		f->status = HOIST_E_CHECKSUM;
-		snprintf(detail, dlen, "server %s %.24s, ours %s", s3sum_header(u->s3sum), r->echo,
-			 sum);
-		return -1;
-	}
-	/* Nothing the server said confirmed these bytes (CRC64 only on an S3
-	 * store): the result must not claim every part was verified. */
-	if (!(u->want_md5 && p->have_md5) &&
-	    !(u->want_crc && p->have_crc && r->resp_crc_valid) && !(p->have_s3sum && r->echo)) {
-		u->unverified_parts++;
-	}
-	return 0;
 }
 
 /* The server asked us to slow down, not just failed. */
@@ -298,196 +229,185 @@ static int throttled(const struct request *r)
 	return r->http == 503 && r->err.code && strcmp(r->err.code, "SlowDown") == 0;
 }
 
+/* A retryable failure of p's request r: back off and send again, unless
+ * the attempts are spent or the transfer is being cancelled.  Returns 0
+ * when a retry was arranged. */
+static int retry_later(struct part_pipe *pp, struct part *p, struct request *r,
+		       const struct failure *f)
+{
+	uint64_t delay;
+	char *msg;
+
+	if (p->attempts >= pp->ctx->conf->max_attempts ||
+	    atomic_load_explicit(pp->cancel, memory_order_relaxed))
+		return -1;
+	delay = request_retry_delay(pp->ctx, r, p->attempts, &pp->rng);
+	if (throttled(r)) {
+		unsigned before = pp->cc.limit;
+
+		if (concurrency_throttled(&pp->cc, hoist__now_ms())) {
+			ctx_log(pp->ctx, "the server is throttling: parts in flight %u -> %u", before,
+				pp->cc.limit);
+		}
+	}
+	msg = status_message(f);
+	ctx_log(pp->ctx, "%s; attempt %u of %u, retrying in %" PRIu64 " ms",
+		msg ? msg : pp->conf.op, p->attempts, pp->ctx->conf->max_attempts, delay);
+	free(msg);
+	pp->stats->retries++;
+	p->state = PART_WAITING;
+	loop_timer_set(pp->loop, &p->timer, delay);
+	return 0;
+}
+
 static void part_done(struct request *r)
 {
 	struct part *p = r->owner;
-	struct hoist_upload *u = p->u;
-	const struct engine_conf *c = &u->engine->conf;
+	struct part_pipe *pp = p->pipe;
 	hoist_status st;
 	struct failure f;
 	char detail[200];
 	int retry;
 
 	p->req = NULL;
-	u->inflight--;
-	upload_note_request(u, r);
-	if (u->failing) {
+	pp->inflight--;
+	request_note(pp->stats, r);
+	if (pp->stopped) {
 		p->state = PART_READY;
 		request_free(r);
-		upload_maybe_finish(u);
+		pp->ops->settled(pp->owner);
 		return;
 	}
 	request_outcome(r, &st, &retry, &f);
-	if (st == HOIST_OK) {
-		if (verify_part(u, p, r, &f, detail, sizeof(detail)) < 0) {
-			st = f.status;
-			retry = 1;
-			f.detail = detail;
-			f.code = NULL;
-			f.message = NULL;
-			f.request_id = r->request_id;
-		}
+	if (st == HOIST_OK && pp->ops->verify(pp->owner, p, r, &f, detail, sizeof(detail)) < 0) {
+		st = f.status;
+		retry = 1;
+		f.detail = detail;
+		f.code = NULL;
+		f.message = NULL;
+		f.request_id = r->request_id;
 	}
 	if (st == HOIST_OK) {
-		p->etag = strdup(r->etag);
-		if (!p->etag) {
-			upload_fail_status(u, HOIST_E_NOMEM, "UploadPart", p->number, NULL);
-			request_free(r);
-			upload_maybe_finish(u);
-			return;
-		}
 		p->seconds = r->seconds;
-		u->part_ewma_ms = u->part_ewma_ms == 0
-					  ? r->seconds * 1000
-					  : 0.8 * u->part_ewma_ms + 0.2 * r->seconds * 1000;
-		mark_done(u, p);
-		journal_part(u->journal, p->number, p->len, p->etag, p->crc, p->have_crc);
-		parts_report(u, p, r);
+		pp->part_ewma_ms = pp->part_ewma_ms == 0
+					   ? r->seconds * 1000
+					   : 0.8 * pp->part_ewma_ms + 0.2 * r->seconds * 1000;
+		part_pipe_mark_done(pp, p);
+		pp->ops->done(pp->owner, p, r);
 		request_free(r);
-		parts_schedule(u);
+		part_pipe_schedule(pp);
 		return;
 	}
-	if (retry && p->attempts < c->max_attempts &&
-	    !atomic_load_explicit(&u->cancel, memory_order_relaxed)) {
-		uint64_t delay = upload_retry_delay(u, r, p->attempts);
-		char *msg = status_message(&f);
-
-		if (throttled(r)) {
-			unsigned before = u->cc.limit;
-
-			if (concurrency_throttled(&u->cc, hoist__now_ms())) {
-				engine_log(u->engine, "the server is throttling: parts in flight %u -> %u",
-					   before, u->cc.limit);
-			}
-		}
-
-		engine_log(u->engine, "%s; attempt %u of %u, retrying in %" PRIu64 " ms",
-			   msg ? msg : "UploadPart failed", p->attempts, c->max_attempts, delay);
-		free(msg);
-		u->res.retries++;
-		p->state = PART_WAITING;
-		loop_timer_set(u->loop, &p->timer, delay);
+	if (retry && retry_later(pp, p, r, &f) == 0) {
 		request_free(r);
-		parts_schedule(u);
+		part_pipe_schedule(pp);
 		return;
 	}
-	upload_fail(u, &f);
+	pp->ops->failed(pp->owner, &f);
 	request_free(r);
-	upload_maybe_finish(u);
 }
 
 static void part_timer_fire(struct loop_timer *t)
 {
 	struct part *p = container_of(t, struct part, timer);
-	struct hoist_upload *u = p->u;
+	struct part_pipe *pp = p->pipe;
 
 	p->state = PART_READY;
 	p->next_retry = NULL;
-	if (u->retry_tail) {
-		u->retry_tail->next_retry = p;
+	if (pp->retry_tail) {
+		pp->retry_tail->next_retry = p;
 	} else {
-		u->retry_head = p;
+		pp->retry_head = p;
 	}
-	u->retry_tail = p;
-	parts_schedule(u);
+	pp->retry_tail = p;
+	part_pipe_schedule(pp);
 }
 
-static struct part *pop_retry(struct hoist_upload *u)
+static struct part *pop_retry(struct part_pipe *pp)
 {
-	struct part *p = u->retry_head;
+	struct part *p = pp->retry_head;
 
 	if (p) {
-		u->retry_head = p->next_retry;
-		if (!u->retry_head) {
-			u->retry_tail = NULL;
+		pp->retry_head = p->next_retry;
+		if (!pp->retry_head) {
+			pp->retry_tail = NULL;
 		}
 		p->next_retry = NULL;
 	}
 	return p;
 }
 
-void parts_schedule(struct hoist_upload *u)
+/* The next part to send: a retry first, else the next unsent one if it is
+ * ready.  NULL: nothing can go now. */
+static struct part *next_to_send(struct part_pipe *pp)
 {
-	uint64_t limit;
+	struct part *p = pop_retry(pp);
 
-	if (u->failing)
-		return;
-	/* Hashing runs ahead, even while Initiate is in flight. */
-	limit = (uint64_t)u->next_send + u->cc.limit + u->hash_window;
-	while (u->next_hash < u->nparts && u->next_hash < limit) {
-		struct part *p = &u->parts[u->next_hash++];
-
-		if (p->state == PART_PLANNED) {
-			submit_hash(u, p);
-		}
+	if (p)
+		return p;
+	while (pp->next_send < pp->nparts && pp->parts[pp->next_send].state == PART_DONE) {
+		pp->next_send++;
 	}
-	if (u->state == UP_PUT) {
-		if (u->parts[0].state == PART_READY) {
-			upload_put_ready(u);
-		}
-		return;
-	}
-	if (u->state != UP_PARTS)
-		return;
-	while (u->inflight < u->cc.limit && !u->failing) {
-		struct part *p = pop_retry(u);
+	if (pp->next_send < pp->nparts && pp->parts[pp->next_send].state == PART_READY)
+		return &pp->parts[pp->next_send++];
+	return NULL;
+}
 
-		if (!p) {
-			while (u->next_send < u->nparts &&
-			       u->parts[u->next_send].state == PART_DONE) {
-				u->next_send++;
-			}
-			if (u->next_send < u->nparts &&
-			    u->parts[u->next_send].state == PART_READY) {
-				p = &u->parts[u->next_send++];
-			}
-		}
+void part_pipe_schedule(struct part_pipe *pp)
+{
+	if (pp->stopped)
+		return;
+	/* Hashing runs ahead, even before sending may start. */
+	hash_ahead(pp);
+	if (!pp->running)
+		return;
+	while (pp->inflight < pp->cc.limit && !pp->stopped) {
+		struct part *p = next_to_send(pp);
+
 		if (!p)
 			break;
-		part_send(u, p);
+		part_send(pp, p);
 	}
-	if (u->failing) {
-		/* A send could not even start: nothing else will drive the
-		 * upload to its end if nothing is outstanding. */
-		upload_maybe_finish(u);
+	if (pp->stopped)
 		return;
-	}
 	/* Sending moved next_send: let hashing follow. */
-	limit = (uint64_t)u->next_send + u->cc.limit + u->hash_window;
-	while (!u->failing && u->next_hash < u->nparts && u->next_hash < limit) {
-		struct part *p = &u->parts[u->next_hash++];
-
-		if (p->state == PART_PLANNED) {
-			submit_hash(u, p);
-		}
-	}
-	if (!u->failing && u->done_parts == u->nparts && u->inflight == 0) {
-		upload_begin_complete(u);
+	hash_ahead(pp);
+	if (!pp->stopped && pp->done_parts == pp->nparts && pp->inflight == 0) {
+		pp->ops->complete(pp->owner);
 	}
 }
 
-void parts_stop(struct hoist_upload *u)
+void part_pipe_run(struct part_pipe *pp)
+{
+	pp->running = 1;
+	part_pipe_schedule(pp);
+}
+
+void part_pipe_stop(struct part_pipe *pp)
 {
 	unsigned i;
 
-	atomic_store_explicit(&u->stop, 1, memory_order_relaxed);
-	for (i = 0; u->parts && i < u->nparts; i++) {
-		struct part *p = &u->parts[i];
+	pp->stopped = 1;
+	atomic_store_explicit(&pp->stop, 1, memory_order_relaxed);
+	for (i = 0; pp->parts && i < pp->nparts; i++) {
+		struct part *p = &pp->parts[i];
 
 		if (p->state == PART_SENDING && p->req) {
-			loop_remove(u->loop, &p->req->xfer);
-			u->res.bytes_sent += p->req->pos;
+			loop_remove(pp->loop, &p->req->xfer);
+			request_note(pp->stats, p->req);
 			request_free(p->req);
 			p->req = NULL;
-			u->inflight--;
+			pp->inflight--;
 			p->state = PART_READY;
 		} else if (p->state == PART_WAITING) {
-			loop_timer_cancel(u->loop, &p->timer);
+			loop_timer_cancel(pp->loop, &p->timer);
 			p->state = PART_READY;
 		}
 	}
-	u->retry_head = u->retry_tail = NULL;
+	pp->retry_head = pp->retry_tail = NULL;
 }
+
+/* ---------------------------------------------------------------- stalls */
 
 /* The idle time after which a part in flight counts as stalled: several
  * times what parts take here (learnt from the finished ones, as aws-c-s3
@@ -503,39 +423,66 @@ void parts_stop(struct hoist_upload *u)
  * (request_wire_moved: a whole part may sit in socket buffers that a slow
  * link drains for seconds after the last read callback), so a slow
  * connection that moves is never idle; what waits 5 s in silence is a
- * server that stopped reading or answering.
- * Three attempts (--retries 2) then fail in about 16 s instead of 3 x 30 s
- * of low-speed limit. */
+ * server that stopped reading or answering.  Three attempts (--retries 2)
+ * then fail in about 16 s instead of 3 x 30 s of low-speed limit. */
 #define STALL_MIN_MS 2000
 #define STALL_FIRST_MS 5000
 #define STALL_FACTOR 6
 /* After this long without a read callback the socket is asked (one
  * getsockopt per quiet part per scan). */
 #define STALL_QUIET_MS 200
+/* Ticks come once per loop iteration, thousands of times a second under
+ * load: the scans over the part table run every 50 ms. */
+#define STALL_SCAN_MS 50
 
-static uint64_t stall_limit_ms(const struct hoist_upload *u)
+static uint64_t stall_limit_ms(const struct part_pipe *pp)
 {
 	uint64_t limit;
 
-	if (u->part_ewma_ms <= 0)
+	if (pp->part_ewma_ms <= 0)
 		return STALL_FIRST_MS;
-	limit = (uint64_t)(u->part_ewma_ms * STALL_FACTOR);
+	limit = (uint64_t)(pp->part_ewma_ms * STALL_FACTOR);
 	return limit < STALL_MIN_MS ? STALL_MIN_MS : limit;
 }
 
-void parts_check_stalls(struct hoist_upload *u, uint64_t now)
+/* p's request has been idle for idle ms: cancel it and send it again, or
+ * fail the transfer when that was its last attempt.  Returns -1 when the
+ * transfer failed. */
+static int restart_stalled(struct part_pipe *pp, struct part *p, uint64_t idle)
 {
-	const struct engine_conf *c = &u->engine->conf;
-	uint64_t limit;
+	struct request *r = p->req;
+
+	loop_remove(pp->loop, &r->xfer);
+	request_note(pp->stats, r);
+	request_free(r);
+	p->req = NULL;
+	pp->inflight--;
+	if (p->attempts >= pp->ctx->conf->max_attempts) {
+		char detail[160];
+
+		snprintf(detail, sizeof(detail),
+			 "the request stalled: no byte moved for %.1f s, on each of %u "
+			 "attempts (the server stopped reading or answering)",
+			 (double)idle / 1000.0, p->attempts);
+		fail(pp, HOIST_E_NETWORK, pp->conf.op, p->number, detail);
+		return -1;
+	}
+	ctx_log(pp->ctx, "%s part %u: no progress for %" PRIu64 " ms (parts take ~%.0f ms); re-sending",
+		pp->conf.op, p->number, idle, pp->part_ewma_ms);
+	pp->stats->retries++;
+	p->state = PART_WAITING;
+	loop_timer_set(pp->loop, &p->timer, 0);
+	return 0;
+}
+
+static void check_stalls(struct part_pipe *pp, uint64_t now)
+{
+	uint64_t limit = stall_limit_ms(pp);
 	unsigned i;
 
-	if (u->state != UP_PARTS || u->failing || u->inflight == 0)
-		return;
-	limit = stall_limit_ms(u);
-	for (i = 0; i < u->nparts && !u->failing; i++) {
-		struct part *p = &u->parts[i];
+	for (i = 0; i < pp->nparts && !pp->stopped && pp->inflight; i++) {
+		struct part *p = &pp->parts[i];
 		struct request *r = p->req;
-		uint64_t idle;
 
 		if (p->state != PART_SENDING || !r || r->last_io_ms > now)
 			continue;
@@ -546,172 +493,43 @@ void parts_check_stalls(struct hoist_upload *u, uint64_t now)
 		}
 		if (now - r->last_io_ms < limit)
 			continue;
-		idle = now - r->last_io_ms;
-		loop_remove(u->loop, &r->xfer);
-		upload_note_request(u, r);
-		request_free(r);
-		p->req = NULL;
-		u->inflight--;
-		if (p->attempts >= c->max_attempts) {
-			char detail[160];
-
-			snprintf(detail, sizeof(detail),
-				 "the request stalled: no byte moved for %.1f s, on each of %u "
-				 "attempts (the server stopped reading or answering)",
-				 (double)idle / 1000.0, p->attempts);
-			upload_fail_status(u, HOIST_E_NETWORK, "UploadPart", p->number, detail);
-			upload_maybe_finish(u);
+		if (restart_stalled(pp, p, now - r->last_io_ms) < 0)
 			return;
-		}
-		engine_log(u->engine,
-			   "UploadPart part %u: no progress for %" PRIu64 " ms (parts take ~%.0f ms); "
-			   "re-sending",
-			   p->number, idle, u->part_ewma_ms);
-		u->res.retries++;
-		p->state = PART_WAITING;
-		loop_timer_set(u->loop, &p->timer, 0);
 	}
 }
 
-uint64_t parts_inflight_bytes(struct hoist_upload *u)
+void part_pipe_tick(struct part_pipe *pp, uint64_t now)
+{
+	if (now - pp->last_stall_check_ms >= STALL_SCAN_MS) {
+		pp->last_stall_check_ms = now;
+		if (pp->running && !pp->stopped && pp->inflight) {
+			check_stalls(pp, now);
+		}
+	}
+	if (pp->running && !pp->stopped) {
+		unsigned before = pp->cc.limit;
+
+		if (concurrency_sample(&pp->cc, now, pp->wire_bytes, pp->inflight)) {
+			ctx_log(pp->ctx, "parts in flight %u -> %u (%.1f MiB/s measured)", before,
+				pp->cc.limit, pp->cc.last_rate / (1024.0 * 1024.0));
+			part_pipe_schedule(pp);
+		}
+	} else {
+		concurrency_pause(&pp->cc);
+	}
+}
+
+uint64_t part_pipe_inflight_bytes(const struct part_pipe *pp)
 {
 	uint64_t sum = 0;
 	unsigned i;
 
-	if (u->inflight == 0)
+	if (pp->inflight == 0)
 		return 0;
-	for (i = 0; i < u->nparts; i++) {
-		if (u->parts[i].state == PART_SENDING && u->parts[i].req) {
-			sum += u->parts[i].req->pos;
+	for (i = 0; i < pp->nparts; i++) {
+		if (pp->parts[i].state == PART_SENDING && pp->parts[i].req) {
+			sum += pp->parts[i].req->pos;
 		}
 	}
 	return sum;
-}
-
-void parts_combine(struct hoist_upload *u)
-{
-	uint8_t(*md5s)[16] = NULL;
-	uint64_t crc = 0;
-	int crc_ok = 1, md5_ok = 1;
-	unsigned i;
-
-	for (i = 0; i < u->nparts; i++) {
-		struct part *p = &u->parts[i];
-
-		if (!p->have_crc) {
-			crc_ok = 0;
-		} else {
-			crc = crc64_ecma_combine(crc, p->crc, p->len);
-		}
-		if (!p->have_md5 && (!p->etag || etag_to_md5(p->md5, p->etag) < 0)) {
-			md5_ok = 0;
-		} else {
-			p->have_md5 = 1;
-		}
-	}
-	u->object_crc = crc;
-	u->object_crc_valid = crc_ok && u->want_crc;
-	u->expected_etag[0] = '\0';
-	if (md5_ok && u->want_md5 && u->plan.nparts > 0) {
-		md5s = malloc((size_t)u->nparts * 16);
-		if (md5s) {
-			for (i = 0; i < u->nparts; i++) {
-				memcpy(md5s[i], u->parts[i].md5, 16);
-			}
-			if (dialect_multipart_etag(u->engine->conf.dialect, u->expected_etag,
-						   sizeof(u->expected_etag), md5s,
-						   u->nparts) < 0) {
-				u->expected_etag[0] = '\0';
-			}
-			free(md5s);
-		}
-	}
-}
-
-int parts_complete_xml(struct hoist_upload *u, struct buf *b)
-{
-	unsigned i;
-	int rc = 0;
-
-	rc |= buf_puts(b, "<CompleteMultipartUpload>");
-	for (i = 0; i < u->nparts && rc == 0; i++) {
-		rc |= buf_printf(b, "<Part><PartNumber>%u</PartNumber>", u->parts[i].number);
-		rc |= xml_elem_append(b, "ETag", u->parts[i].etag);
-		/* An upload created with x-amz-checksum-algorithm must name
-		 * each part's checksum (S3 refuses the Complete otherwise). */
-		if (u->parts[i].have_s3sum) {
-			char sum[13];
-
-			s3sum_encode(sum, u->s3sum, u->parts[i].s3sum);
-			rc |= xml_elem_append(b, s3sum_element(u->s3sum), sum);
-		}
-		rc |= buf_puts(b, "</Part>");
-	}
-	rc |= buf_puts(b, "</CompleteMultipartUpload>");
-	return rc ? -1 : 0;
-}
-
-int parts_s3sum_object(struct hoist_upload *u, char full[13], char composite[24])
-{
-	uint64_t whole = 0, ofparts = 0;
-	unsigned i;
-
-	for (i = 0; i < u->nparts; i++) {
-		const struct part *p = &u->parts[i];
-		uint8_t be[8];
-		size_t w = u->s3sum == HOIST_S3_CHECKSUM_CRC32C ? 4 : 8, k;
-
-		if (!p->have_s3sum)
-			return -1;
-		if (u->s3sum == HOIST_S3_CHECKSUM_CRC32C) {
-			whole = crc32c_combine((uint32_t)whole, (uint32_t)p->s3sum, p->len);
-		} else {
-			whole = crc64_nvme_combine(whole, p->s3sum, p->len);
-		}
-		/* Composite: the same CRC over the parts' big-endian CRCs. */
-		for (k = 0; k < w; k++) {
-			be[k] = (uint8_t)(p->s3sum >> (8 * (w - 1 - k)));
-		}
-		if (u->s3sum == HOIST_S3_CHECKSUM_CRC32C) {
-			ofparts = crc32c_update((uint32_t)ofparts, be, w);
-		} else {
-			ofparts = crc64_nvme_update(ofparts, be, w);
-		}
-	}
-	s3sum_encode(full, u->s3sum, whole);
-	s3sum_encode(composite, u->s3sum, ofparts);
-	snprintf(composite + strlen(composite), 24 - strlen(composite), "-%u", u->nparts);
-	return 0;
-}
-
-void parts_report(struct hoist_upload *u, struct part *p, const struct request *r)
-{
-	struct hoist_part_info info;
-	char md5b64[25] = "";
-	char sum[13] = "";
-
-	if (!u->on_part)
-		return;
-	memset(&info, 0, sizeof(info));
-	if (u->want_md5 && p->have_md5) {
-		md5_to_base64(md5b64, p->md5);
-	}
-	info.part_number = p->number;
-	info.offset = p->off;
-	info.size = p->len;
-	info.http_status = r ? r->http : 0;
-	info.request_id = r && r->request_id ? r->request_id : "";
-	info.content_md5 = md5b64;
-	info.etag = p->etag ? p->etag : "";
-	info.crc64 = p->have_crc ? p->crc : 0;
-	info.attempts = p->attempts;
-	info.seconds = p->seconds;
-	if (p->have_s3sum) {
-		s3sum_encode(sum, u->s3sum, p->s3sum);
-	}
-	info.s3_checksum = sum;
-	info.s3_checksum_echoed = p->have_s3sum && r && r->echo;
-	hoist__in_callback++;
-	u->on_part(&info, u->userdata);
-	hoist__in_callback--;
 }

@@ -12,6 +12,8 @@
  *    raising a small request is better than failing after the upload.
  *  - An object no larger than one part is sent by one PutObject: fewer
  *    requests and the same verification.
+ *
+ * Layer: transfer (below the API; see ARCHITECTURE.md).
  * Threading: pure functions.
  */
 #include "plan.h"

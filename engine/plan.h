@@ -3,6 +3,8 @@
  *
  * Owns: the part size and count for an object size, a requested part size
  * and the dialect's limits (dialect.h); the offset and length of part i.
+ *
+ * Layer: transfer (below the API; see ARCHITECTURE.md).
  * Threading: pure functions.
  */
 #ifndef HOIST_PLAN_H

@@ -8,6 +8,7 @@
  * parse of an error body.  A request is one attempt: a retry is a new
  * request (fresh signature, fresh date).
  *
+ * Layer: runtime and network (below the transfer; see ARCHITECTURE.md).
  * Threading: a request belongs to one thread at a time: the loop thread
  * while it runs on a loop (request_start), or the caller of
  * request_perform.
@@ -21,13 +22,13 @@
 #include <curl/curl.h>
 
 #include "buf.h"
+#include "ctx.h"
 #include "dialect.h"
 #include "loop.h"
 #include "response.h"
 #include "sign.h"
 #include "status.h"
 
-struct hoist_engine;
 struct source;
 
 enum req_body {
@@ -41,7 +42,7 @@ enum req_body {
 
 struct request {
 	struct loop_xfer xfer;      /* the loop's view; CURLOPT_PRIVATE */
-	struct hoist_engine *engine;
+	struct ctx *ctx;
 
 	/* Set by the owner before request_start/request_perform. */
 	const char *op;             /* static: "UploadPart" */
@@ -109,7 +110,7 @@ struct request {
 };
 
 /* A new request for op (static string).  NULL on ENOMEM. */
-struct request *request_new(struct hoist_engine *e, const char *op,
+struct request *request_new(struct ctx *c, const char *op,
 			    const char *method, const char *bucket,
 			    const char *key);
 void request_free(struct request *r);
@@ -153,8 +154,38 @@ int request_wire_moved(struct request *r, uint64_t now_ms);
 void request_outcome(struct request *r, hoist_status *status, int *retry,
 		     struct failure *f);
 
+/* f describes a failure of status st about r's answer: r's operation,
+ * part, HTTP status and request id, and detail (BORROWED). */
+void request_failure(struct failure *f, const struct request *r, hoist_status st,
+		     const char *detail);
+
 /* The server's clock from the Date header minus the time we signed with,
  * for RequestTimeTooSkewed.  Returns 0 and sets *offset, or -1. */
 int request_clock_skew(const struct request *r, int64_t *offset);
+
+/* The one retry policy, for every caller (parts, control requests, the
+ * blocking housekeeping calls): how long to wait before attempt + 1 after
+ * r failed.  Full-jitter backoff from the engine's base and cap, at least
+ * what the server asked (Retry-After, x-oss-qos-delay-time); and when the
+ * server says our clock is off (RequestTimeTooSkewed, RequestExpired) the
+ * signing clock is corrected by its Date first, so the retry is signed
+ * right.  rng is the caller's backoff state. */
+uint64_t request_retry_delay(struct ctx *c, const struct request *r, unsigned attempt,
+			     uint64_t *rng);
+
+/* What a transfer adds up over its requests, for its result. */
+struct req_stats {
+	uint64_t bytes_sent;       /* body bytes sent, retries included */
+	unsigned retries;          /* requests re-sent */
+	long http_status;          /* of the last response */
+	double ttfb;               /* of the first response */
+	int ttfb_set;
+};
+/* Adds a finished (or abandoned) request to s. */
+void request_note(struct req_stats *s, const struct request *r);
+
+/* CURLOPT_UPLOAD_BUFFERSIZE for a request when `inflight` requests share
+ * the memory budget for curl's upload buffers. */
+long request_upload_buffer(unsigned inflight);
 
 #endif

@@ -6,6 +6,8 @@
  * the rest, so extra elements a server adds (EC, RecommendDoc, HostId,
  * StorageClass...) cost nothing.  Every string result is a fresh copy; a
  * partially parsed document is cleaned up before returning an error.
+ *
+ * Layer: runtime and network (below the transfer; see ARCHITECTURE.md).
  * Threading: pure functions.
  */
 #include "response.h"

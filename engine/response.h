@@ -6,6 +6,8 @@
  * ListMultipartUploadsResult, all through xml.h (expat, with its limits on
  * hostile input).  Keys come back percent-encoded when the request asked
  * for encoding-type=url; they are decoded here with curl's decoder.
+ *
+ * Layer: runtime and network (below the transfer; see ARCHITECTURE.md).
  * Threading: pure functions; results are owned by the caller.
  */
 #ifndef HOIST_RESPONSE_H

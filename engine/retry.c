@@ -8,6 +8,8 @@
  * Defaults (engine.c): base 200 ms, cap 20 s, 6 attempts.  A server that
  * names a delay (503 with Retry-After, OSS x-oss-qos-delay-time) gets at
  * least that delay.
+ *
+ * Layer: runtime and network (below the transfer; see ARCHITECTURE.md).
  * Threading: pure functions.
  */
 #include "retry.h"

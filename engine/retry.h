@@ -4,6 +4,8 @@
  * Owns: the class of a transport (curl) failure, full-jitter exponential
  * backoff, and the delay a server asks for (Retry-After,
  * x-oss-qos-delay-time).  Server error codes are classified by dialect.h.
+ *
+ * Layer: runtime and network (below the transfer; see ARCHITECTURE.md).
  * Threading: pure functions; the random state is the caller's.
  */
 #ifndef HOIST_RETRY_H

@@ -14,6 +14,7 @@
  * what the three signature specs define (curl_easy_escape needs a handle and
  * cannot keep '/'), so it lives here in a few lines.
  *
+ * Layer: base, the core shared with ossemu (see ARCHITECTURE.md).
  * Threading: pure functions over their arguments; reentrant.
  */
 #include "sign.h"

@@ -11,6 +11,7 @@
  * "a%20b%2Bc"); the functions percent-encode where the scheme requires it
  * (RFC 3986 unreserved set, upper-case hex).
  *
+ * Layer: base, the core shared with ossemu (see ARCHITECTURE.md).
  * Threading: pure functions, reentrant.
  */
 #ifndef HOIST_SIGN_H

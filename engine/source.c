@@ -20,6 +20,7 @@
  * common case, a file that shrank before we got there, is reported without
  * taking a signal at all.
  *
+ * Layer: runtime.
  * Threading: source_read is safe from any thread; the guard is
  * thread-local.
  */
@@ -101,6 +102,42 @@ static int guarded_copy(void *dst, const void *src, size_t len)
 
 /* --------------------------------------------------------------- source */
 
+int source_read(struct source *s, void *dst, uint64_t off, size_t len)
+{
+	return s->ops->read(s, dst, off, len);
+}
+
+int source_changed(struct source *s)
+{
+	return s->ops->changed(s);
+}
+
+void source_done_with(struct source *s, uint64_t off, uint64_t len)
+{
+	s->ops->done_with(s, off, len);
+}
+
+void source_free(struct source *s)
+{
+	if (s) {
+		s->ops->free(s);
+	}
+}
+
+/* ---------------------------------------------------------- file source */
+
+static int file_read(struct source *s, void *dst, uint64_t off, size_t len);
+static int file_changed(struct source *s);
+static void file_done_with(struct source *s, uint64_t off, uint64_t len);
+static void file_free(struct source *s);
+
+static const struct source_ops file_ops = {
+	.read = file_read,
+	.changed = file_changed,
+	.done_with = file_done_with,
+	.free = file_free,
+};
+
 static hoist_status source_init(struct source *s, char *err, size_t errlen)
 {
 	struct stat st;
@@ -164,6 +201,7 @@ hoist_status source_open_path(struct source **out, const char *path,
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return HOIST_E_NOMEM;
+	s->ops = &file_ops;
 	s->io = io;
 	s->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (s->fd < 0) {
@@ -197,6 +235,7 @@ hoist_status source_open_fd(struct source **out, int fd, enum hoist_io io,
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return HOIST_E_NOMEM;
+	s->ops = &file_ops;
 	s->io = io;
 	s->fd = fd;
 	st = source_init(s, err, errlen);
@@ -208,10 +247,8 @@ hoist_status source_open_fd(struct source **out, int fd, enum hoist_io io,
 	return HOIST_OK;
 }
 
-void source_free(struct source *s)
+static void file_free(struct source *s)
 {
-	if (!s)
-		return;
 	if (s->map) {
 		munmap((void *)s->map, (size_t)s->size);
 	}
@@ -231,7 +268,7 @@ static int current_size(struct source *s, uint64_t *size)
 	return 0;
 }
 
-int source_read(struct source *s, void *dst, uint64_t off, size_t len)
+static int file_read(struct source *s, void *dst, uint64_t off, size_t len)
 {
 	unsigned char *d = dst;
 	uint64_t now;
@@ -251,7 +288,7 @@ int source_read(struct source *s, void *dst, uint64_t off, size_t len)
 		 * we went through, or every part in flight would keep its
 		 * pages in our resident set (256 jobs x 8 MiB).  The page
 		 * cache keeps them; a retry faults them back in cheaply. */
-		source_done_with(s, off, len);
+		file_done_with(s, off, len);
 		return 0;
 	}
 	while (len > 0) {
@@ -271,7 +308,7 @@ int source_read(struct source *s, void *dst, uint64_t off, size_t len)
 	return 0;
 }
 
-int source_changed(struct source *s)
+static int file_changed(struct source *s)
 {
 	struct stat st;
 	int64_t mt;
@@ -284,7 +321,7 @@ int source_changed(struct source *s)
 	return (uint64_t)st.st_size != s->size || mt != s->mtime_ns;
 }
 
-void source_done_with(struct source *s, uint64_t off, uint64_t len)
+static void file_done_with(struct source *s, uint64_t off, uint64_t len)
 {
 	long pg = sysconf(_SC_PAGESIZE);
 	uint64_t start, end;

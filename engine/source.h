@@ -1,6 +1,8 @@
 /*
  * source.h - where an upload's bytes come from (private).
  *
+ * Layer: runtime (below the transfer).
+ *
  * Owns: a seekable file or descriptor, read by offset with pread or copied
  * from a read-only shared mapping; the file's identity (device, inode,
  * size, mtime) taken at open, and the check that it has not changed.
@@ -19,20 +21,43 @@
 
 #include "hoist.h"
 
+/* A source: what a transfer's parts are read from.  The seekable file or
+ * descriptor below is the first implementation; a stream (a pipe, a pull
+ * callback, push writes) hands out its bytes from part buffers it holds
+ * until the part is verified, behind the same functions. */
+struct source;
+struct source_ops {
+	/* Exactly len bytes at off into dst: 0; SOURCE_SHORT when the
+	 * source no longer has them (a file that shrank); -1 with errno. */
+	int (*read)(struct source *s, void *dst, uint64_t off, size_t len);
+	/* 1 when what was read may differ from what is there now. */
+	int (*changed)(struct source *s);
+	/* [off, off+len) will not be read again soon (its part is done). */
+	void (*done_with)(struct source *s, uint64_t off, uint64_t len);
+	void (*free)(struct source *s);
+};
+
 struct source {
-	int fd;
-	int own_fd;          /* 1: opened from a path, closed by source_free */
-	enum hoist_io io;
+	const struct source_ops *ops;
 	uint64_t size;       /* at open */
+	/* Identity, for the resume journal and change detection; 0 when the
+	 * source has none. */
 	uint64_t dev;
 	uint64_t ino;
 	int64_t mtime_ns;
-	const unsigned char *map; /* io == MMAP and size > 0 */
+	/* The whole source as read-only memory, when it is one (mmap): a hash
+	 * worker may read it in place instead of copying (a read still goes
+	 * through source_read, which guards against a vanished page). */
+	const unsigned char *map;
+	/* The file source's own. */
+	int fd;
+	int own_fd;          /* 1: opened from a path, closed by source_free */
+	enum hoist_io io;
 };
 
-/* Opens path (O_RDONLY|O_CLOEXEC) or borrows fd.  A non-regular file is
- * refused (HOIST_E_INVALID_ARG: the engine needs a size and offsets).
- * err gets one line on failure. */
+/* The file source: opens path (O_RDONLY|O_CLOEXEC) or borrows fd.  A
+ * non-regular file is refused (HOIST_E_INVALID_ARG: the engine needs a
+ * size and offsets).  err gets one line on failure. */
 hoist_status source_open_path(struct source **out, const char *path,
 			      enum hoist_io io, char *err, size_t errlen);
 hoist_status source_open_fd(struct source **out, int fd, enum hoist_io io,

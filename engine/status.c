@@ -6,6 +6,8 @@
  * builder every failure path goes through (status.h).  Server text is
  * flattened to one line: a hostile or odd server cannot move the cursor or
  * forge a second line in a log.
+ *
+ * Layer: base (shared by every layer above; see ARCHITECTURE.md).
  * Threading: reentrant; no shared state.
  */
 #include "status.h"
@@ -165,4 +167,26 @@ int result_set_failure(struct hoist_result *r, const struct failure *f)
 		rc = -1;
 	}
 	return rc ? -1 : 0;
+}
+
+void failure_init(struct failure *f, hoist_status st, const char *op, unsigned part,
+		  const char *detail)
+{
+	memset(f, 0, sizeof(*f));
+	f->status = st;
+	f->op = op;
+	f->part = part;
+	f->detail = detail;
+}
+
+hoist_status result_fail(struct hoist_result *r, hoist_status st, const char *op,
+			 const char *detail)
+{
+	struct failure f;
+
+	if (r) {
+		failure_init(&f, st, op, 0, detail);
+		result_set_failure(r, &f);
+	}
+	return st;
 }

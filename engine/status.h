@@ -5,6 +5,8 @@
  * that every failure, whatever its origin (server error body, curl error,
  * local check), reads the same way:
  *   "UploadPart part 7: 403 SignatureDoesNotMatch: <message> (request id X)"
+ *
+ * Layer: base (shared by every layer above; see ARCHITECTURE.md).
  * Threading: pure functions on caller-owned structs.
  */
 #ifndef HOIST_STATUS_H
@@ -22,6 +24,14 @@ struct failure {
 	const char *request_id;  /* BORROWED */
 	const char *detail;      /* local reason or curl's text, BORROWED */
 };
+
+/* f describes a failure of status st in op (part, detail), nothing else
+ * known (no response). */
+void failure_init(struct failure *f, hoist_status st, const char *op, unsigned part,
+		  const char *detail);
+/* Sets r (when non-NULL) to that failure and returns st. */
+hoist_status result_fail(struct hoist_result *r, hoist_status st, const char *op,
+			 const char *detail);
 
 /* Copies f into r's failure fields (replacing earlier ones) and builds
  * r->message.  Returns 0, or -1 on ENOMEM (r->status is set anyway). */

@@ -8,6 +8,8 @@
  * execution units, so they do not count as extra hashers.  The binding is
  * a cpuset of the whole core (all its PUs), which leaves the kernel free to
  * pick the sibling.  The event loops are not bound: they mostly wait.
+ *
+ * Layer: runtime and network (below the transfer; see ARCHITECTURE.md).
  * Threading: see topo.h.
  */
 #include "topo.h"

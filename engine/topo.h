@@ -3,6 +3,8 @@
  *
  * Owns: the hwloc topology, loaded once per engine; the number of cores;
  * binding the calling thread to one core.
+ *
+ * Layer: runtime and network (below the transfer; see ARCHITECTURE.md).
  * Threading: read-only after topo_new; topo_bind_core is called by each
  * hash worker on itself (hwloc allows concurrent binding calls on a
  * topology that is no longer modified).

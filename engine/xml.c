@@ -12,6 +12,7 @@
  * XML_MAX_DEPTH, element text at most XML_MAX_TEXT, and the whole document at
  * most XML_MAX_DOC.
  *
+ * Layer: base, the core shared with ossemu (see ARCHITECTURE.md).
  * Threading: reentrant; all state lives in the struct on xml_parse's stack.
  */
 #include "xml.h"

@@ -11,6 +11,7 @@
  * external entities), nesting deeper than XML_MAX_DEPTH, and element text
  * longer than XML_MAX_TEXT.  Entities like &#34; &quot; &amp; are unescaped.
  *
+ * Layer: base, the core shared with ossemu (see ARCHITECTURE.md).
  * Threading: reentrant; a parse uses only its own state.
  */
 #ifndef HOIST_XML_H

@@ -18,9 +18,9 @@
 #include "callback.h"
 #include "checksum.h"
 #include "dialect.h"
-#include "engine.h"
+#include "ctx.h"
 
-static void conf_for(struct engine_conf *c, const char *url, int path_style)
+static void conf_for(struct conf *c, const char *url, int path_style)
 {
 	char err[256];
 
@@ -90,7 +90,7 @@ static void test_default_endpoint(void **state)
 	free(s);
 }
 
-static void check_url(struct engine_conf *c, const char *bucket, const char *key,
+static void check_url(struct conf *c, const char *bucket, const char *key,
 		      const struct sign_kv *q, size_t nq, const char *url,
 		      const char *host, const char *path)
 {
@@ -105,7 +105,7 @@ static void check_url(struct engine_conf *c, const char *bucket, const char *key
 
 static void test_key_encoding(void **state)
 {
-	struct engine_conf c;
+	struct conf c;
 	const struct sign_kv part[] = { { "partNumber", "7" }, { "uploadId", "0004B98/+=" } };
 	const struct sign_kv init[] = { { "encoding-type", "url" }, { "uploads", NULL } };
 

@@ -1,0 +1,194 @@
+/*
+ * part.h - the part pipeline: the parts of one object on their way
+ * between the local end and the store (private).
+ *
+ * Layer: transfer.
+ *
+ * Owns: the part table of one transfer and the windows over it:
+ *  - at most `cc.limit` parts on the wire (the adaptive limit of
+ *    concurrency.c, never above jobs);
+ *  - hashing (the pre-pass a transfer needs when a request header carries
+ *    a digest, or to check a part an earlier run left on the server) a
+ *    bounded window ahead of the first part not yet sent, so its bytes are
+ *    still in the page cache when the request streams them;
+ *  - retries with backoff (retries go first, first sends in part order) and
+ *    stalls (a part idle on the wire is cancelled and re-sent).
+ * What moves a part (the request), how an answer is checked, and what a
+ * finished part means (a journal line, a callback) belong to the owner,
+ * through struct part_pipe_ops: the pipeline knows no UploadPart, no
+ * journal and no result.  Its owner today is the upload state machine
+ * (upload.c); a download drives the same pipeline with ranged GETs.
+ *
+ * Part life: planned -> hashing -> ready -> sending -> done, with
+ * sending -> waiting (backoff) -> ready on a retryable failure.
+ *
+ * Threading: everything on the owning loop's thread, except the hash
+ * workers, which write only their part's hash_job results and post a
+ * message (the loop queue's mutex orders the two).
+ */
+#ifndef HOIST_PART_H
+#define HOIST_PART_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "concurrency.h"
+#include "ctx.h"
+#include "hashpool.h"
+#include "loop.h"
+#include "request.h"
+#include "status.h"
+
+struct plan;
+struct source;
+struct part_pipe;
+
+enum part_state {
+	PART_PLANNED = 0,  /* waiting for its turn to be hashed */
+	PART_HASHING,      /* on the hash pool */
+	PART_READY,        /* hashed (or no pre-pass needed), not on the wire */
+	PART_SENDING,      /* a request is in flight */
+	PART_WAITING,      /* backing off before a retry */
+	PART_DONE
+};
+
+/* The checksums a part can carry (hash_job's want_* bits, as a set). */
+enum {
+	PART_SUM_MD5 = 1,
+	PART_SUM_CRC = 2
+};
+
+struct part {
+	struct part_pipe *pipe;
+	unsigned number;           /* 1-based */
+	uint64_t off;
+	uint64_t len;
+	enum part_state state;
+	unsigned attempts;
+	unsigned hash_extra;       /* PART_SUM_* to hash beyond the pipe's own */
+	int have_md5;
+	int have_crc;
+	uint8_t md5[16];
+	uint64_t crc;
+	uint64_t s3sum;            /* CRC32C or CRC64NVME (the pipe's s3sum) */
+	int have_s3sum;
+	char *etag;                /* the server's, once done (the owner's) */
+	int resumed;               /* kept from an earlier run */
+	/* Resume: what ListParts said about this part number (verified by
+	 * hashing before the part is trusted; the owner's). */
+	char *listed_etag;
+	uint64_t listed_crc;
+	int listed;
+	int listed_crc_valid;
+	double seconds;            /* latency of the successful attempt */
+	struct request *req;
+	struct part *next_retry;
+	struct hash_job hj;
+	struct loop_msg hashed_msg;
+	struct loop_timer timer;
+};
+
+/* How the pipeline tells its owner what happened, and asks what only the
+ * owner knows.  Every function runs on the loop thread; owner is
+ * part_pipe_init's. */
+struct part_pipe_ops {
+	/* The request that moves p (method, URL, headers, body source).  The
+	 * pipeline sets its done callback, counters and buffer size and
+	 * starts it.  NULL: out of memory. */
+	struct request *(*build)(void *owner, struct part *p);
+	/* A 2xx answer for p.  0 when it checks (p's etag/checksums taken
+	 * from r as the owner needs them), or -1 with f->status and detail
+	 * filled: a mismatch, retried like a transport error. */
+	int (*verify)(void *owner, struct part *p, const struct request *r,
+		      struct failure *f, char *detail, size_t dlen);
+	/* p is done and verified (r its request; NULL when done without one,
+	 * see part_pipe_mark_done). */
+	void (*done)(void *owner, struct part *p, const struct request *r);
+	/* p was hashed (its sums are set) and is ready; the owner may mark it
+	 * done (resume: the server already holds these bytes), or send it
+	 * itself when the pipeline is not running (a single PutObject). */
+	void (*hashed)(void *owner, struct part *p);
+	/* Every part is done and nothing is in flight. */
+	void (*complete)(void *owner);
+	/* The transfer cannot go on: a part failed for good, a read failed,
+	 * memory ran out.  The owner stops the pipeline (part_pipe_stop). */
+	void (*failed)(void *owner, const struct failure *f);
+	/* After part_pipe_stop: something outstanding came back; the owner
+	 * checks part_pipe_busy to know whether everything has settled. */
+	void (*settled)(void *owner);
+};
+
+/* What to hash ahead and which checksums the pipe's requests carry. */
+struct part_pipe_conf {
+	const char *op;            /* static: the parts' operation, "UploadPart" */
+	int prepass;               /* hash every part before sending it */
+	int want_md5;
+	int want_crc;
+	enum hoist_s3_checksum s3sum;
+	unsigned jobs;             /* the most parts in flight */
+	int fixed_concurrency;
+	unsigned hash_window;      /* parts hashed ahead beyond the send limit */
+};
+
+struct part_pipe {
+	/* ---- immutable after part_pipe_init */
+	struct ctx *ctx;
+	struct loop *loop;
+	struct hashpool *pool;
+	struct source *src;         /* what the pre-pass reads; NULL: none */
+	const struct part_pipe_ops *ops;
+	void *owner;
+	struct part_pipe_conf conf;
+	struct req_stats *stats;    /* the owner's counters, added to here */
+	const atomic_int *cancel;   /* the owner's cancel flag: no retry then */
+
+	/* ---- atomic: hash workers skip when set */
+	atomic_int stop;
+
+	/* ---- loop thread */
+	struct part *parts;
+	unsigned nparts;
+	unsigned next_hash;
+	unsigned next_send;
+	unsigned hashing;
+	unsigned inflight;
+	unsigned done_parts;
+	struct part *retry_head;
+	struct part *retry_tail;
+	int running;                /* sending allowed (the owner said so) */
+	int stopped;                /* part_pipe_stop ran */
+	struct concurrency cc;      /* parts allowed in flight */
+	uint64_t wire_bytes;        /* body bytes handed to curl, every attempt */
+	uint64_t acked;             /* bytes of finished parts */
+	double part_ewma_ms;        /* smoothed latency of finished parts */
+	uint64_t last_stall_check_ms;
+	uint64_t rng;
+};
+
+/* nparts parts of the plan's sizes (offset and length of each from
+ * plan.h: part 0 is the whole object when plan->nparts is 0).  Returns 0,
+ * or -1 on ENOMEM.  Nothing runs until part_pipe_schedule. */
+int part_pipe_init(struct part_pipe *pp, const struct plan *plan,
+		   const struct part_pipe_conf *conf, struct ctx *ctx, struct loop *loop,
+		   struct hashpool *pool, struct source *src, struct req_stats *stats,
+		   const atomic_int *cancel, const struct part_pipe_ops *ops, void *owner);
+void part_pipe_free(struct part_pipe *pp);
+
+/* Starts hashing (and sending, once running) as far as the windows allow.
+ * Call after anything that may open a window. */
+void part_pipe_schedule(struct part_pipe *pp);
+/* Allows sending (after Initiate / ListParts) and schedules. */
+void part_pipe_run(struct part_pipe *pp);
+/* Stops every request and retry timer; hash jobs in flight come back as
+ * skipped (ops->settled then). */
+void part_pipe_stop(struct part_pipe *pp);
+/* 1 while a hash job or a request of this pipe is outstanding. */
+int part_pipe_busy(const struct part_pipe *pp);
+/* Once per loop tick: stall checks and the adaptive limit. */
+void part_pipe_tick(struct part_pipe *pp, uint64_t now_ms);
+/* Marks p done without a request of ours (resume: the server holds it). */
+void part_pipe_mark_done(struct part_pipe *pp, struct part *p);
+/* Bytes sent so far by parts in flight (progress). */
+uint64_t part_pipe_inflight_bytes(const struct part_pipe *pp);
+
+#endif

@@ -1,0 +1,246 @@
+/*
+ * upload_req.c - the requests an upload sends: PutObject,
+ * InitiateMultipartUpload, UploadPart, ListParts, CompleteMultipartUpload,
+ * HeadObject, AbortMultipartUpload.
+ *
+ * Layer: transfer.
+ *
+ * Each builder returns a request with its method, query, headers and body
+ * set from the upload's spec; the caller (upload.c for control requests,
+ * the part pipeline for UploadParts) sets what it owns and starts it.
+ * Bodies are never copied: a Put or a part streams its range of the source
+ * (request.c's read callback), a Complete sends the body upload.c built.
+ *
+ * Threading: the upload's loop thread.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "checksum.h"
+#include "dialect.h"
+#include "upload.h"
+#include "xml.h"
+
+static int add_common_object_headers(const struct hoist_upload *u, struct request *r)
+{
+	const struct dialect_names *nm = dialect_names(u->ctx->conf->dialect);
+
+	if (u->spec.forbid_overwrite && nm->forbid_overwrite)
+		return request_header(r, nm->forbid_overwrite, "true");
+	return 0;
+}
+
+static int add_callback_headers(const struct hoist_upload *u, struct request *r)
+{
+	int rc = 0;
+
+	if (u->spec.callback_b64) {
+		rc |= request_header(r, "x-oss-callback", u->spec.callback_b64);
+	}
+	if (u->spec.callback_var_b64) {
+		rc |= request_header(r, "x-oss-callback-var", u->spec.callback_var_b64);
+	}
+	return rc;
+}
+
+/* The body of p streamed from the source, with the inline CRC when no
+ * pre-pass computed it. */
+static void source_body(const struct hoist_upload *u, struct request *r, const struct part *p)
+{
+	r->body_kind = REQ_BODY_SOURCE;
+	r->src = u->src;
+	r->off = p->off;
+	r->len = p->len;
+	r->crc_inline = u->spec.sums.crc_inline;
+}
+
+static struct request *build_put(struct hoist_upload *u)
+{
+	struct request *r = request_new(u->ctx, "PutObject", "PUT", u->spec.bucket, u->spec.key);
+	int rc = 0;
+
+	if (!r)
+		return NULL;
+	rc |= request_header(r, "Content-Type", u->spec.content_type);
+	rc |= verify_add_headers(&u->spec.sums, r, &u->pipe.parts[0]);
+	rc |= add_common_object_headers(u, r);
+	rc |= add_callback_headers(u, r);
+	source_body(u, r, &u->pipe.parts[0]);
+	r->upload_buffer = u->upload_buffer;
+	r->sent_total = &u->pipe.wire_bytes;
+	if (rc) {
+		request_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+static struct request *build_initiate(struct hoist_upload *u)
+{
+	struct request *r = request_new(u->ctx, "InitiateMultipartUpload", "POST", u->spec.bucket,
+					u->spec.key);
+	enum hoist_s3_checksum s3sum = u->spec.sums.s3sum;
+	int rc = 0;
+
+	if (!r)
+		return NULL;
+	if (u->ctx->conf->dialect == HOIST_DIALECT_OSS) {
+		rc |= request_query(r, "encoding-type", "url");
+	}
+	rc |= request_query(r, "uploads", NULL);
+	rc |= request_header(r, "Content-Type", u->spec.content_type);
+	rc |= add_common_object_headers(u, r);
+	/* S3 accepts part checksums only in an upload created for them.
+	 * CRC64NVME exists only as a full-object checksum; CRC32C stays
+	 * composite (the default, and what RGW knows). */
+	if (s3sum != HOIST_S3_CHECKSUM_NONE) {
+		rc |= request_header(r, "x-amz-checksum-algorithm", s3sum_algorithm(s3sum));
+		if (s3sum == HOIST_S3_CHECKSUM_CRC64NVME) {
+			rc |= request_header(r, "x-amz-checksum-type", "FULL_OBJECT");
+		}
+	}
+	if (rc) {
+		request_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+static struct request *build_list_parts(struct hoist_upload *u)
+{
+	struct request *r = request_new(u->ctx, "ListParts", "GET", u->spec.bucket, u->spec.key);
+	char num[24];
+	int rc = 0;
+
+	if (!r)
+		return NULL;
+	if (u->ctx->conf->dialect == HOIST_DIALECT_OSS) {
+		rc |= request_query(r, "encoding-type", "url");
+	}
+	rc |= request_query(r, "max-parts", "1000");
+	if (u->rs.list_marker) {
+		snprintf(num, sizeof(num), "%" PRIu64, u->rs.list_marker);
+		rc |= request_query(r, "part-number-marker", num);
+	}
+	rc |= request_query(r, "uploadId", u->upload_id);
+	if (rc) {
+		request_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+static struct request *build_complete(struct hoist_upload *u)
+{
+	const struct conf *c = u->ctx->conf;
+	struct request *r = request_new(u->ctx, "CompleteMultipartUpload", "POST", u->spec.bucket,
+					u->spec.key);
+	int oss = c->dialect == HOIST_DIALECT_OSS;
+	int rc = 0;
+
+	if (!r)
+		return NULL;
+	if (oss) {
+		rc |= request_query(r, "encoding-type", "url");
+	}
+	rc |= request_query(r, "uploadId", u->upload_id);
+	if (u->spec.complete_all && oss) {
+		rc |= request_header(r, dialect_names(c->dialect)->complete_all, "yes");
+	} else {
+		uint8_t md5[16];
+		char b64[25];
+
+		md5_once(md5, u->complete_body.data, u->complete_body.len);
+		md5_to_base64(b64, md5);
+		rc |= request_header(r, "Content-MD5", b64);
+		rc |= request_header(r, "Content-Type", "application/xml");
+		r->body_kind = REQ_BODY_MEM;
+		r->mem = u->complete_body.data;
+		r->memlen = u->complete_body.len;
+	}
+	rc |= add_common_object_headers(u, r);
+	rc |= add_callback_headers(u, r);
+	if (rc) {
+		request_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+static struct request *build_abort(struct hoist_upload *u)
+{
+	struct request *r = request_new(u->ctx, "AbortMultipartUpload", "DELETE", u->spec.bucket,
+					u->spec.key);
+
+	if (r && request_query(r, "uploadId", u->upload_id) < 0) {
+		request_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+struct request *upload_req_control(struct hoist_upload *u)
+{
+	switch (u->state) {
+	case UP_PUT:
+		return build_put(u);
+	case UP_INITIATE:
+		return build_initiate(u);
+	case UP_LIST:
+		return build_list_parts(u);
+	case UP_COMPLETE:
+		return build_complete(u);
+	case UP_HEAD:
+		return request_new(u->ctx, "HeadObject", "HEAD", u->spec.bucket, u->spec.key);
+	case UP_ABORT:
+		return build_abort(u);
+	default:
+		return NULL;
+	}
+}
+
+struct request *upload_req_part(struct hoist_upload *u, struct part *p)
+{
+	struct request *r = request_new(u->ctx, "UploadPart", "PUT", u->spec.bucket, u->spec.key);
+	char num[16];
+	int rc = 0;
+
+	if (!r)
+		return NULL;
+	snprintf(num, sizeof(num), "%u", p->number);
+	rc |= request_query(r, "partNumber", num);
+	rc |= request_query(r, "uploadId", u->upload_id);
+	rc |= verify_add_headers(&u->spec.sums, r, p);
+	if (rc) {
+		request_free(r);
+		return NULL;
+	}
+	source_body(u, r, p);
+	return r;
+}
+
+int upload_req_complete_xml(struct hoist_upload *u, struct buf *b)
+{
+	const struct part_pipe *pp = &u->pipe;
+	enum hoist_s3_checksum s3sum = u->spec.sums.s3sum;
+	unsigned i;
+	int rc = 0;
+
+	rc |= buf_puts(b, "<CompleteMultipartUpload>");
+	for (i = 0; i < pp->nparts && rc == 0; i++) {
+		rc |= buf_printf(b, "<Part><PartNumber>%u</PartNumber>", pp->parts[i].number);
+		rc |= xml_elem_append(b, "ETag", pp->parts[i].etag);
+		/* An upload created with x-amz-checksum-algorithm must name
+		 * each part's checksum (S3 refuses the Complete otherwise). */
+		if (pp->parts[i].have_s3sum) {
+			char sum[13];
+
+			s3sum_encode(sum, s3sum, pp->parts[i].s3sum);
+			rc |= xml_elem_append(b, s3sum_element(s3sum), sum);
+		}
+		rc |= buf_puts(b, "</Part>");
+	}
+	rc |= buf_puts(b, "</CompleteMultipartUpload>");
+	return rc ? -1 : 0;
+}
