@@ -27,6 +27,7 @@
 #include "dialect.h"
 #include "hashpool.h"
 #include "loop.h"
+#include "status.h"
 #include "topo.h"
 
 /* ------------------------------------------------------------ curl share */
@@ -222,9 +223,10 @@ static void raise_nofile(unsigned want)
 	setrlimit(RLIMIT_NOFILE, &rl);
 }
 
-hoist_status hoist_engine_new(struct hoist_engine **out,
-			      const struct hoist_engine_options *opts,
-			      char *errbuf, size_t errlen)
+/* hoist_engine_new's work; errbuf gets the one line of a failure. */
+static hoist_status engine_create(struct hoist_engine **out,
+				  const struct hoist_engine_options *opts, char *errbuf,
+				  size_t errlen)
 {
 	struct hoist_engine *e = NULL;
 	hoist_status st = HOIST_OK;
@@ -383,4 +385,18 @@ void hoist_engine_free(struct hoist_engine *e)
 	}
 	pthread_mutex_destroy(&e->lock);
 	free(e);
+}
+
+hoist_status hoist_engine_new(struct hoist_engine **out, const struct hoist_engine_options *opts,
+			      struct hoist_result *result)
+{
+	struct hoist_result r = HOIST_RESULT_INIT;
+	char err[512] = "";
+	hoist_status st = engine_create(out, opts, err, sizeof(err));
+
+	if (st != HOIST_OK) {
+		result_fail(&r, st, NULL, err[0] ? err : NULL);
+		result_deliver(result, &r);
+	}
+	return st;
 }

@@ -27,40 +27,62 @@ hoist_status hoist_abort_upload(struct hoist_engine *engine, const char *bucket,
 				struct hoist_result *result)
 {
 	const char *op = "AbortMultipartUpload";
+	struct hoist_result r = HOIST_RESULT_INIT;
+	hoist_status st;
 
-	if (!engine || bad_name(bucket) || bad_name(key) || bad_name(upload_id))
-		return result_fail(result, HOIST_E_INVALID_ARG, op, "bucket, key and upload id are required");
-	if (loop_current())
-		return result_fail(result, HOIST_E_INVALID_ARG, op, "called from an engine thread");
-	return blocking_abort(&engine->ctx, bucket, key, upload_id, result);
+	if (!engine || bad_name(bucket) || bad_name(key) || bad_name(upload_id)) {
+		st = result_fail(&r, HOIST_E_INVALID_ARG, op, "bucket, key and upload id are required");
+	} else if (loop_current()) {
+		st = result_fail(&r, HOIST_E_INVALID_ARG, op, "called from an engine thread");
+	} else {
+		st = blocking_abort(&engine->ctx, bucket, key, upload_id, &r);
+	}
+	result_deliver(result, &r);
+	return st;
 }
 
 hoist_status hoist_list_parts(struct hoist_engine *engine, const char *bucket,
 			      const char *key, const char *upload_id,
 			      struct hoist_part_list **out, struct hoist_result *result)
 {
+	struct hoist_result r = HOIST_RESULT_INIT;
+	hoist_status st;
+
 	if (out) {
 		*out = NULL;
 	}
-	if (!engine || !out || bad_name(bucket) || bad_name(key) || bad_name(upload_id))
-		return result_fail(result, HOIST_E_INVALID_ARG, "ListParts", "bucket, key and upload id are required");
-	if (loop_current())
-		return result_fail(result, HOIST_E_INVALID_ARG, "ListParts", "called from an engine thread");
-	return blocking_list_parts(&engine->ctx, bucket, key, upload_id, out, result);
+	if (!engine || !out || bad_name(bucket) || bad_name(key) || bad_name(upload_id)) {
+		st = result_fail(&r, HOIST_E_INVALID_ARG, "ListParts",
+				 "bucket, key and upload id are required");
+	} else if (loop_current()) {
+		st = result_fail(&r, HOIST_E_INVALID_ARG, "ListParts", "called from an engine thread");
+	} else {
+		st = blocking_list_parts(&engine->ctx, bucket, key, upload_id, out, &r);
+	}
+	result_deliver(result, &r);
+	return st;
 }
 
 hoist_status hoist_list_uploads(struct hoist_engine *engine, const char *bucket,
 				const char *prefix, struct hoist_upload_list **out,
 				struct hoist_result *result)
 {
+	struct hoist_result r = HOIST_RESULT_INIT;
+	hoist_status st;
+
 	if (out) {
 		*out = NULL;
 	}
-	if (!engine || !out || bad_name(bucket))
-		return result_fail(result, HOIST_E_INVALID_ARG, "ListMultipartUploads", "a bucket is required");
-	if (loop_current())
-		return result_fail(result, HOIST_E_INVALID_ARG, "ListMultipartUploads", "called from an engine thread");
-	return blocking_list_uploads(&engine->ctx, bucket, prefix, out, result);
+	if (!engine || !out || bad_name(bucket)) {
+		st = result_fail(&r, HOIST_E_INVALID_ARG, "ListMultipartUploads", "a bucket is required");
+	} else if (loop_current()) {
+		st = result_fail(&r, HOIST_E_INVALID_ARG, "ListMultipartUploads",
+				 "called from an engine thread");
+	} else {
+		st = blocking_list_uploads(&engine->ctx, bucket, prefix, out, &r);
+	}
+	result_deliver(result, &r);
+	return st;
 }
 
 uint64_t hoist_crc64(uint64_t crc, const void *buf, size_t len)

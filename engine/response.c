@@ -318,6 +318,16 @@ void hoist_part_list_free(struct hoist_part_list *list)
 	free(list);
 }
 
+size_t hoist_part_list_count(const struct hoist_part_list *list)
+{
+	return list ? list->count : 0;
+}
+
+const struct hoist_part_entry *hoist_part_list_get(const struct hoist_part_list *list, size_t i)
+{
+	return list && i < list->count ? &list->parts[i] : NULL;
+}
+
 static int parse_uint_text(const char *text, size_t len, uint64_t *out)
 {
 	char tmp[24];
@@ -451,6 +461,17 @@ void hoist_upload_list_free(struct hoist_upload_list *list)
 	}
 	free(list->uploads);
 	free(list);
+}
+
+size_t hoist_upload_list_count(const struct hoist_upload_list *list)
+{
+	return list ? list->count : 0;
+}
+
+const struct hoist_upload_entry *hoist_upload_list_get(const struct hoist_upload_list *list,
+						       size_t i)
+{
+	return list && i < list->count ? &list->uploads[i] : NULL;
 }
 
 void list_uploads_page_cleanup(struct list_uploads_page *p)

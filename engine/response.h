@@ -58,6 +58,16 @@ struct complete_doc {
 int response_parse_complete(struct complete_doc *d, const char *body, size_t len);
 void complete_doc_cleanup(struct complete_doc *d);
 
+/* The listings hoist.h hands out as opaque handles. */
+struct hoist_part_list {
+	size_t count;
+	struct hoist_part_entry *parts; /* ascending part numbers */
+};
+struct hoist_upload_list {
+	size_t count;
+	struct hoist_upload_entry *uploads;
+};
+
 /* One page of ListParts, appended to list. */
 struct list_parts_page {
 	int truncated;

@@ -12,6 +12,7 @@
  */
 #include "status.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,24 +37,77 @@ const char *hoist_version(void)
 	return HOIST_VERSION_STRING;
 }
 
+/* The OWNED strings of a result, by offset, so that cleanup and delivery
+ * touch only the fields a caller's version has. */
+static const size_t result_strings[] = {
+	offsetof(struct hoist_result, request_id),
+	offsetof(struct hoist_result, bucket),
+	offsetof(struct hoist_result, key),
+	offsetof(struct hoist_result, location),
+	offsetof(struct hoist_result, etag),
+	offsetof(struct hoist_result, version_id),
+	offsetof(struct hoist_result, upload_id),
+	offsetof(struct hoist_result, encoding_type),
+	offsetof(struct hoist_result, callback_body),
+	offsetof(struct hoist_result, error_code),
+	offsetof(struct hoist_result, error_message),
+	offsetof(struct hoist_result, error_request_id),
+	offsetof(struct hoist_result, message),
+};
+
+size_t result_size(unsigned version)
+{
+	/* Version 1 is the whole struct this library knows; 0 (a struct
+	 * zeroed by hand) reads as 1; a newer caller's struct is larger and
+	 * gets the fields we know. */
+	(void)version;
+	return sizeof(struct hoist_result);
+}
+
+static char **string_at(struct hoist_result *r, size_t off)
+{
+	return (char **)(void *)((char *)r + off);
+}
+
 void hoist_result_cleanup(struct hoist_result *r)
 {
+	unsigned v;
+	size_t i, n;
+
 	if (!r)
 		return;
-	free(r->request_id);
-	free(r->bucket);
-	free(r->key);
-	free(r->location);
-	free(r->etag);
-	free(r->version_id);
-	free(r->upload_id);
-	free(r->encoding_type);
-	free(r->callback_body);
-	free(r->error_code);
-	free(r->error_message);
-	free(r->error_request_id);
-	free(r->message);
-	memset(r, 0, sizeof(*r));
+	v = r->version;
+	n = result_size(v);
+	for (i = 0; i < sizeof(result_strings) / sizeof(result_strings[0]); i++) {
+		if (result_strings[i] + sizeof(char *) <= n) {
+			free(*string_at(r, result_strings[i]));
+		}
+	}
+	memset(r, 0, n);
+	r->version = v;
+}
+
+void result_deliver(struct hoist_result *dst, struct hoist_result *src)
+{
+	unsigned v;
+	size_t i, n;
+
+	if (!dst) {
+		hoist_result_cleanup(src);
+		return;
+	}
+	v = dst->version;
+	n = result_size(v);
+	memcpy(dst, src, n);
+	dst->version = v;
+	/* Strings the caller's version has no field for stay ours. */
+	for (i = 0; i < sizeof(result_strings) / sizeof(result_strings[0]); i++) {
+		if (result_strings[i] + sizeof(char *) > n) {
+			free(*string_at(src, result_strings[i]));
+		}
+	}
+	memset(src, 0, sizeof(*src));
+	src->version = HOIST_RESULT_VERSION;
 }
 
 int result_setstr(char **dst, const char *s)

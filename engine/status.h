@@ -25,6 +25,13 @@ struct failure {
 	const char *detail;      /* local reason or curl's text, BORROWED */
 };
 
+/* The bytes of struct hoist_result a caller of that version has. */
+size_t result_size(unsigned version);
+/* Moves src (a result the library built, of this library's version) into
+ * the caller's dst, writing only the fields of dst's version; src is left
+ * empty.  dst NULL: src is cleaned up. */
+void result_deliver(struct hoist_result *dst, struct hoist_result *src);
+
 /* f describes a failure of status st in op (part, detail), nothing else
  * known (no response). */
 void failure_init(struct failure *f, hoist_status st, const char *op, unsigned part,

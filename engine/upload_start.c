@@ -278,24 +278,42 @@ static hoist_status open_fd(struct source **out, const void *what, enum hoist_io
 	return source_open_fd(out, *(const int *)what, io, err, errlen);
 }
 
+/* The start calls build their failure in a result of this library's
+ * version and deliver it into the caller's (hoist.h: only the fields of
+ * its version are written). */
+static hoist_status deliver(struct hoist_result *caller, struct hoist_result *built,
+			    hoist_status st)
+{
+	if (st != HOIST_OK) {
+		result_deliver(caller, built);
+	} else {
+		hoist_result_cleanup(built);
+	}
+	return st;
+}
+
 hoist_status hoist_upload_file_start(struct hoist_upload **out, struct hoist_engine *engine,
 				     const char *path, const struct hoist_upload_options *opts,
 				     struct hoist_result *result)
 {
+	struct hoist_result r = HOIST_RESULT_INIT;
+
 	if (!path) {
 		if (out) {
 			*out = NULL;
 		}
-		return result_fail(result, HOIST_E_INVALID_ARG, NULL, "NULL argument");
+		return deliver(result, &r, result_fail(&r, HOIST_E_INVALID_ARG, NULL, "NULL argument"));
 	}
-	return start_with(out, engine, open_path, path, path, opts, result);
+	return deliver(result, &r, start_with(out, engine, open_path, path, path, opts, &r));
 }
 
 hoist_status hoist_upload_fd_start(struct hoist_upload **out, struct hoist_engine *engine,
 				   int fd, const struct hoist_upload_options *opts,
 				   struct hoist_result *result)
 {
-	return start_with(out, engine, open_fd, &fd, NULL, opts, result);
+	struct hoist_result r = HOIST_RESULT_INIT;
+
+	return deliver(result, &r, start_with(out, engine, open_fd, &fd, NULL, opts, &r));
 }
 
 hoist_status hoist_upload_wait(struct hoist_upload *u, struct hoist_result *result)
@@ -311,9 +329,8 @@ hoist_status hoist_upload_wait(struct hoist_upload *u, struct hoist_result *resu
 	st = u->res.status;
 	if (result) {
 		/* The strings move to the caller; a second wait gets the
-		 * status and numbers only. */
-		*result = u->res;
-		memset(&u->res, 0, sizeof(u->res));
+		 * status only. */
+		result_deliver(result, &u->res);
 		u->res.status = st;
 	}
 	return st;

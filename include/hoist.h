@@ -9,21 +9,50 @@
  *  - Options are transparent structs whose first member is `version`; start
  *    from the matching *_OPTIONS_INIT macro and set what you need.  Zero in
  *    any field means "library default", written in the field's comment.
+ *    A newer library reads only what the caller's version declares (the
+ *    table of versions is at the end of this header).
  *  - Pointers passed in are COPIED unless marked BORROWED (valid until the
- *    stated point) .  Strings in results are OWNED by the result and released
+ *    stated point).  Strings in results are OWNED by the result and released
  *    by hoist_result_cleanup().
- *  - Every function returns a hoist_status; hoist_strerror() names it.
- *    Details of a failure (HTTP status, server error code, request id, the
- *    operation and part that failed, a one-line message) travel in the
- *    struct hoist_result you pass, never in thread-local state.
+ *  - Functions that can fail return a hoist_status; hoist_strerror() names
+ *    it.  Details of a failure (HTTP status, server error code, request id,
+ *    the operation and part that failed, a one-line message) travel in the
+ *    struct hoist_result you pass (initialised with HOIST_RESULT_INIT),
+ *    never in thread-local state.  The _free, _cancel and _cleanup
+ *    functions return nothing and cannot fail.
  *
- * Threads: an engine may be used from several threads at once; each upload
- * is driven by the engine's own threads (a pinned hashing pool and one or
- * more curl event loops).  Callbacks are called from engine threads, never
- * before the start call returns, never two at a time for one upload, and
- * never under an engine lock.  Calling hoist_upload_free() or
- * hoist_engine_free() from inside a callback is refused (HOIST_E_INVALID_ARG
- * from the call; it does nothing).
+ * Threads: an engine may be used from several threads at once; each
+ * transfer is driven by the engine's own threads (a pinned hashing pool
+ * and one or more curl event loops).  Callbacks are called from engine
+ * threads, never before the start call returns, never two at a time for
+ * one transfer, and never under an engine lock.  hoist_upload_free() and
+ * hoist_engine_free() called from inside a callback (or from any engine
+ * thread) are refused: they return at once and do nothing, and the handle
+ * stays valid for its owner to free later from its own thread.  A handle
+ * is freed once, by one thread; hoist_engine_free() must not run while
+ * another thread is inside a call on that engine or on one of its
+ * transfers (free the transfers first, or make sure those calls have
+ * returned).
+ *
+ * Process-wide effects (all on the first use, once per process):
+ *  - curl_global_init(CURL_GLOBAL_DEFAULT), on the first hoist_engine_new,
+ *    under pthread_once (libcurl 7.84+ makes it thread-safe); never
+ *    curl_global_cleanup, so a host that also uses libcurl is unaffected.
+ *  - A SIGBUS handler, on the first upload with HOIST_IO_MMAP: a file
+ *    truncated under the mapping turns the next access into SIGBUS; the
+ *    handler recovers inside our copies and hands every other SIGBUS to
+ *    the handler that was installed before (or the default action).
+ *  - SIGPIPE is not touched.  Every easy handle sets CURLOPT_NOSIGNAL and
+ *    plain sockets write with MSG_NOSIGNAL, but OpenSSL writes to a TLS
+ *    socket the peer closed can raise SIGPIPE: a program using https://
+ *    endpoints should ignore SIGPIPE (the hoist CLI does).
+ *  - The soft RLIMIT_NOFILE is raised toward the hard limit when an engine
+ *    is made, by max_connections + 256 descriptors.
+ *  - Threads: each engine starts hash_threads workers (default: one per
+ *    core the process may run on, from its affinity mask and cgroup CPU
+ *    quota; each pinned to its core unless pinning is off) named
+ *    "hoist-hash-N", and io_threads event loops (default 1) named
+ *    "hoist-io-N".  hoist_engine_free() joins them all.
  */
 #ifndef HOIST_H
 #define HOIST_H
@@ -142,14 +171,18 @@ struct hoist_engine_options {
 #endif
 
 struct hoist_engine;
+struct hoist_result;
 
 /* Creates an engine: validates options, starts the hash pool and the event
- * loops.  On failure *out is NULL and errbuf (if non-NULL) gets one line. */
+ * loops.  On failure *out is NULL and result (if non-NULL) tells why
+ * (status and a one-line message: the option that is wrong). */
 HOIST_EXTERN hoist_status hoist_engine_new(struct hoist_engine **out,
 					   const struct hoist_engine_options *opts,
-					   char *errbuf, size_t errlen);
-/* Stops the threads and frees the engine.  Uploads still running are
- * cancelled first and must still be freed by their owner. */
+					   struct hoist_result *result);
+/* Stops the threads and frees the engine.  Transfers still running are
+ * cancelled and waited for first; their handles stay valid only to be
+ * freed by their owner (hoist_upload_free then only releases memory).
+ * Refused (does nothing) from a callback or an engine thread. */
 HOIST_EXTERN void hoist_engine_free(struct hoist_engine *engine);
 
 /* ---------------------------------------------------------------- result */
@@ -174,7 +207,16 @@ enum hoist_verify {
 	HOIST_VERIFY_ETAG = 4
 };
 
+/* A result is allocated by the caller, filled by the library, and its
+ * strings released by hoist_result_cleanup.  `version` says which fields
+ * the caller's struct has: the library writes (and cleanup zeroes) only
+ * those, so a program built against an older header keeps working with a
+ * newer library.  Start from HOIST_RESULT_INIT; a struct zeroed by other
+ * means reads as version 1.  Fields are only ever appended, with a new
+ * version. */
+#define HOIST_RESULT_VERSION 1
 struct hoist_result {
+	unsigned version;          /* HOIST_RESULT_VERSION */
 	hoist_status status;
 	long http_status;          /* of the last (or failing) response; 0: none */
 	/* Success fields, OWNED. */
@@ -209,7 +251,14 @@ struct hoist_result {
 	char *message;             /* one line for humans: what, where, code, id */
 };
 
-/* Releases the OWNED strings and zeroes the struct (safe on a zeroed one). */
+#ifdef __cplusplus
+#define HOIST_RESULT_INIT { HOIST_RESULT_VERSION }
+#else
+#define HOIST_RESULT_INIT { .version = HOIST_RESULT_VERSION }
+#endif
+
+/* Releases the OWNED strings and zeroes the fields of r's version (safe on
+ * a zeroed one); the version stays, so the struct can be used again. */
 HOIST_EXTERN void hoist_result_cleanup(struct hoist_result *r);
 
 /* ---------------------------------------------------------------- upload */
@@ -330,7 +379,8 @@ struct hoist_upload;
 
 /* Starts uploading the file at path (opened by the engine, closed when the
  * upload is freed).  Returns at once; the upload runs on engine threads.
- * On failure *out is NULL and result (if non-NULL) tells why. */
+ * On failure *out is NULL and result (if non-NULL) tells why; on success
+ * result is not touched (hoist_upload_wait fills it). */
 HOIST_EXTERN hoist_status hoist_upload_file_start(struct hoist_upload **out,
 						  struct hoist_engine *engine,
 						  const char *path,
@@ -342,14 +392,23 @@ HOIST_EXTERN hoist_status hoist_upload_fd_start(struct hoist_upload **out,
 						struct hoist_engine *engine, int fd,
 						const struct hoist_upload_options *opts,
 						struct hoist_result *result);
-/* Blocks until the upload ends; fills result (which the caller then
- * releases with hoist_result_cleanup) and returns result->status. */
+/* Blocks until the upload ends; fills result (the fields of its version;
+ * the caller then releases it with hoist_result_cleanup) and returns the
+ * upload's status.  A second wait returns the status again and fills only
+ * result->status.  HOIST_E_INVALID_ARG from an engine thread (it would
+ * wait for itself). */
 HOIST_EXTERN hoist_status hoist_upload_wait(struct hoist_upload *u,
 					    struct hoist_result *result);
-/* Asks the upload to stop.  Safe from any thread and from a signal handler.
- * The multipart upload is kept for resume (or aborted with no_resume). */
+/* Asks the upload to stop, and returns at once (the upload ends soon
+ * after, with HOIST_E_CANCELLED unless it had already finished).
+ * Async-signal-safe: callable from any thread and from a signal handler;
+ * calling it again, or on a finished upload, does nothing.  The multipart
+ * upload is kept for resume (or aborted with no_resume).  Must not race
+ * hoist_upload_free of the same handle. */
 HOIST_EXTERN void hoist_upload_cancel(struct hoist_upload *u);
-/* Frees a finished upload (waits for it if still running). */
+/* Frees an upload: waits for it if still running (cancel first to make
+ * that quick), closes its file.  Refused (does nothing) from a callback or
+ * an engine thread. */
 HOIST_EXTERN void hoist_upload_free(struct hoist_upload *u);
 
 /* Convenience: start + wait + free. */
@@ -366,6 +425,8 @@ HOIST_EXTERN hoist_status hoist_abort_upload(struct hoist_engine *engine,
 					     const char *upload_id,
 					     struct hoist_result *result);
 
+/* Listings are opaque: entries are reached through the accessors, so an
+ * entry struct can grow (fields appended) without breaking callers. */
 struct hoist_part_entry {
 	unsigned part_number;
 	uint64_t size;
@@ -374,10 +435,7 @@ struct hoist_part_entry {
 	int crc64_valid;
 	char *last_modified;       /* OWNED by the list */
 };
-struct hoist_part_list {
-	size_t count;
-	struct hoist_part_entry *parts; /* ascending part numbers */
-};
+struct hoist_part_list;
 /* ListParts, following IsTruncated to the end.  Blocking.  *out is OWNED by
  * the caller and freed with hoist_part_list_free. */
 HOIST_EXTERN hoist_status hoist_list_parts(struct hoist_engine *engine,
@@ -385,22 +443,27 @@ HOIST_EXTERN hoist_status hoist_list_parts(struct hoist_engine *engine,
 					   const char *upload_id,
 					   struct hoist_part_list **out,
 					   struct hoist_result *result);
+/* Entries in ascending part number: count, and entry i (0-based; NULL out
+ * of range), BORROWED until the list is freed. */
+HOIST_EXTERN size_t hoist_part_list_count(const struct hoist_part_list *list);
+HOIST_EXTERN const struct hoist_part_entry *hoist_part_list_get(const struct hoist_part_list *list,
+								size_t i);
 HOIST_EXTERN void hoist_part_list_free(struct hoist_part_list *list);
 
 struct hoist_upload_entry {
 	char *key;                 /* OWNED by the list, decoded */
 	char *upload_id;
-	char *initiated;
+	char *initiated;     /* "2026-12-03T07:34:33.000Z", as the server says */
 };
-struct hoist_upload_list {
-	size_t count;
-	struct hoist_upload_entry *uploads;
-};
+struct hoist_upload_list;
 /* ListMultipartUploads under prefix (NULL: all), following markers. */
 HOIST_EXTERN hoist_status hoist_list_uploads(struct hoist_engine *engine,
 					     const char *bucket, const char *prefix,
 					     struct hoist_upload_list **out,
 					     struct hoist_result *result);
+HOIST_EXTERN size_t hoist_upload_list_count(const struct hoist_upload_list *list);
+HOIST_EXTERN const struct hoist_upload_entry *hoist_upload_list_get(const struct hoist_upload_list *list,
+								    size_t i);
 HOIST_EXTERN void hoist_upload_list_free(struct hoist_upload_list *list);
 
 /* --------------------------------------------------------------- helpers */
@@ -417,6 +480,23 @@ HOIST_EXTERN uint64_t hoist_crc64_combine(uint64_t crc_a, uint64_t crc_b,
 HOIST_EXTERN hoist_status hoist_plan_parts(uint64_t size, uint64_t requested,
 					   enum hoist_dialect dialect,
 					   uint64_t *part_size, unsigned *nparts);
+
+/* -------------------------------------------------------------- versions
+ *
+ * What each version of a versioned struct added.  A caller sets `version`
+ * to the version its header knew (the *_INIT macros do); the library reads
+ * (options) or writes (results) only the fields of that version.
+ *
+ *   struct                  version  added
+ *   hoist_engine_options    1        dialect .. log_userdata
+ *   hoist_upload_options    1        bucket .. userdata
+ *                           2        concurrency, s3_checksum
+ *   hoist_result            1        version .. message
+ *
+ * Structs the library fills and hands out by pointer (hoist_part_info,
+ * hoist_part_entry, hoist_upload_entry) carry no version: fields are only
+ * appended, and a caller built earlier simply does not read the new ones.
+ */
 
 #ifdef __cplusplus
 }

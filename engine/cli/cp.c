@@ -481,7 +481,7 @@ int cli_cp(int argc, char **argv)
 	struct cp_args a = { .uo = HOIST_UPLOAD_OPTIONS_INIT };
 	struct hoist_engine_options eo = HOIST_ENGINE_OPTIONS_INIT;
 	struct cp_state st = { .term_lock = PTHREAD_MUTEX_INITIALIZER };
-	struct hoist_result res;
+	struct hoist_result res = HOIST_RESULT_INIT;
 	struct cli_url url;
 	struct hoist_engine *engine = NULL;
 	struct hoist_upload *u = NULL;
@@ -492,7 +492,6 @@ int cli_cp(int argc, char **argv)
 	int rc = CLI_EXIT_USAGE, pr, url_ok = 0, ok;
 	size_t i;
 
-	memset(&res, 0, sizeof(res));
 	a.vars = calloc((size_t)argc, sizeof(*a.vars));
 	if (!a.vars) {
 		fputs("hoist: out of memory\n", stderr);
@@ -554,10 +553,10 @@ int cli_cp(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	s = hoist_engine_new(&engine, &eo, errbuf, sizeof(errbuf));
+	s = hoist_engine_new(&engine, &eo, &res);
 	if (s != HOIST_OK) {
 		block_signals(0);
-		rc = early_failure(a.common.json, s, errbuf[0] ? errbuf : (char *)hoist_strerror(s));
+		rc = early_failure(a.common.json, s, res.message ? res.message : (char *)hoist_strerror(s));
 		goto out;
 	}
 	if (strcmp(a.file, "-") == 0) {

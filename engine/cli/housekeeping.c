@@ -70,7 +70,7 @@ static int hk_start(struct hk *h, int argc, char **argv, const char *help,
 {
 	struct hoist_engine_options eo = HOIST_ENGINE_OPTIONS_INIT;
 	struct option *opts = cli_options_merge(hk_options);
-	char errbuf[512] = "";
+	struct hoist_result r = HOIST_RESULT_INIT;
 	hoist_status s;
 	int c;
 
@@ -137,9 +137,10 @@ static int hk_start(struct hk *h, int argc, char **argv, const char *help,
 	if (h->common.verbose) {
 		eo.log = hk_log;
 	}
-	s = hoist_engine_new(&h->engine, &eo, errbuf, sizeof(errbuf));
+	s = hoist_engine_new(&h->engine, &eo, &r);
 	if (s != HOIST_OK) {
-		fprintf(stderr, "hoist: %s\n", errbuf[0] ? errbuf : hoist_strerror(s));
+		fprintf(stderr, "hoist: %s\n", r.message ? r.message : hoist_strerror(s));
+		hoist_result_cleanup(&r);
 		*rc = cli_exit_code(s);
 		goto fail;
 	}
@@ -173,11 +174,10 @@ static int hk_fail(struct hk *h, struct hoist_result *r, hoist_status s)
 int cli_abort(int argc, char **argv)
 {
 	struct hk h = { .cmd = "abort" };
-	struct hoist_result r;
+	struct hoist_result r = HOIST_RESULT_INIT;
 	hoist_status s;
 	int rc;
 
-	memset(&r, 0, sizeof(r));
 	if (hk_start(&h, argc, argv, abort_help, 1, 1, &rc)) {
 		goto out;
 	}
@@ -216,12 +216,11 @@ int cli_ls_uploads(int argc, char **argv)
 {
 	struct hk h = { .cmd = "ls-uploads" };
 	struct hoist_upload_list *list = NULL;
-	struct hoist_result r;
+	struct hoist_result r = HOIST_RESULT_INIT;
 	hoist_status s;
-	size_t i;
+	size_t i, n;
 	int rc;
 
-	memset(&r, 0, sizeof(r));
 	if (hk_start(&h, argc, argv, ls_uploads_help, 0, 0, &rc)) {
 		goto out;
 	}
@@ -231,25 +230,30 @@ int cli_ls_uploads(int argc, char **argv)
 		rc = hk_fail(&h, &r, s);
 		goto out;
 	}
+	n = hoist_upload_list_count(list);
 	if (h.common.json) {
-		fprintf(stdout, "{\"status\":\"OK\",\"count\":%zu,\"uploads\":[", list->count);
-		for (i = 0; i < list->count; i++) {
+		fprintf(stdout, "{\"status\":\"OK\",\"count\":%zu,\"uploads\":[", n);
+		for (i = 0; i < n; i++) {
+			const struct hoist_upload_entry *e = hoist_upload_list_get(list, i);
+
 			fputs(i ? ",{\"key\":" : "{\"key\":", stdout);
-			cli_json_string(stdout, list->uploads[i].key);
+			cli_json_string(stdout, e->key);
 			fputs(",\"upload_id\":", stdout);
-			cli_json_string(stdout, list->uploads[i].upload_id);
+			cli_json_string(stdout, e->upload_id);
 			fputs(",\"initiated\":", stdout);
-			cli_json_string(stdout, list->uploads[i].initiated);
+			cli_json_string(stdout, e->initiated);
 			fputc('}', stdout);
 		}
 		fputs("]}\n", stdout);
 	} else if (!h.common.quiet) {
-		for (i = 0; i < list->count; i++) {
-			cli_print_safe(stdout, list->uploads[i].initiated);
+		for (i = 0; i < n; i++) {
+			const struct hoist_upload_entry *e = hoist_upload_list_get(list, i);
+
+			cli_print_safe(stdout, e->initiated);
 			fputs("  ", stdout);
-			cli_print_safe(stdout, list->uploads[i].upload_id);
+			cli_print_safe(stdout, e->upload_id);
 			fputs("  ", stdout);
-			cli_print_safe(stdout, list->uploads[i].key);
+			cli_print_safe(stdout, e->key);
 			fputc('\n', stdout);
 		}
 	}
@@ -265,12 +269,11 @@ int cli_ls_parts(int argc, char **argv)
 {
 	struct hk h = { .cmd = "ls-parts" };
 	struct hoist_part_list *list = NULL;
-	struct hoist_result r;
+	struct hoist_result r = HOIST_RESULT_INIT;
 	hoist_status s;
-	size_t i;
+	size_t i, n;
 	int rc;
 
-	memset(&r, 0, sizeof(r));
 	if (hk_start(&h, argc, argv, ls_parts_help, 1, 1, &rc)) {
 		goto out;
 	}
@@ -279,10 +282,11 @@ int cli_ls_parts(int argc, char **argv)
 		rc = hk_fail(&h, &r, s);
 		goto out;
 	}
+	n = hoist_part_list_count(list);
 	if (h.common.json) {
-		fprintf(stdout, "{\"status\":\"OK\",\"count\":%zu,\"parts\":[", list->count);
-		for (i = 0; i < list->count; i++) {
-			const struct hoist_part_entry *p = &list->parts[i];
+		fprintf(stdout, "{\"status\":\"OK\",\"count\":%zu,\"parts\":[", n);
+		for (i = 0; i < n; i++) {
+			const struct hoist_part_entry *p = hoist_part_list_get(list, i);
 
 			fprintf(stdout, "%s{\"part_number\":%u,\"size\":%" PRIu64 ",\"etag\":",
 				i ? "," : "", p->part_number, p->size);
@@ -298,8 +302,8 @@ int cli_ls_parts(int argc, char **argv)
 		}
 		fputs("]}\n", stdout);
 	} else if (!h.common.quiet) {
-		for (i = 0; i < list->count; i++) {
-			const struct hoist_part_entry *p = &list->parts[i];
+		for (i = 0; i < n; i++) {
+			const struct hoist_part_entry *p = hoist_part_list_get(list, i);
 
 			fprintf(stdout, "%5u  %12" PRIu64 "  ", p->part_number, p->size);
 			if (p->crc64_valid) {
