@@ -57,6 +57,7 @@ struct conf {
 	unsigned max_attempts;
 	unsigned retry_base_ms;
 	unsigned retry_cap_ms;
+	uint64_t memory_limit;     /* bytes of data buffers (budget.h) */
 	void (*log)(const char *line, void *userdata);
 	void *log_userdata;
 };

@@ -200,6 +200,10 @@ static hoist_status conf_init(struct conf *c,
 	if (c->retry_cap_ms < c->retry_base_ms) {
 		c->retry_cap_ms = c->retry_base_ms;
 	}
+	/* 256 MiB: what a backup host spares without asking; streams need
+	 * two parts in memory at least, so it bounds their part size and the
+	 * largest stream (hoist.h has the table). */
+	c->memory_limit = 256ULL * 1024 * 1024;
 	c->log = o->log;
 	c->log_userdata = o->log_userdata;
 out:
@@ -260,6 +264,8 @@ static hoist_status engine_create(struct hoist_engine **out,
 	if (st != HOIST_OK)
 		goto out;
 	e->ctx.conf = &e->conf;
+	budget_init(&e->budget, e->conf.memory_limit);
+	e->budget_ready = 1;
 
 	e->ctx.share = curl_share_init();
 	if (!e->ctx.share) {
@@ -378,6 +384,9 @@ void hoist_engine_free(struct hoist_engine *e)
 	topo_free(e->topo);
 	if (e->ctx.share) {
 		curl_share_cleanup(e->ctx.share);
+	}
+	if (e->budget_ready) {
+		budget_cleanup(&e->budget);
 	}
 	conf_cleanup(&e->conf);
 	for (i = 0; i < CURL_LOCK_DATA_LAST; i++) {

@@ -22,6 +22,7 @@
 
 #include <curl/curl.h>
 
+#include "budget.h"
 #include "ctx.h"
 #include "hoist.h"
 #include "live.h"
@@ -36,6 +37,8 @@ struct hoist_engine {
 	struct ctx ctx;            /* ctx.conf points at conf */
 	struct topo *topo;
 	struct hashpool *pool;
+	struct budget budget;      /* data buffers of every transfer */
+	int budget_ready;
 	struct loop **loops;
 	unsigned nloops;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
