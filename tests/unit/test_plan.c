@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -156,12 +157,109 @@ static void test_bad_args(void **state)
 			 HOIST_E_INVALID_ARG);
 }
 
+/* Streams: the schedule derived from the budget.  The largest stream for
+ * several budgets (the table hoist.h and `hoist cp --help` print), the
+ * 10,000-part edge, offsets and indexes that agree part by part, and the
+ * refusals: a budget too small for two parts, a part size it cannot hold,
+ * an expected size it cannot carry. */
+static uint64_t slow_capacity(const struct stream_plan *sp)
+{
+	uint64_t sum = 0;
+	unsigned i;
+
+	for (i = 0; i < sp->max_parts; i++) {
+		sum += plan_stream_part_len(sp, i);
+	}
+	return sum;
+}
+
+static void test_stream_schedule(void **state)
+{
+	static const struct {
+		uint64_t budget;
+		uint64_t max;
+		uint64_t capacity;  /* computed by hand: 1,000 parts a block */
+	} srows[] = {
+		{ 64 * MiB, 32 * MiB, 1000 * (8 + 16) * MiB + 8000 * 32 * MiB },
+		{ 256 * MiB, 128 * MiB, 1000 * (8 + 16 + 32 + 64) * MiB + 6000 * 128 * MiB },
+		{ 1 * GiB, 512 * MiB,
+		  1000 * (8 + 16 + 32 + 64 + 128 + 256) * MiB + 4000 * 512 * MiB },
+		{ 10 * GiB, 5 * GiB,
+		  1000 * (8 + 16 + 32 + 64 + 128 + 256 + 512 + 1024 + 2048 + 4096) * MiB },
+	};
+	struct stream_plan sp;
+	char err[256];
+	unsigned r, i;
+
+	(void)state;
+	for (r = 0; r < sizeof(srows) / sizeof(srows[0]); r++) {
+		assert_int_equal(plan_stream(&sp, srows[r].budget, 0, 0, HOIST_DIALECT_OSS, err,
+					     sizeof(err)), HOIST_OK);
+		assert_true(sp.start == 8 * MiB && sp.max == srows[r].max);
+		assert_true(plan_stream_capacity(&sp) == srows[r].capacity);
+		assert_true(slow_capacity(&sp) == srows[r].capacity);
+		/* Offsets and indexes agree at every block edge and inside. */
+		for (i = 0; i < sp.max_parts; i += 499) {
+			uint64_t off = plan_stream_part_off(&sp, i);
+
+			assert_int_equal(plan_stream_index(&sp, off), i);
+			assert_int_equal(plan_stream_index(&sp, off + plan_stream_part_len(&sp, i) - 1), i);
+			assert_true(plan_stream_part_off(&sp, i + 1) == off + plan_stream_part_len(&sp, i));
+		}
+		assert_int_equal(plan_stream_index(&sp, srows[r].capacity - 1), sp.max_parts - 1);
+		assert_int_equal(plan_stream_index(&sp, srows[r].capacity), sp.max_parts);
+		/* Every part fits twice in the budget. */
+		assert_true(2 * plan_stream_part_len(&sp, sp.max_parts - 1) <= srows[r].budget);
+	}
+	/* 0 and 1 byte expected: the default schedule. */
+	assert_int_equal(plan_stream(&sp, 256 * MiB, 0, 0, HOIST_DIALECT_OSS, err, sizeof(err)), 0);
+	assert_true(plan_stream_part_len(&sp, 0) == 8 * MiB);
+	assert_int_equal(plan_stream(&sp, 256 * MiB, 1, 0, HOIST_DIALECT_OSS, err, sizeof(err)), 0);
+	assert_true(sp.start == 8 * MiB);
+	/* An expected size beyond the default capacity raises the start
+	 * just enough (whole MiB); one byte more than the budget can carry is
+	 * refused with the --memory-limit it would need. */
+	assert_int_equal(plan_stream(&sp, 256 * MiB, 1000 * GiB, 0, HOIST_DIALECT_OSS, err,
+				     sizeof(err)), HOIST_OK);
+	assert_true(plan_stream_capacity(&sp) >= 1000 * GiB);
+	sp.start -= MiB;
+	assert_true(plan_stream_capacity(&sp) < 1000 * GiB);
+	assert_int_equal(plan_stream(&sp, 256 * MiB, 10000 * 128 * MiB, 0, HOIST_DIALECT_OSS, err,
+				     sizeof(err)), HOIST_OK);
+	assert_true(sp.start == 128 * MiB);
+	assert_int_equal(plan_stream(&sp, 256 * MiB, 10000 * 128 * MiB + 1, 0, HOIST_DIALECT_OSS, err,
+				     sizeof(err)), HOIST_E_INVALID_ARG);
+	assert_non_null(strstr(err, "--memory-limit"));
+	/* 48.8 TiB needs 5 GiB parts: a 10 GiB budget; nothing carries more. */
+	assert_int_equal(plan_stream(&sp, 10 * GiB, 10000 * 5 * GiB, 0, HOIST_DIALECT_OSS, err,
+				     sizeof(err)), HOIST_OK);
+	assert_int_equal(plan_stream(&sp, 10 * GiB - MiB, 10000 * 5 * GiB, 0, HOIST_DIALECT_OSS, err,
+				     sizeof(err)), HOIST_E_INVALID_ARG);
+	assert_int_equal(plan_stream(&sp, 64 * GiB, 10000 * 5 * GiB + 1, 0, HOIST_DIALECT_OSS, err,
+				     sizeof(err)), HOIST_E_INVALID_ARG);
+	assert_non_null(strstr(err, "the most an object can be"));
+	/* Two parts must fit: S3's 5 MiB minimum needs 10 MiB. */
+	assert_int_equal(plan_stream(&sp, 9 * MiB, 0, 0, HOIST_DIALECT_S3, err, sizeof(err)),
+			 HOIST_E_INVALID_ARG);
+	assert_int_equal(plan_stream(&sp, 10 * MiB, 0, 0, HOIST_DIALECT_S3, err, sizeof(err)),
+			 HOIST_OK);
+	assert_true(sp.start == 5 * MiB && sp.max == 5 * MiB);
+	/* A small budget lowers the default part; a requested one it cannot
+	 * hold is refused. */
+	assert_int_equal(plan_stream(&sp, 4 * MiB, 0, 0, HOIST_DIALECT_OSS, err, sizeof(err)), 0);
+	assert_true(sp.start == 2 * MiB && sp.max == 2 * MiB);
+	assert_int_equal(plan_stream(&sp, 64 * MiB, 0, 64 * MiB, HOIST_DIALECT_OSS, err,
+				     sizeof(err)), HOIST_E_INVALID_ARG);
+	assert_non_null(strstr(err, "--part-size"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_invariants),
 		cmocka_unit_test(test_bad_args),
+		cmocka_unit_test(test_stream_schedule),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
