@@ -17,6 +17,7 @@
 #include "engine.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,7 +204,7 @@ static hoist_status conf_init(struct conf *c,
 	/* 256 MiB: what a backup host spares without asking; streams need
 	 * two parts in memory at least, so it bounds their part size and the
 	 * largest stream (hoist.h has the table). */
-	c->memory_limit = 256ULL * 1024 * 1024;
+	c->memory_limit = o->memory_limit ? o->memory_limit : 256ULL * 1024 * 1024;
 	c->log = o->log;
 	c->log_userdata = o->log_userdata;
 out:
@@ -232,6 +233,7 @@ static hoist_status engine_create(struct hoist_engine **out,
 				  const struct hoist_engine_options *opts, char *errbuf,
 				  size_t errlen)
 {
+	struct hoist_engine_options o;
 	struct hoist_engine *e = NULL;
 	hoist_status st = HOIST_OK;
 	unsigned i, per_loop;
@@ -243,10 +245,22 @@ static hoist_status engine_create(struct hoist_engine **out,
 		FAIL(HOIST_E_INVALID_ARG, "NULL argument");
 	}
 	*out = NULL;
-	if (opts->version != HOIST_ENGINE_OPTIONS_VERSION) {
-		FAIL(HOIST_E_INVALID_ARG, "engine options version %u, expected %u",
+	/* A version-1 caller's struct ends before the version-2 fields,
+	 * which then read as zero (their defaults): never read past what the
+	 * caller's version declares. */
+	memset(&o, 0, sizeof(o));
+	switch (opts->version) {
+	case 1:
+		memcpy(&o, opts, offsetof(struct hoist_engine_options, memory_limit));
+		break;
+	case HOIST_ENGINE_OPTIONS_VERSION:
+		o = *opts;
+		break;
+	default:
+		FAIL(HOIST_E_INVALID_ARG, "engine options version %u, expected 1 to %u",
 		     opts->version, HOIST_ENGINE_OPTIONS_VERSION);
 	}
+	opts = &o;
 	pthread_once(&curl_once, curl_init_once);
 	if (curl_init_result != CURLE_OK) {
 		FAIL(HOIST_E_INTERNAL, "curl_global_init failed");

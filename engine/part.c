@@ -35,13 +35,25 @@ static void part_hashed_worker(struct hash_job *j);
 static void part_hashed_msg(struct loop_msg *m);
 static void part_timer_fire(struct loop_timer *t);
 
-int part_pipe_init(struct part_pipe *pp, const struct plan *plan,
-		   const struct part_pipe_conf *conf, struct ctx *ctx, struct loop *loop,
-		   struct hashpool *pool, struct source *src, struct req_stats *stats,
-		   const atomic_int *cancel, const struct part_pipe_ops *ops, void *owner)
+static void part_setup(struct part_pipe *pp, struct part *p, unsigned i, uint64_t off,
+		       uint64_t len)
 {
-	unsigned i, n = plan->nparts ? plan->nparts : 1;
+	p->pipe = pp;
+	p->number = i + 1;
+	p->off = off;
+	p->len = len;
+	p->state = pp->conf.prepass ? PART_PLANNED : PART_READY;
+	p->hj.done = part_hashed_worker;
+	p->hashed_msg.fn = part_hashed_msg;
+	p->timer.heap_index = (size_t)-1;
+	p->timer.fn = part_timer_fire;
+}
 
+static int pipe_setup(struct part_pipe *pp, unsigned capacity,
+		      const struct part_pipe_conf *conf, struct ctx *ctx, struct loop *loop,
+		      struct hashpool *pool, struct source *src, struct req_stats *stats,
+		      const atomic_int *cancel, const struct part_pipe_ops *ops, void *owner)
+{
 	memset(pp, 0, sizeof(*pp));
 	pp->ctx = ctx;
 	pp->loop = loop;
@@ -54,24 +66,56 @@ int part_pipe_init(struct part_pipe *pp, const struct plan *plan,
 	pp->owner = owner;
 	pp->rng = retry_seed();
 	concurrency_init(&pp->cc, conf->jobs, conf->fixed_concurrency, hoist__now_ms());
-	pp->parts = calloc(n, sizeof(*pp->parts));
+	pp->parts = calloc(capacity, sizeof(*pp->parts));
 	if (!pp->parts)
+		return -1;
+	pp->capacity = capacity;
+	return 0;
+}
+
+int part_pipe_init(struct part_pipe *pp, const struct plan *plan,
+		   const struct part_pipe_conf *conf, struct ctx *ctx, struct loop *loop,
+		   struct hashpool *pool, struct source *src, struct req_stats *stats,
+		   const atomic_int *cancel, const struct part_pipe_ops *ops, void *owner)
+{
+	unsigned i, n = plan->nparts ? plan->nparts : 1;
+
+	if (pipe_setup(pp, n, conf, ctx, loop, pool, src, stats, cancel, ops, owner) < 0)
 		return -1;
 	pp->nparts = n;
 	for (i = 0; i < n; i++) {
-		struct part *p = &pp->parts[i];
-
-		p->pipe = pp;
-		p->number = i + 1;
-		p->off = plan_part_offset(plan, i);
-		p->len = plan_part_len(plan, i);
-		p->state = conf->prepass ? PART_PLANNED : PART_READY;
-		p->hj.done = part_hashed_worker;
-		p->hashed_msg.fn = part_hashed_msg;
-		p->timer.heap_index = (size_t)-1;
-		p->timer.fn = part_timer_fire;
+		part_setup(pp, &pp->parts[i], i, plan_part_offset(plan, i), plan_part_len(plan, i));
 	}
 	return 0;
+}
+
+int part_pipe_init_open(struct part_pipe *pp, unsigned capacity,
+			const struct part_pipe_conf *conf, struct ctx *ctx, struct loop *loop,
+			struct hashpool *pool, struct source *src, struct req_stats *stats,
+			const atomic_int *cancel, const struct part_pipe_ops *ops, void *owner)
+{
+	if (pipe_setup(pp, capacity, conf, ctx, loop, pool, src, stats, cancel, ops, owner) < 0)
+		return -1;
+	pp->open = 1;
+	return 0;
+}
+
+struct part *part_pipe_append(struct part_pipe *pp, uint64_t off, uint64_t len)
+{
+	struct part *p;
+
+	if (!pp->open || pp->nparts >= pp->capacity)
+		return NULL;
+	p = &pp->parts[pp->nparts];
+	part_setup(pp, p, pp->nparts, off, len);
+	pp->nparts++;
+	return p;
+}
+
+void part_pipe_close(struct part_pipe *pp)
+{
+	pp->open = 0;
+	part_pipe_schedule(pp);
 }
 
 void part_pipe_free(struct part_pipe *pp)
@@ -372,7 +416,7 @@ void part_pipe_schedule(struct part_pipe *pp)
 		return;
 	/* Sending moved next_send: let hashing follow. */
 	hash_ahead(pp);
-	if (!pp->stopped && pp->done_parts == pp->nparts && pp->inflight == 0) {
+	if (!pp->stopped && !pp->open && pp->done_parts == pp->nparts && pp->inflight == 0) {
 		pp->ops->complete(pp->owner);
 	}
 }

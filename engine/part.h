@@ -155,6 +155,8 @@ struct part_pipe {
 	unsigned done_parts;
 	struct part *retry_head;
 	struct part *retry_tail;
+	unsigned capacity;          /* parts the table holds (nparts <= it) */
+	int open;                   /* more parts may be appended (a stream) */
 	int running;                /* sending allowed (the owner said so) */
 	int stopped;                /* part_pipe_stop ran */
 	struct concurrency cc;      /* parts allowed in flight */
@@ -173,6 +175,20 @@ int part_pipe_init(struct part_pipe *pp, const struct plan *plan,
 		   struct hashpool *pool, struct source *src, struct req_stats *stats,
 		   const atomic_int *cancel, const struct part_pipe_ops *ops, void *owner);
 void part_pipe_free(struct part_pipe *pp);
+/* A pipeline for a stream: no parts yet, room for capacity of them,
+ * appended as the stream produces them (part_pipe_append) and closed at
+ * its end (part_pipe_close); it completes only once closed.  The table is
+ * allocated whole, so a part never moves (~250 bytes each, untouched
+ * pages of it are never resident).  0 or -1 (ENOMEM). */
+int part_pipe_init_open(struct part_pipe *pp, unsigned capacity,
+			const struct part_pipe_conf *conf, struct ctx *ctx, struct loop *loop,
+			struct hashpool *pool, struct source *src, struct req_stats *stats,
+			const atomic_int *cancel, const struct part_pipe_ops *ops, void *owner);
+/* Appends part number nparts + 1 at [off, off + len).  NULL when the
+ * table is full or the pipe closed. */
+struct part *part_pipe_append(struct part_pipe *pp, uint64_t off, uint64_t len);
+/* No more parts: the pipe completes when the ones it has are done. */
+void part_pipe_close(struct part_pipe *pp);
 
 /* Starts hashing (and sending, once running) as far as the windows allow.
  * Call after anything that may open a window. */

@@ -142,13 +142,12 @@ static struct journal_rec journal_header(const struct hoist_upload *u, const cha
  * abort the old upload and start over.  A journal left by a run that was
  * not to be resumed, or killed during Initiate, is cleaned up.  A fresh
  * upload writes its intent before Initiate (journal.h). */
-hoist_status resume_setup(struct hoist_upload *u, const char *path, const char *checkpoint_dir,
+hoist_status resume_setup(struct hoist_upload *u, const char *identity, const char *checkpoint_dir,
 			  char *err, size_t errlen)
 {
 	struct resume_state *rs = &u->rs;
 	const struct conf *c = u->ctx->conf;
-	char *dir = NULL, *real = NULL;
-	struct buf id = BUF_INIT;
+	char *dir = NULL;
 	struct journal_rec rec;
 	hoist_status st = HOIST_OK;
 	int rc;
@@ -159,17 +158,7 @@ hoist_status resume_setup(struct hoist_upload *u, const char *path, const char *
 		ctx_log(u->ctx, "no checkpoint directory (set one, or HOME): not resumable");
 		goto out;
 	}
-	if (path) {
-		real = realpath(path, NULL);
-		rc = buf_printf(&id, "path:%s", real ? real : path);
-	} else {
-		rc = buf_printf(&id, "fd:%" PRIu64 ":%" PRIu64, u->src->dev, u->src->ino);
-	}
-	if (rc < 0) {
-		st = HOIST_E_NOMEM;
-		goto out;
-	}
-	rs->journal_path = journal_path(dir, c->endpoint_url, u->spec.bucket, u->spec.key, id.data);
+	rs->journal_path = journal_path(dir, c->endpoint_url, u->spec.bucket, u->spec.key, identity);
 	if (!rs->journal_path) {
 		st = HOIST_E_NOMEM;
 		goto out;
@@ -263,8 +252,6 @@ fresh:
 	}
 out:
 	journal_rec_cleanup(&rec);
-	buf_free(&id);
-	free(real);
 	free(dir);
 	return st;
 }

@@ -28,12 +28,13 @@ struct hoist_upload;
 struct part;
 struct resume_state;
 
-/* The resume decision for a multipart upload of the file at path (NULL
- * for a descriptor), journals under checkpoint_dir (NULL: the default).
+/* The resume decision for a multipart upload of the source that identity
+ * names ("path:/abs/file", "fd:<dev>:<ino>", "stream"), journals under
+ * checkpoint_dir (NULL: the default).
  * May set u->upload_id (resuming) and change u->plan (the interrupted
  * run's part size).  Returns HOIST_OK, or a failure with one line in err
  * (a changed file: HOIST_E_SOURCE_CHANGED). */
-hoist_status resume_setup(struct hoist_upload *u, const char *path, const char *checkpoint_dir,
+hoist_status resume_setup(struct hoist_upload *u, const char *identity, const char *checkpoint_dir,
 			  char *err, size_t errlen);
 
 /* Initiate answered with u->upload_id: the journal records it before any

@@ -26,6 +26,9 @@ void stats_progress(struct hoist_upload *u, int final)
 
 	if (!u->spec.progress)
 		return;
+	if (u->stream && u->state != UP_DONE && u->expected_size > total) {
+		total = u->expected_size; /* a stream's length is known at its end */
+	}
 	cur = u->pipe.acked + part_pipe_inflight_bytes(&u->pipe);
 	if (u->state == UP_PUT && u->ctl) {
 		cur += u->ctl->pos;

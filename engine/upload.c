@@ -27,6 +27,7 @@
  */
 #include "upload.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -38,6 +39,7 @@
 #include "resume.h"
 #include "retry.h"
 #include "source.h"
+#include "stream.h"
 
 #define container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
 
@@ -54,6 +56,9 @@ void upload_fail(struct hoist_upload *u, const struct failure *f)
 	u->failing = 1;
 	result_set_failure(&u->res, f);
 	part_pipe_stop(&u->pipe);
+	if (u->stream) {
+		stream_fail(u->stream, f->status); /* a writer learns it at once */
+	}
 	loop_timer_cancel(u->loop, &u->ctl_timer);
 	/* A PUT or ListParts in flight is abandoned at once; an Initiate is
 	 * let finish so that its upload id can be aborted; Complete, HEAD and
@@ -699,6 +704,103 @@ static const struct part_pipe_ops pipe_ops = {
 	.settled = pipe_settled,
 };
 
+/* -------------------------------------------------------------- streams */
+
+/* The stream ended within its first part (len bytes, maybe 0): one
+ * PutObject from the buffer. */
+static void stream_put(struct hoist_upload *u, uint64_t len)
+{
+	u->plan.size = len;
+	u->plan.part_size = len;
+	u->plan.nparts = 0;
+	if (!part_pipe_append(&u->pipe, 0, len)) {
+		upload_fail_status(u, HOIST_E_INTERNAL, "PutObject", 0, "no room for the part");
+		upload_maybe_finish(u);
+		return;
+	}
+	u->pipe.open = 0;
+	u->state = UP_PUT;
+	if (u->spec.sums.prepass) {
+		part_pipe_schedule(&u->pipe); /* hash first, then PUT */
+	} else {
+		ctl_send(u);
+	}
+}
+
+/* A filled part of the stream: the first one that is not also the last
+ * makes it a multipart upload. */
+static void stream_part(struct hoist_upload *u, unsigned index, uint64_t off, uint64_t len,
+			int last)
+{
+	if (u->state == UP_STREAM) {
+		if (last && index == 0) {
+			stream_put(u, len);
+			return;
+		}
+		u->plan.part_size = u->splan.start;
+		u->state = UP_INITIATE;
+		ctl_send(u);
+		if (u->failing)
+			return;
+	}
+	if (!part_pipe_append(&u->pipe, off, len)) {
+		upload_fail_status(u, HOIST_E_INTERNAL, "UploadPart", index + 1, "no room for the part");
+		upload_maybe_finish(u);
+		return;
+	}
+	u->plan.size = off + len;
+	u->plan.nparts = u->pipe.nparts;
+	if (last) {
+		part_pipe_close(&u->pipe);
+	} else {
+		part_pipe_schedule(&u->pipe);
+	}
+}
+
+static void stream_end(struct hoist_upload *u, uint64_t total)
+{
+	if (u->state == UP_STREAM) {
+		stream_put(u, 0); /* nothing at all: a 0-byte object */
+		return;
+	}
+	u->plan.size = total;
+	part_pipe_close(&u->pipe);
+}
+
+static void stream_msg_fn(struct loop_msg *m)
+{
+	struct hoist_upload *u = container_of(m, struct hoist_upload, stream_msg);
+	char detail[200];
+	uint64_t off, len;
+	unsigned index;
+	int last, err, rc;
+
+	atomic_store_explicit(&u->stream_posted, 0, memory_order_release);
+	while (!u->failing && u->state != UP_DONE &&
+	       (rc = stream_take(u->stream, &index, &off, &len, &last, &err, detail,
+				 sizeof(detail))) != 0) {
+		if (rc == 1) {
+			stream_part(u, index, off, len, last);
+		} else if (rc == 2) {
+			stream_end(u, off);
+		} else {
+			upload_fail_status(u, err == -ENOMEM ? HOIST_E_NOMEM : HOIST_E_IO, "read",
+					   0, detail);
+			upload_maybe_finish(u);
+		}
+	}
+}
+
+void upload_stream_notify(void *owner)
+{
+	struct hoist_upload *u = owner;
+
+	/* One message in flight at a time: the handler drains everything. */
+	if (!atomic_exchange_explicit(&u->stream_posted, 1, memory_order_acq_rel)) {
+		loop_post(u->loop, &u->stream_msg);
+	}
+}
+
 /* ------------------------------------------------------------ lifecycle */
 
 /* Runs from a posted message, when nothing of this upload is on the stack:
@@ -774,7 +876,8 @@ static void upload_tick(struct loop_client *c, uint64_t now)
 	}
 	/* Last: this may finish the upload. */
 	if (atomic_load_explicit(&u->cancel, memory_order_relaxed) && !u->failing &&
-	    (u->state == UP_NEW || u->state == UP_PUT || u->state == UP_INITIATE ||
+	    (u->state == UP_NEW || u->state == UP_STREAM || u->state == UP_PUT ||
+	     u->state == UP_INITIATE ||
 	     u->state == UP_LIST || u->state == UP_PARTS)) {
 		upload_fail_status(u, HOIST_E_CANCELLED, NULL, 0, NULL);
 		upload_maybe_finish(u);
@@ -787,6 +890,10 @@ static void start_msg_fn(struct loop_msg *m)
 
 	loop_client_add(u->loop, &u->client);
 	u->rs.last_flush_ms = hoist__now_ms();
+	if (u->stream) {
+		u->state = UP_STREAM; /* the stream's first part decides */
+		return;
+	}
 	if (u->plan.nparts == 0) {
 		u->state = UP_PUT;
 		if (!u->spec.sums.prepass) {
@@ -822,6 +929,7 @@ struct hoist_upload *upload_new(struct ctx *ctx, struct hashpool *pool, struct s
 	u->client.tick = upload_tick;
 	u->start_msg.fn = start_msg_fn;
 	u->fin_msg.fn = fin_msg_fn;
+	u->stream_msg.fn = stream_msg_fn;
 	u->ctl_timer.heap_index = (size_t)-1;
 	u->ctl_timer.fn = ctl_timer_fire;
 	u->rng = retry_seed();
@@ -830,22 +938,37 @@ struct hoist_upload *upload_new(struct ctx *ctx, struct hashpool *pool, struct s
 	return u;
 }
 
+static void pipe_conf(const struct hoist_upload *u, unsigned hash_window,
+		      struct part_pipe_conf *pc)
+{
+	memset(pc, 0, sizeof(*pc));
+	pc->op = "UploadPart";
+	pc->prepass = u->spec.sums.prepass;
+	pc->want_md5 = u->spec.sums.want_md5;
+	pc->want_crc = u->spec.sums.want_crc;
+	pc->s3sum = u->spec.sums.s3sum;
+	pc->jobs = u->spec.jobs;
+	pc->fixed_concurrency = u->spec.fixed_concurrency;
+	pc->hash_window = hash_window;
+}
+
 int upload_prepare(struct hoist_upload *u, unsigned hash_window)
 {
 	struct part_pipe_conf pc;
 
-	memset(&pc, 0, sizeof(pc));
-	pc.op = "UploadPart";
-	pc.prepass = u->spec.sums.prepass;
-	pc.want_md5 = u->spec.sums.want_md5;
-	pc.want_crc = u->spec.sums.want_crc;
-	pc.s3sum = u->spec.sums.s3sum;
-	pc.jobs = u->spec.jobs;
-	pc.fixed_concurrency = u->spec.fixed_concurrency;
-	pc.hash_window = hash_window;
+	pipe_conf(u, hash_window, &pc);
 	/* The loop is known only when posted; the pipeline reads it then. */
 	return part_pipe_init(&u->pipe, &u->plan, &pc, u->ctx, NULL, u->pool, u->src, &u->stats,
 			      &u->cancel, &pipe_ops, u);
+}
+
+int upload_prepare_stream(struct hoist_upload *u, unsigned hash_window)
+{
+	struct part_pipe_conf pc;
+
+	pipe_conf(u, hash_window, &pc);
+	return part_pipe_init_open(&u->pipe, u->splan.max_parts, &pc, u->ctx, NULL, u->pool,
+				   u->src, &u->stats, &u->cancel, &pipe_ops, u);
 }
 
 void upload_post(struct hoist_upload *u, struct loop *loop)
@@ -874,10 +997,43 @@ void upload_wait_finished(struct hoist_upload *u)
 	pthread_mutex_unlock(&u->lock);
 }
 
+static void barrier_msg_fn(struct loop_msg *m)
+{
+	struct hoist_upload *u = container_of(m, struct hoist_upload, barrier_msg);
+
+	pthread_mutex_lock(&u->lock);
+	u->synced.barrier = 1;
+	pthread_cond_broadcast(&u->cond);
+	pthread_mutex_unlock(&u->lock);
+}
+
+/* A stream's producer may have posted stream_msg after the upload ended:
+ * stop it (no more posts), then let the loop run what is queued (messages
+ * run in order, so a barrier message is enough) before the stream and the
+ * upload go away. */
+static void quiesce_stream(struct hoist_upload *u)
+{
+	stream_stop(u->stream);
+	/* Never posted, or the engine is gone (its loops ran every posted
+	 * message before they stopped). */
+	if (!u->loop || atomic_load_explicit(&u->live.detached, memory_order_acquire))
+		return;
+	u->barrier_msg.fn = barrier_msg_fn;
+	loop_post(u->loop, &u->barrier_msg);
+	pthread_mutex_lock(&u->lock);
+	while (!u->synced.barrier) {
+		pthread_cond_wait(&u->cond, &u->lock);
+	}
+	pthread_mutex_unlock(&u->lock);
+}
+
 void upload_destroy(struct hoist_upload *u)
 {
 	if (!u)
 		return;
+	if (u->stream) {
+		quiesce_stream(u);
+	}
 	part_pipe_free(&u->pipe);
 	source_free(u->src);
 	resume_state_cleanup(&u->rs);

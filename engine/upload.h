@@ -30,6 +30,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "budget.h"
 #include "buf.h"
 #include "ctx.h"
 #include "hoist.h"
@@ -47,6 +48,7 @@ struct source;
 
 enum upload_state {
 	UP_NEW = 0,
+	UP_STREAM,       /* a stream's first part is not full yet: Put or multipart? */
 	UP_PUT,          /* single PutObject */
 	UP_INITIATE,
 	UP_LIST,         /* resume: ListParts reconciliation */
@@ -97,9 +99,17 @@ struct hoist_upload {
 	struct plan plan;
 	struct upload_spec spec;
 	long upload_buffer;        /* PutObject's CURLOPT_UPLOAD_BUFFERSIZE */
+	/* A stream (NULL for a file): src is its source view. */
+	struct stream *stream;
+	int stream_push;           /* fed by hoist_upload_write */
+	struct stream_plan splan;
+	struct budget_share share;
+	uint64_t expected_size;
+	int closed;                /* hoist_upload_close was called (writer thread) */
 
 	/* ---- atomic */
 	atomic_int cancel;         /* hoist_upload_cancel: async-signal-safe */
+	atomic_int stream_posted;  /* stream_msg is posted and has not run */
 	atomic_int done_flag;      /* finished: cancel needs no wakeup */
 
 	/* ---- synced */
@@ -107,12 +117,15 @@ struct hoist_upload {
 	pthread_cond_t cond;
 	struct {
 		int finished;
+		int barrier;       /* upload_destroy's message reached the loop */
 	} synced;
 	struct live live;          /* on the engine's list (engine.c) */
 
 	/* ---- loop thread */
 	struct loop_msg start_msg;
 	struct loop_msg fin_msg;
+	struct loop_msg stream_msg;
+	struct loop_msg barrier_msg;
 	struct loop_client client;
 	enum upload_state state;
 	char *upload_id;
@@ -146,6 +159,11 @@ struct hoist_upload *upload_new(struct ctx *ctx, struct hashpool *pool, struct s
 /* The pipeline for the plan and spec (after resume decided the plan).
  * 0 or -1 (ENOMEM). */
 int upload_prepare(struct hoist_upload *u, unsigned hash_window);
+/* The same for a stream: the pipeline takes parts as the stream produces
+ * them.  0 or -1 (ENOMEM). */
+int upload_prepare_stream(struct hoist_upload *u, unsigned hash_window);
+/* What a stream calls (from its producing thread) when it has news. */
+void upload_stream_notify(void *owner);
 /* Posts the upload to loop; it runs there from now on. */
 void upload_post(struct hoist_upload *u, struct loop *loop);
 void upload_cancel(struct hoist_upload *u);

@@ -26,6 +26,7 @@
 #include "loop.h"
 #include "resume.h"
 #include "source.h"
+#include "stream.h"
 #include "upload.h"
 
 #define container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
@@ -42,6 +43,9 @@ static hoist_status copy_options(struct hoist_upload_options *o,
 	switch (in->version) {
 	case 1:
 		memcpy(o, in, offsetof(struct hoist_upload_options, concurrency));
+		break;
+	case 2:
+		memcpy(o, in, offsetof(struct hoist_upload_options, expected_size));
 		break;
 	case HOIST_UPLOAD_OPTIONS_VERSION:
 		*o = *in;
@@ -186,8 +190,46 @@ static void live_wait(struct live *l)
 	upload_wait_finished(container_of(l, struct hoist_upload, live));
 }
 
-/* The one start path: src (OWNED from here on) is the upload's source,
- * path its name when it has one (for the journal's identity). */
+/* The journal's name for a source (journal.h): its real path, or the
+ * descriptor's device and inode.  malloc'd; NULL on ENOMEM. */
+static char *identity_of(const struct source *src, const char *path)
+{
+	struct buf b = BUF_INIT;
+	char *real = path ? realpath(path, NULL) : NULL;
+	int rc;
+
+	if (path) {
+		rc = buf_printf(&b, "path:%s", real ? real : path);
+	} else {
+		rc = buf_printf(&b, "fd:%" PRIu64 ":%" PRIu64, src->dev, src->ino);
+	}
+	free(real);
+	if (rc < 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_detach(&b);
+}
+
+static void go_live(struct hoist_upload **out, struct hoist_engine *e, struct hoist_upload *u)
+{
+	u->live.cancel = live_cancel;
+	u->live.wait = live_wait;
+	engine_live_add(e, &u->live);
+	*out = u;
+	upload_post(u, engine_next_loop(e));
+}
+
+static hoist_status check_dialect(const struct hoist_engine *e,
+				  const struct hoist_upload_options *o, struct hoist_result *result)
+{
+	if (o->s3_checksum != HOIST_S3_CHECKSUM_NONE && e->conf.dialect != HOIST_DIALECT_S3)
+		return result_fail(result, HOIST_E_INVALID_ARG, NULL, "s3_checksum needs the S3 dialect");
+	return HOIST_OK;
+}
+
+/* The one start path of a seekable source: src (OWNED from here on), path
+ * its name when it has one (for the journal's identity). */
 static hoist_status upload_start(struct hoist_upload **out, struct hoist_engine *e,
 				 struct source *src, const char *path,
 				 const struct hoist_upload_options *o,
@@ -196,11 +238,11 @@ static hoist_status upload_start(struct hoist_upload **out, struct hoist_engine 
 	struct hoist_upload *u;
 	hoist_status st;
 	char err[512] = "";
+	char *id = NULL;
 
-	if (o->s3_checksum != HOIST_S3_CHECKSUM_NONE && e->conf.dialect != HOIST_DIALECT_S3) {
+	if (check_dialect(e, o, result) != HOIST_OK) {
 		source_free(src);
-		return result_fail(result, HOIST_E_INVALID_ARG, NULL,
-				   "s3_checksum needs the S3 dialect");
+		return HOIST_E_INVALID_ARG;
 	}
 	u = upload_new(&e->ctx, e->pool, src);
 	if (!u)
@@ -211,7 +253,9 @@ static hoist_status upload_start(struct hoist_upload **out, struct hoist_engine 
 		st = fill_spec(u, e, o, err, sizeof(err));
 	}
 	if (st == HOIST_OK && u->plan.nparts > 0) {
-		st = resume_setup(u, path, o->checkpoint_dir, err, sizeof(err));
+		id = identity_of(src, path);
+		st = id ? resume_setup(u, id, o->checkpoint_dir, err, sizeof(err)) : HOIST_E_NOMEM;
+		free(id);
 	}
 	if (st == HOIST_OK && upload_prepare(u, 2 * hashpool_threads(e->pool)) < 0) {
 		st = HOIST_E_NOMEM;
@@ -220,11 +264,76 @@ static hoist_status upload_start(struct hoist_upload **out, struct hoist_engine 
 		upload_destroy(u);
 		return result_fail(result, st, NULL, err[0] ? err : NULL);
 	}
-	u->live.cancel = live_cancel;
-	u->live.wait = live_wait;
-	engine_live_add(e, &u->live);
-	*out = u;
-	upload_post(u, engine_next_loop(e));
+	go_live(out, e, u);
+	return HOIST_OK;
+}
+
+/* A stream's start: read is the pull callback, or NULL for a writer. */
+static hoist_status stream_start_with(struct hoist_upload **out, struct hoist_engine *e,
+				      hoist_read_fn read, void *read_ud,
+				      const struct hoist_upload_options *opts,
+				      struct hoist_result *result)
+{
+	struct hoist_upload_options o;
+	struct hoist_upload *u;
+	struct stream *s;
+	hoist_status st;
+	char err[512] = "";
+
+	if (out) {
+		*out = NULL;
+	}
+	if (!out || !e || !opts)
+		return result_fail(result, HOIST_E_INVALID_ARG, NULL, "NULL argument");
+	st = copy_options(&o, opts, err, sizeof(err));
+	if (st == HOIST_OK) {
+		st = check_options(&o, err, sizeof(err));
+	}
+	if (st != HOIST_OK)
+		return result_fail(result, st, NULL, err);
+	if (check_dialect(e, &o, result) != HOIST_OK)
+		return HOIST_E_INVALID_ARG;
+	/* The upload owns the stream through its source; the stream borrows
+	 * the plan and the share that live in the upload. */
+	u = upload_new(&e->ctx, e->pool, NULL);
+	if (!u)
+		return result_fail(result, HOIST_E_NOMEM, NULL, NULL);
+	u->engine = e;
+	u->expected_size = o.expected_size;
+	u->stream_push = read == NULL;
+	budget_share_init(&u->share, &e->budget, o.memory_limit);
+	st = plan_stream(&u->splan, budget_share_max(&u->share), o.expected_size, o.part_size,
+			 e->conf.dialect, err, sizeof(err));
+	if (st == HOIST_OK) {
+		st = fill_spec(u, e, &o, err, sizeof(err));
+	}
+	if (st == HOIST_OK) {
+		/* A stream cannot be read again: never resumed, its upload
+		 * aborted on failure, its id still journaled (hoist.h). */
+		u->spec.no_resume = 1;
+		s = stream_new(read, read_ud, &u->splan, &u->share, upload_stream_notify, u);
+		if (!s) {
+			st = HOIST_E_NOMEM;
+		} else {
+			u->stream = s;
+			u->src = stream_source(s);
+		}
+	}
+	if (st == HOIST_OK) {
+		st = resume_setup(u, "stream", o.checkpoint_dir, err, sizeof(err));
+	}
+	if (st == HOIST_OK && upload_prepare_stream(u, 2 * hashpool_threads(e->pool)) < 0) {
+		st = HOIST_E_NOMEM;
+	}
+	if (st != HOIST_OK) {
+		upload_destroy(u);
+		return result_fail(result, st, NULL, err[0] ? err : NULL);
+	}
+	go_live(out, e, u);
+	/* After the post: the reader's first news goes to a known loop. */
+	if (stream_start(u->stream) < 0) {
+		hoist_upload_cancel(u);
+	}
 	return HOIST_OK;
 }
 
@@ -314,6 +423,48 @@ hoist_status hoist_upload_fd_start(struct hoist_upload **out, struct hoist_engin
 	struct hoist_result r = HOIST_RESULT_INIT;
 
 	return deliver(result, &r, start_with(out, engine, open_fd, &fd, NULL, opts, &r));
+}
+
+hoist_status hoist_upload_stream_start(struct hoist_upload **out, struct hoist_engine *engine,
+				       hoist_read_fn read, void *read_userdata,
+				       const struct hoist_upload_options *opts,
+				       struct hoist_result *result)
+{
+	struct hoist_result r = HOIST_RESULT_INIT;
+
+	if (!read) {
+		if (out) {
+			*out = NULL;
+		}
+		return deliver(result, &r, result_fail(&r, HOIST_E_INVALID_ARG, NULL, "NULL argument"));
+	}
+	return deliver(result, &r, stream_start_with(out, engine, read, read_userdata, opts, &r));
+}
+
+hoist_status hoist_upload_writer_start(struct hoist_upload **out, struct hoist_engine *engine,
+				       const struct hoist_upload_options *opts,
+				       struct hoist_result *result)
+{
+	struct hoist_result r = HOIST_RESULT_INIT;
+
+	return deliver(result, &r, stream_start_with(out, engine, NULL, NULL, opts, &r));
+}
+
+hoist_status hoist_upload_write(struct hoist_upload *u, const void *buf, size_t len)
+{
+	if (!u || !u->stream || !u->stream_push || u->closed || (!buf && len))
+		return HOIST_E_INVALID_ARG;
+	if (len == 0)
+		return HOIST_OK;
+	return stream_write(u->stream, buf, len);
+}
+
+hoist_status hoist_upload_close(struct hoist_upload *u)
+{
+	if (!u || !u->stream || !u->stream_push || u->closed)
+		return HOIST_E_INVALID_ARG;
+	u->closed = 1;
+	return stream_close(u->stream);
 }
 
 hoist_status hoist_upload_wait(struct hoist_upload *u, struct hoist_result *result)

@@ -129,9 +129,9 @@ enum hoist_addressing {
 	HOIST_ADDRESSING_PATH = 2
 };
 
-#define HOIST_ENGINE_OPTIONS_VERSION 1
+#define HOIST_ENGINE_OPTIONS_VERSION 2
 struct hoist_engine_options {
-	unsigned version;          /* HOIST_ENGINE_OPTIONS_VERSION */
+	unsigned version;          /* HOIST_ENGINE_OPTIONS_VERSION (1 or 2) */
 	enum hoist_dialect dialect;
 	/* "http(s)://host[:port]".  NULL: derived from region as
 	 * https://oss-<region>[-internal].aliyuncs.com (OSS) or
@@ -161,6 +161,11 @@ struct hoist_engine_options {
 	 * threads, one line at a time, never with secrets or Authorization. */
 	void (*log)(const char *line, void *userdata);
 	void *log_userdata;        /* BORROWED until hoist_engine_free */
+	/* ---- version 2 */
+	/* Bytes of data buffers the engine may hold at once, over all its
+	 * transfers (the part buffers of streams; see "Streams").  Files are
+	 * streamed from their range and need none.  0: 256 MiB. */
+	uint64_t memory_limit;
 };
 /* Designated in C so that -Wextra (-Wmissing-field-initializers) stays
  * quiet in callers; C++ before C++20 has no designated initializers. */
@@ -307,8 +312,10 @@ enum hoist_s3_checksum {
  * "Done" counts the bytes of finished parts plus the bytes already sent of
  * parts in flight, so a bar moves smoothly even with few large parts; it
  * never goes backwards (a re-sent part is not counted twice) and reaches
- * total when the upload succeeds.  Called from the upload's event loop
- * thread at most every ~100 ms and once at the end. */
+ * total when the upload succeeds.  For a stream, total is what has been
+ * read so far (or expected_size while that is larger) until the stream
+ * ends.  Called from the upload's event loop thread at most every ~100 ms
+ * and once at the end. */
 typedef void (*hoist_progress_fn)(uint64_t increment, uint64_t transferred,
 				  uint64_t total, unsigned parts_in_flight,
 				  void *userdata);
@@ -336,9 +343,9 @@ typedef void (*hoist_part_fn)(const struct hoist_part_info *part, void *userdata
 /* Version 2 appended concurrency and s3_checksum; a caller built against
  * version 1 (the struct without them) keeps working: its version field
  * says how much of the struct the engine may read. */
-#define HOIST_UPLOAD_OPTIONS_VERSION 2
+#define HOIST_UPLOAD_OPTIONS_VERSION 3
 struct hoist_upload_options {
-	unsigned version;          /* HOIST_UPLOAD_OPTIONS_VERSION (1 or 2) */
+	unsigned version;          /* HOIST_UPLOAD_OPTIONS_VERSION (1 to 3) */
 	const char *bucket;        /* required */
 	const char *key;           /* required, 1..1023 bytes of UTF-8 */
 	uint64_t part_size;        /* 0: 8 MiB; grown to keep <= 10000 parts,
@@ -368,6 +375,14 @@ struct hoist_upload_options {
 	/* ---- version 2 */
 	enum hoist_concurrency concurrency; /* default adaptive */
 	enum hoist_s3_checksum s3_checksum; /* default none; S3 dialect only */
+	/* ---- version 3: streams (hoist_upload_stream_start / _writer_start) */
+	/* About how many bytes the stream will have (0: unknown): parts are
+	 * planned for it, and a size the memory budget cannot carry is
+	 * refused at start (see "Streams" below).  Ignored for files. */
+	uint64_t expected_size;
+	/* At most this many bytes of the engine's memory budget for this
+	 * upload's part buffers (0: no cap of its own). */
+	uint64_t memory_limit;
 };
 #ifdef __cplusplus
 #define HOIST_UPLOAD_OPTIONS_INIT { HOIST_UPLOAD_OPTIONS_VERSION }
@@ -410,6 +425,81 @@ HOIST_EXTERN void hoist_upload_cancel(struct hoist_upload *u);
  * that quick), closes its file.  Refused (does nothing) from a callback or
  * an engine thread. */
 HOIST_EXTERN void hoist_upload_free(struct hoist_upload *u);
+
+/* ---------------------------------------------------------------- streams
+ *
+ * A stream has no length known in advance (a pipe, a tar, a database
+ * dump).  Its bytes are held in part buffers reserved against the engine's
+ * memory budget (hoist_engine_options.memory_limit, 256 MiB by default,
+ * shared by every transfer of the engine; upload option memory_limit caps
+ * one upload's share): a buffer is filled, hashed, sent, and released only
+ * when its part is verified, so a retry re-sends from memory and nothing
+ * is lost.  Parts in flight are at most budget / part size, so the budget
+ * caps throughput at about that many times the rate of one connection (on
+ * a 30 ms / 25 MB/s path, 32 parts of 8 MiB in flight carry ~800 MB/s).
+ *
+ * Part sizes grow with the part number (blocks of 1,000 parts, doubling
+ * from 8 MiB up to budget / 2, at most 5 GiB), which bounds the largest
+ * stream a budget can carry without an expected_size:
+ *
+ *   memory budget   largest part   largest stream   parts in flight (8 MiB)
+ *   64 MiB          32 MiB         273 GiB          8
+ *   256 MiB         128 MiB        867 GiB          32
+ *   1 GiB           512 MiB        2.4 TiB          128
+ *   10 GiB          5 GiB          7.8 TiB          1280
+ *
+ * With expected_size the first parts are made large enough that 10,000
+ * parts carry it (48.8 TiB, 10,000 x 5 GiB, needs a 10 GiB budget); a size
+ * the budget cannot carry fails the start with HOIST_E_INVALID_ARG and one
+ * line naming the memory_limit it needs.  A stream that outgrows what its
+ * plan carries fails with HOIST_E_IO naming --expected-size and
+ * --memory-limit, aborting its multipart upload.  A stream that ends
+ * within its first part goes as one PutObject; an empty one makes a
+ * 0-byte object.
+ *
+ * A stream cannot be read again, so it is never resumed: on a failure or a
+ * cancel its multipart upload is aborted (as with no_resume).  Its upload
+ * id is still journaled before the first part, so that after a SIGKILL the
+ * next upload of the same key (or hoist_list_uploads / hoist_abort_upload)
+ * finds it rather than leaving billed parts behind.
+ */
+
+/* Pull: fills buf with up to len bytes and returns how many (> 0), 0 at
+ * the end, or a negative errno value on an error (the upload then fails
+ * with HOIST_E_IO, aborted).  Never called with len 0, never two calls at
+ * a time. */
+typedef int64_t (*hoist_read_fn)(void *buf, size_t len, void *userdata);
+
+/* Starts uploading what read returns.  read is called from a thread of
+ * this upload's own ("hoist-read": never a hash worker or an event loop,
+ * so a slow producer stalls nothing else), from after this call returns
+ * until it returns 0 or an error, or the upload stops.  read_userdata is
+ * BORROWED until the upload is freed.  Cancel: hoist_upload_cancel stops
+ * the upload at once, but a read that blocks is not interrupted: the
+ * thread is joined when the upload is freed, so make read return (close
+ * the pipe, return an error) after cancelling.  opts->io is ignored.
+ * Returns and fills result as hoist_upload_file_start. */
+HOIST_EXTERN hoist_status hoist_upload_stream_start(struct hoist_upload **out,
+						    struct hoist_engine *engine,
+						    hoist_read_fn read, void *read_userdata,
+						    const struct hoist_upload_options *opts,
+						    struct hoist_result *result);
+/* Push: starts an upload fed by hoist_upload_write from the caller's
+ * thread and ended by hoist_upload_close; then hoist_upload_wait. */
+HOIST_EXTERN hoist_status hoist_upload_writer_start(struct hoist_upload **out,
+						    struct hoist_engine *engine,
+						    const struct hoist_upload_options *opts,
+						    struct hoist_result *result);
+/* Copies len bytes into the upload's part buffers, blocking while the
+ * memory budget is full (backpressure: nothing queues beyond the budget).
+ * HOIST_OK, or at once the failure that stopped the upload (what
+ * hoist_upload_wait will return; HOIST_E_CANCELLED after a cancel, which
+ * also releases a write that is blocked).  One writer thread at a time;
+ * HOIST_E_INVALID_ARG on an upload that is not a writer or is closed. */
+HOIST_EXTERN hoist_status hoist_upload_write(struct hoist_upload *u, const void *buf,
+					     size_t len);
+/* Marks the end of the written bytes.  HOIST_OK, or the failure. */
+HOIST_EXTERN hoist_status hoist_upload_close(struct hoist_upload *u);
 
 /* Convenience: start + wait + free. */
 HOIST_EXTERN hoist_status hoist_upload_file(struct hoist_engine *engine,
@@ -489,8 +579,10 @@ HOIST_EXTERN hoist_status hoist_plan_parts(uint64_t size, uint64_t requested,
  *
  *   struct                  version  added
  *   hoist_engine_options    1        dialect .. log_userdata
+ *                           2        memory_limit
  *   hoist_upload_options    1        bucket .. userdata
  *                           2        concurrency, s3_checksum
+ *                           3        expected_size, memory_limit
  *   hoist_result            1        version .. message
  *
  * Structs the library fills and hands out by pointer (hoist_part_info,

@@ -8,8 +8,8 @@ multipart upload whose HEAD ETag is MD5-of-part-digests-3, EntityTooSmall,
 a wrong secret), so a failure below is hoist's, not the infrastructure's.
 Then `hoist cp FILE s3://BUCKET/KEY` for 0 B, 1 B, 5 MiB-1, 5 MiB,
 3 parts + 7 B (5 MiB parts) and 200 MiB (hoist's default part size), with
---jobs 1 and 64, and once with --part-size 1 MiB (must become S3's 5 MiB
-minimum); each object is read back with boto3 and compared by sha256, and
+--jobs 1 and 64, once with --part-size 1 MiB (must become S3's 5 MiB
+minimum), and 1 B and 3 parts + 7 B as streams through a pipe; each object is read back with boto3 and compared by sha256, and
 its HEAD ETag compared with the one computed here.  A wrong
 secret must make hoist name SignatureDoesNotMatch.  If RGW does not come
 up, that is a failure, never a skip.
@@ -118,6 +118,11 @@ def hoist_cases(t, s3, ep, ak, sk, tmp):
     # Complete): a smaller --part-size must be raised to 5 MiB.
     S.upload_case(t, s3, ep, BUCKET, "hoist/small-part-size", files["3x5MiB+7"], 3 * 5 * MiB + 7,
                   MiB, 8, ak, sk, expect_part=P)
+    # Streams (`cat FILE | hoist cp -`): one PutObject within a part,
+    # multipart beyond.
+    for label in ("1B", "3x5MiB+7"):
+        S.upload_case(t, s3, ep, BUCKET, f"hoist/stream-{label}", files[label],
+                      os.path.getsize(files[label]), P, 8, ak, sk, stream=True)
     S.wrong_secret_case(t, ep, BUCKET, files["1B"], ak, sk)
     code = S.error_code(lambda: s3.head_object(Bucket=BUCKET, Key="wrong-secret"))
     t.ok(code is not None, "wrong secret: no object was created", f"HEAD answered {code}")

@@ -111,12 +111,14 @@ def read_back(s3, bucket, key):
     return h.hexdigest(), n
 
 
-def run_hoist(args, ak, sk, timeout=180):
+def run_hoist(args, ak, sk, timeout=180, stdin_from=None):
+    """stdin_from: a file piped in through cat (a stream, not a seekable fd)."""
     env = dict(os.environ, AWS_ACCESS_KEY_ID=ak, AWS_SECRET_ACCESS_KEY=sk)
     t0 = time.monotonic()
+    src = subprocess.Popen(["cat", stdin_from], stdout=subprocess.PIPE) if stdin_from else None
     try:
         p = subprocess.run([HOIST, *args], env=env, capture_output=True, text=True,
-                           timeout=timeout)
+                           timeout=timeout, stdin=src.stdout if src else None)
         return p.returncode, p.stdout, p.stderr, time.monotonic() - t0
     except FileNotFoundError:
         return 127, "", f"{HOIST}: not built", 0.0
@@ -124,6 +126,10 @@ def run_hoist(args, ak, sk, timeout=180):
         out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
         err = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
         return -1, out, err + f"\n(timed out after {timeout} s)", float(timeout)
+    finally:
+        if src:
+            src.stdout.close()
+            src.wait()
 
 
 def hoist_cp_args(path, bucket, key, endpoint, jobs, part_size=None, path_style=False,
@@ -138,7 +144,7 @@ def hoist_cp_args(path, bucket, key, endpoint, jobs, part_size=None, path_style=
 
 
 def upload_case(t, s3, endpoint, bucket, key, path, size, part_size, jobs, ak, sk,
-                path_style=False, timeout=180, expect_part=None):
+                path_style=False, timeout=180, expect_part=None, stream=False):
     """hoist cp path to s3://bucket/key, then three TAP lines: the upload
     succeeded, the bytes read back equal (sha256), the HEAD ETag is the one
     computed here.  part_size None: hoist's default (HOIST_DEFAULT_PART).
@@ -146,9 +152,10 @@ def upload_case(t, s3, endpoint, bucket, key, path, size, part_size, jobs, ak, s
     the one asked for (S3 raises a smaller one to 5 MiB).  Deletes the
     object afterwards (memory-backed servers)."""
     name = f"{size} B, --jobs {jobs}" + (f", --part-size {part_size}" if part_size else "") + \
-        (", --path-style" if path_style else "")
+        (", --path-style" if path_style else "") + (", a stream through a pipe" if stream else "")
     rc, out, err, secs = run_hoist(
-        hoist_cp_args(path, bucket, key, endpoint, jobs, part_size, path_style), ak, sk, timeout)
+        hoist_cp_args("-" if stream else path, bucket, key, endpoint, jobs, part_size, path_style),
+        ak, sk, timeout, stdin_from=path if stream else None)
     rate = f", {size / MiB / secs:.0f} MiB/s" if secs > 0 and size >= 16 * MiB else ""
     print(f"# hoist cp {name}: exit {rc} in {secs:.2f} s{rate}", flush=True)
     t.ok(rc == 0, f"hoist cp {name}: exit 0",
