@@ -13,7 +13,7 @@
  *  - An object no larger than one part is sent by one PutObject: fewer
  *    requests and the same verification.
  *
- * Layer: transfer (below the API; see ARCHITECTURE.md).
+ * Layer: runtime (pure planning, below the transfer; see ARCHITECTURE.md).
  * Threading: pure functions.
  */
 #include "plan.h"

@@ -4,7 +4,7 @@
  * Owns: the part size and count for an object size, a requested part size
  * and the dialect's limits (dialect.h); the offset and length of part i.
  *
- * Layer: transfer (below the API; see ARCHITECTURE.md).
+ * Layer: runtime (pure planning, below the transfer; see ARCHITECTURE.md).
  * Threading: pure functions.
  */
 #ifndef HOIST_PLAN_H
