@@ -43,16 +43,6 @@
 #include "topo.h"
 
 /*
- * 128 KiB per lane: with 32 lanes the worker's buffers are 4 MiB, in L3
- * while a round's MD5 pass reads them back (each chunk was just CRCed
- * while it sat in L2).  Smaller chunks cost a pread syscall and a lane
- * round trip per fewer bytes (64 KiB measured ~3 % more CPU per GiB on
- * uploads); larger ones grow the resident set by 32 x the chunk per
- * worker for no measured gain.
- */
-#define HASHPOOL_LANE_CHUNK (128 * 1024)
-
-/*
  * The most bytes of parts a batch may hold: 256 MiB, 32 parts of the
  * default 8 MiB.  The window is two batches, so with the default part
  * size up to 512 MiB of the file are read ahead of the send point and

@@ -139,6 +139,7 @@ struct part_pipe {
 	const struct part_pipe_ops *ops;
 	void *owner;
 	struct part_pipe_conf conf;
+	unsigned hash_batch;        /* parts queued for hashing at a time */
 	struct req_stats *stats;    /* the owner's counters, added to here */
 	const atomic_int *cancel;   /* the owner's cancel flag: no retry then */
 

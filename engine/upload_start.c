@@ -213,7 +213,7 @@ static hoist_status upload_start(struct hoist_upload **out, struct hoist_engine 
 	if (st == HOIST_OK && u->plan.nparts > 0) {
 		st = resume_setup(u, path, o->checkpoint_dir, err, sizeof(err));
 	}
-	if (st == HOIST_OK && upload_prepare(u, 2 * hashpool_threads(e->pool)) < 0) {
+	if (st == HOIST_OK && upload_prepare(u, hashpool_window(e->pool, u->plan.part_size)) < 0) {
 		st = HOIST_E_NOMEM;
 	}
 	if (st != HOIST_OK) {

@@ -99,11 +99,11 @@ static int teardown(void **state)
 
 static const enum md5mb_impl impls[] = { MD5MB_SCALAR, MD5MB_AVX2, MD5MB_AVX512 };
 
-/* Lengths on the edges of MD5 blocks, of the lanes' 128 KiB chunks and of
+/* Lengths on the edges of MD5 blocks, of the lanes' 64 KiB chunks and of
  * the scalar path's 256 KiB ones, and a few whole parts. */
 static const uint64_t edge_lens[] = {
 	0, 1, 55, 56, 63, 64, 65, 4095,
-	128 * 1024 - 1, 128 * 1024, 128 * 1024 + 1,
+	64 * 1024 - 1, 64 * 1024, 64 * 1024 + 1,
 	256 * 1024 - 1, 256 * 1024, 256 * 1024 + 1,
 	1 << 20, 3 * (1 << 20) + 17, 5 * (1 << 20) + 4097, 8 << 20,
 };
@@ -260,9 +260,9 @@ static void test_batch_fills_lanes(void **state)
 		if (impl == MD5MB_SCALAR) {
 			assert_int_equal(st.rounds, 0);
 		} else {
-			/* 1 MiB in 128 KiB chunks: 8 rounds of n lanes. */
-			assert_int_equal(st.rounds, 8);
-			assert_int_equal(st.lane_rounds, 8 * n);
+			/* 1 MiB in lane chunks: every round has all n lanes. */
+			assert_int_equal(st.rounds, (1 << 20) / HASHPOOL_LANE_CHUNK);
+			assert_int_equal(st.lane_rounds, n * ((1 << 20) / HASHPOOL_LANE_CHUNK));
 		}
 		for (unsigned i = 0; i < n; i++) {
 			uint8_t want[16];
