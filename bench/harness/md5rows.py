@@ -149,6 +149,16 @@ def _fmt(v, f="{:.2f}"):
     return "–" if v is None else f.format(v)
 
 
+def engine_md5_rate(hb):
+    """(path, GB/s per core) of the MD5 the engine uses, from hashbench's
+    JSON: its multi-buffer path when it has one, else OpenSSL."""
+    path = hb.get("md5_impl")
+    rate = hb.get(f"md5_{path}_GBps_per_core")
+    if rate:
+        return path, rate
+    return "OpenSSL", hb["md5_GBps_per_core"]
+
+
 def hashbench_lines(hb):
     """Per-path MD5 lines for summary.md's ceilings."""
     if not hb or not hb.get("md5_GBps_per_core"):

@@ -191,8 +191,9 @@ def ceiling_rows(gc, h, mode, ceilings):
     hb = ceilings.get("hash") or {}
     cores = ceilings.get("cores") or 1
     if mode == "both" and hb.get("md5_GBps_per_core"):
-        bound = hb["md5_GBps_per_core"] * 1000 * cores
-        rows.append({"hoist_checksum": mode, "ceiling": f"MD5 on all {cores} cores (OpenSSL)",
+        path, rate = md5rows.engine_md5_rate(hb)
+        bound = rate * 1000 * cores
+        rows.append({"hoist_checksum": mode, "ceiling": f"MD5 on all {cores} cores ({path})",
                      "ceiling_MBps": round(bound, 1), "hoist_MBps": tp,
                      "percent": round(100 * tp / bound, 1)})
     return rows
