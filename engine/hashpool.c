@@ -108,6 +108,22 @@ static int job_stopped(const struct hash_job *j)
 	return j->stop && atomic_load_explicit(j->stop, memory_order_relaxed);
 }
 
+/* A job that cannot start: the worker has no buffer (ENOMEM), or its
+ * upload is stopping.  Sets its result and returns 1; else 0. */
+static int job_refused(struct hash_job *j, const void *buf)
+{
+	if (!buf) {
+		j->result = -1;
+		j->err = ENOMEM;
+		return 1;
+	}
+	if (job_stopped(j)) {
+		j->result = HASH_SKIPPED;
+		return 1;
+	}
+	return 0;
+}
+
 static void crcs_update(struct hash_job *j, uint64_t *crc, uint32_t *c32c,
 			uint64_t *nvme, const void *p, size_t n)
 {
@@ -223,12 +239,7 @@ static void run_scalar(struct hashpool *p, unsigned char *buf)
 		pthread_mutex_unlock(&p->lock);
 		if (!j)
 			break;
-		if (!buf) {
-			j->result = -1;
-			j->err = ENOMEM;
-		} else if (job_stopped(j)) {
-			j->result = HASH_SKIPPED;
-		} else {
+		if (!job_refused(j, buf)) {
 			hash_one(j, buf);
 		}
 		job_done(p, j);
@@ -340,12 +351,7 @@ static void run_lanes(struct hashpool *p, unsigned char *bufs)
 			break;
 		}
 		while (busy < p->lanes && (j = queue_pop_locked(p)) != NULL) {
-			if (!bufs) {
-				j->result = -1;
-				j->err = ENOMEM;
-			} else if (job_stopped(j)) {
-				j->result = HASH_SKIPPED;
-			} else {
+			if (!job_refused(j, bufs)) {
 				lane_start(&ln[busy++], j);
 				continue;
 			}

@@ -66,7 +66,19 @@ static int teardown(void **state)
 	return 0;
 }
 
-static const enum md5mb_impl all_impls[] = { MD5MB_SCALAR, MD5MB_AVX2, MD5MB_AVX512 };
+/* Runs fn on every path this CPU has; says which it skips. */
+static void each_impl(void (*fn)(enum md5mb_impl impl))
+{
+	static const enum md5mb_impl all[] = { MD5MB_SCALAR, MD5MB_AVX2, MD5MB_AVX512 };
+
+	for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++) {
+		if (md5mb_supported(all[k])) {
+			fn(all[k]);
+		} else {
+			print_message("skipping %s: not on this CPU\n", md5mb_name(all[k]));
+		}
+	}
+}
 
 static void hex16(char out[33], const uint8_t d[16])
 {
@@ -125,71 +137,69 @@ static void check_rfc(enum md5mb_impl impl, struct md5mb_ctx *ctx, unsigned i, c
 
 /* The suite three ways: all seven messages as one batch, each alone, and
  * all seven fed one byte per call (every tail carried across calls). */
+static void test_rfc1321_suite_on(enum md5mb_impl impl)
+{
+	struct md5mb_ctx c[NRFC], *cp[NRFC];
+	const void *d[NRFC];
+	size_t l[NRFC];
+
+	for (unsigned i = 0; i < NRFC; i++) {
+		md5mb_init(&c[i]);
+		cp[i] = &c[i];
+		d[i] = rfc1321[i].msg;
+		l[i] = strlen(rfc1321[i].msg);
+	}
+	md5mb_update(impl, cp, d, l, NRFC);
+	for (unsigned i = 0; i < NRFC; i++) {
+		check_rfc(impl, &c[i], i, "one batch");
+	}
+	for (unsigned i = 0; i < NRFC; i++) {
+		md5mb_init(&c[i]);
+		md5mb_update(impl, cp + i, d + i, l + i, 1);
+		check_rfc(impl, &c[i], i, "alone");
+	}
+	for (unsigned i = 0; i < NRFC; i++) {
+		md5mb_init(&c[i]);
+	}
+	for (size_t off = 0; off < 80; off++) {
+		const void *pd[NRFC];
+		size_t pl[NRFC];
+
+		for (unsigned i = 0; i < NRFC; i++) {
+			pd[i] = rfc1321[i].msg + (off < l[i] ? off : l[i]);
+			pl[i] = off < l[i] ? 1 : 0;
+		}
+		md5mb_update(impl, cp, pd, pl, NRFC);
+	}
+	for (unsigned i = 0; i < NRFC; i++) {
+		check_rfc(impl, &c[i], i, "a byte per call");
+	}
+	/* Only the 80-byte message has a whole block (the others are
+	 * all tail and padding): in every lane at once, so that the
+	 * block goes through the vector kernel and not the portable
+	 * function that finishes a lone lane. */
+	for (unsigned n = md5mb_lanes(impl) / 2; n <= md5mb_lanes(impl); n += n / 2 + 1) {
+		struct md5mb_ctx w[MD5MB_MAX_LANES], *wp[MD5MB_MAX_LANES];
+		const void *wd[MD5MB_MAX_LANES];
+		size_t wl[MD5MB_MAX_LANES];
+
+		for (unsigned i = 0; i < n; i++) {
+			md5mb_init(&w[i]);
+			wp[i] = &w[i];
+			wd[i] = rfc1321[NRFC - 1].msg;
+			wl[i] = strlen(rfc1321[NRFC - 1].msg);
+		}
+		md5mb_update(impl, wp, wd, wl, n);
+		for (unsigned i = 0; i < n; i++) {
+			check_rfc(impl, &w[i], NRFC - 1, "in every lane");
+		}
+	}
+}
+
 static void test_rfc1321_suite(void **state)
 {
 	(void)state;
-	for (size_t k = 0; k < sizeof(all_impls) / sizeof(all_impls[0]); k++) {
-		enum md5mb_impl impl = all_impls[k];
-		struct md5mb_ctx c[NRFC], *cp[NRFC];
-		const void *d[NRFC];
-		size_t l[NRFC];
-
-		if (!md5mb_supported(impl)) {
-			print_message("skipping %s: not on this CPU\n", md5mb_name(impl));
-			continue;
-		}
-		for (unsigned i = 0; i < NRFC; i++) {
-			md5mb_init(&c[i]);
-			cp[i] = &c[i];
-			d[i] = rfc1321[i].msg;
-			l[i] = strlen(rfc1321[i].msg);
-		}
-		md5mb_update(impl, cp, d, l, NRFC);
-		for (unsigned i = 0; i < NRFC; i++) {
-			check_rfc(impl, &c[i], i, "one batch");
-		}
-		for (unsigned i = 0; i < NRFC; i++) {
-			md5mb_init(&c[i]);
-			md5mb_update(impl, cp + i, d + i, l + i, 1);
-			check_rfc(impl, &c[i], i, "alone");
-		}
-		for (unsigned i = 0; i < NRFC; i++) {
-			md5mb_init(&c[i]);
-		}
-		for (size_t off = 0; off < 80; off++) {
-			const void *pd[NRFC];
-			size_t pl[NRFC];
-
-			for (unsigned i = 0; i < NRFC; i++) {
-				pd[i] = rfc1321[i].msg + (off < l[i] ? off : l[i]);
-				pl[i] = off < l[i] ? 1 : 0;
-			}
-			md5mb_update(impl, cp, pd, pl, NRFC);
-		}
-		for (unsigned i = 0; i < NRFC; i++) {
-			check_rfc(impl, &c[i], i, "a byte per call");
-		}
-		/* Only the 80-byte message has a whole block (the others are
-		 * all tail and padding): in every lane at once, so that the
-		 * block goes through the vector kernel and not the portable
-		 * function that finishes a lone lane. */
-		for (unsigned n = md5mb_lanes(impl) / 2; n <= md5mb_lanes(impl); n += n / 2 + 1) {
-			struct md5mb_ctx w[MD5MB_MAX_LANES], *wp[MD5MB_MAX_LANES];
-			const void *wd[MD5MB_MAX_LANES];
-			size_t wl[MD5MB_MAX_LANES];
-
-			for (unsigned i = 0; i < n; i++) {
-				md5mb_init(&w[i]);
-				wp[i] = &w[i];
-				wd[i] = rfc1321[NRFC - 1].msg;
-				wl[i] = strlen(rfc1321[NRFC - 1].msg);
-			}
-			md5mb_update(impl, wp, wd, wl, n);
-			for (unsigned i = 0; i < n; i++) {
-				check_rfc(impl, &w[i], NRFC - 1, "in every lane");
-			}
-		}
-	}
+	each_impl(test_rfc1321_suite_on);
 }
 
 /* ------------------------------------------------------- random batches */
@@ -269,115 +279,107 @@ static void random_batches(enum md5mb_impl impl, unsigned nmin, unsigned nmax,
 /* 1..16 lanes, each up to 2 MiB fed in pieces of up to 256 KiB (the hash
  * pool's shape); 17..33 lanes shorter, so that the widest kernel's two
  * halves and the split into several passes are covered too. */
+static void test_random_lengths_on(enum md5mb_impl impl)
+{
+	random_batches(impl, 1, 16, MAXLEN, 256 * 1024);
+	random_batches(impl, 17, 33, 200 * 1024, 64 * 1024);
+	/* Small pieces: tails carried across calls all the time. */
+	random_batches(impl, 1, 33, 4096, 100);
+}
+
 static void test_random_lengths(void **state)
 {
 	(void)state;
-	for (size_t k = 0; k < sizeof(all_impls) / sizeof(all_impls[0]); k++) {
-		enum md5mb_impl impl = all_impls[k];
-
-		if (!md5mb_supported(impl)) {
-			print_message("skipping %s: not on this CPU\n", md5mb_name(impl));
-			continue;
-		}
-		random_batches(impl, 1, 16, MAXLEN, 256 * 1024);
-		random_batches(impl, 17, 33, 200 * 1024, 64 * 1024);
-		/* Small pieces: tails carried across calls all the time. */
-		random_batches(impl, 1, 33, 4096, 100);
-	}
+	each_impl(test_random_lengths_on);
 }
 
 /* The hash pool's pattern: up to `lanes` messages at once, each advanced by
  * a piece per call; a message that is whole leaves and a new one takes its
  * place in the next call while the others are half done. */
+static void test_lanes_join_while_others_run_on(enum md5mb_impl impl)
+{
+	unsigned width = md5mb_lanes(impl) + 3, started = 0, finished = 0;
+	const unsigned total = 120;
+	struct msg m[40];
+	unsigned busy = 0;
+
+	while (finished < total) {
+		struct md5mb_ctx *cp[40];
+		const void *d[40];
+		size_t l[40];
+
+		while (busy < width && started < total) {
+			struct msg *x = &m[busy++];
+
+			x->len = pick_len(300 * 1024);
+			x->p = pool_bytes + rnd_below(MAXLEN - x->len + 1);
+			x->fed = 0;
+			md5mb_init(&x->ctx);
+			started++;
+		}
+		for (unsigned i = 0; i < busy; i++) {
+			size_t piece = rnd_below(64 * 1024);
+
+			if (piece > m[i].len - m[i].fed) {
+				piece = m[i].len - m[i].fed;
+			}
+			cp[i] = &m[i].ctx;
+			d[i] = m[i].p + m[i].fed;
+			l[i] = piece;
+			m[i].fed += piece;
+		}
+		md5mb_update(impl, cp, d, l, busy);
+		for (unsigned i = 0; i < busy;) {
+			if (m[i].fed == m[i].len) {
+				expect_md5(&m[i].ctx, m[i].p, m[i].len, impl, "joined", finished);
+				finished++;
+				m[i] = m[--busy];
+				continue;
+			}
+			i++;
+		}
+	}
+	assert_int_equal(busy, 0);
+}
+
 static void test_lanes_join_while_others_run(void **state)
 {
 	(void)state;
-	for (size_t k = 0; k < sizeof(all_impls) / sizeof(all_impls[0]); k++) {
-		enum md5mb_impl impl = all_impls[k];
-		unsigned width = md5mb_lanes(impl) + 3, started = 0, finished = 0;
-		const unsigned total = 120;
-		struct msg m[40];
-		unsigned busy = 0;
-
-		if (!md5mb_supported(impl)) {
-			print_message("skipping %s: not on this CPU\n", md5mb_name(impl));
-			continue;
-		}
-		while (finished < total) {
-			struct md5mb_ctx *cp[40];
-			const void *d[40];
-			size_t l[40];
-
-			while (busy < width && started < total) {
-				struct msg *x = &m[busy++];
-
-				x->len = pick_len(300 * 1024);
-				x->p = pool_bytes + rnd_below(MAXLEN - x->len + 1);
-				x->fed = 0;
-				md5mb_init(&x->ctx);
-				started++;
-			}
-			for (unsigned i = 0; i < busy; i++) {
-				size_t piece = rnd_below(64 * 1024);
-
-				if (piece > m[i].len - m[i].fed) {
-					piece = m[i].len - m[i].fed;
-				}
-				cp[i] = &m[i].ctx;
-				d[i] = m[i].p + m[i].fed;
-				l[i] = piece;
-				m[i].fed += piece;
-			}
-			md5mb_update(impl, cp, d, l, busy);
-			for (unsigned i = 0; i < busy;) {
-				if (m[i].fed == m[i].len) {
-					expect_md5(&m[i].ctx, m[i].p, m[i].len, impl, "joined", finished);
-					finished++;
-					m[i] = m[--busy];
-					continue;
-				}
-				i++;
-			}
-		}
-		assert_int_equal(busy, 0);
-	}
+	each_impl(test_lanes_join_while_others_run_on);
 }
 
 /* Every split point of every message up to 200 bytes, in two pieces,
  * while 15 other lanes carry unrelated messages. */
-static void test_every_split(void **state)
+static void test_every_split_on(enum md5mb_impl impl)
 {
-	(void)state;
-	for (size_t k = 0; k < sizeof(all_impls) / sizeof(all_impls[0]); k++) {
-		enum md5mb_impl impl = all_impls[k];
+	for (size_t len = 0; len <= 200; len++) {
+		for (size_t cut = 0; cut <= len; cut++) {
+			struct md5mb_ctx c[16], *cp[16];
+			const void *d[16];
+			size_t l[16];
 
-		if (!md5mb_supported(impl)) {
-			print_message("skipping %s: not on this CPU\n", md5mb_name(impl));
-			continue;
-		}
-		for (size_t len = 0; len <= 200; len++) {
-			for (size_t cut = 0; cut <= len; cut++) {
-				struct md5mb_ctx c[16], *cp[16];
-				const void *d[16];
-				size_t l[16];
-
-				for (unsigned i = 0; i < 16; i++) {
-					md5mb_init(&c[i]);
-					cp[i] = &c[i];
-					d[i] = pool_bytes + 1000 * i + (i ? 0 : 3);
-					l[i] = i ? 64 * i + cut : cut;
-				}
-				md5mb_update(impl, cp, d, l, 16);
-				d[0] = pool_bytes + 3 + cut;
-				l[0] = len - cut;
-				md5mb_update(impl, cp, d, l, 1);
-				expect_md5(&c[0], pool_bytes + 3, len, impl, "split", (unsigned)cut);
-				for (unsigned i = 1; i < 16; i++) {
-					expect_md5(&c[i], pool_bytes + 1000 * i, l[i], impl, "bystander", i);
-				}
+			for (unsigned i = 0; i < 16; i++) {
+				md5mb_init(&c[i]);
+				cp[i] = &c[i];
+				d[i] = pool_bytes + 1000 * i + (i ? 0 : 3);
+				l[i] = i ? 64 * i + cut : cut;
+			}
+			md5mb_update(impl, cp, d, l, 16);
+			d[0] = pool_bytes + 3 + cut;
+			l[0] = len - cut;
+			md5mb_update(impl, cp, d, l, 1);
+			expect_md5(&c[0], pool_bytes + 3, len, impl, "split", (unsigned)cut);
+			for (unsigned i = 1; i < 16; i++) {
+				expect_md5(&c[i], pool_bytes + 1000 * i, l[i], impl, "bystander", i);
 			}
 		}
 	}
+}
+
+static void test_every_split(void **state)
+{
+	(void)state;
+	each_impl(test_every_split_on);
 }
 
 /* ------------------------------------------------------------- choice */
