@@ -60,7 +60,8 @@ CMOCKA_LIBS := $(call pc,cmocka,libs)
 endif
 
 # The core that engine and ossemu share: checksums, signatures, XML, buffers.
-CORE_SRC   := engine/buf.c engine/checksum.c engine/sign.c engine/xml.c
+CORE_SRC   := engine/buf.c engine/checksum.c engine/md5mb.c engine/md5mb_avx2.c \
+              engine/md5mb_avx512.c engine/sign.c engine/xml.c
 ENGINE_SRC := $(filter-out $(CORE_SRC),$(wildcard engine/*.c))
 CLI_SRC    := $(wildcard engine/cli/*.c)
 OSSEMU_SRC := $(wildcard bench/ossemu/*.c)

@@ -28,6 +28,7 @@
 #include "dialect.h"
 #include "hashpool.h"
 #include "loop.h"
+#include "md5mb.h"
 #include "status.h"
 #include "topo.h"
 
@@ -237,6 +238,8 @@ static hoist_status engine_create(struct hoist_engine **out,
 	struct hoist_engine *e = NULL;
 	hoist_status st = HOIST_OK;
 	unsigned i, per_loop;
+	enum md5mb_impl md5;
+	char md5_err[160];
 
 	if (errbuf && errlen) {
 		errbuf[0] = '\0';
@@ -261,6 +264,11 @@ static hoist_status engine_create(struct hoist_engine **out,
 		     opts->version, HOIST_ENGINE_OPTIONS_VERSION);
 	}
 	opts = &o;
+	/* A forced MD5 path (HOIST_MD5) the CPU lacks is refused, never
+	 * replaced by another. */
+	if (md5mb_choose(&md5, md5_err, sizeof(md5_err)) < 0) {
+		FAIL(HOIST_E_INVALID_ARG, "%s", md5_err);
+	}
 	pthread_once(&curl_once, curl_init_once);
 	if (curl_init_result != CURLE_OK) {
 		FAIL(HOIST_E_INTERNAL, "curl_global_init failed");
@@ -296,7 +304,8 @@ static hoist_status engine_create(struct hoist_engine **out,
 	if (e->conf.hash_threads == 0) {
 		e->conf.hash_threads = topo_ncores(e->topo);
 	}
-	if (hashpool_new(&e->pool, e->topo, e->conf.hash_threads) < 0) {
+	ctx_log(&e->ctx, "MD5: %s (%u parts per pass)", md5mb_name(md5), md5mb_lanes(md5));
+	if (hashpool_new(&e->pool, e->topo, e->conf.hash_threads, md5) < 0) {
 		FAIL(HOIST_E_INTERNAL, "cannot start the hash threads");
 	}
 	e->loops = calloc(e->conf.io_threads, sizeof(*e->loops));

@@ -60,6 +60,8 @@ static int pipe_setup(struct part_pipe *pp, unsigned capacity,
 	pp->pool = pool;
 	pp->src = src;
 	pp->conf = *conf;
+	/* The pool's lanes: see hash_ahead. */
+	pp->hash_batch = pool ? hashpool_batch(pool, conf->part_size) : 1;
 	pp->stats = stats;
 	pp->cancel = cancel;
 	pp->ops = ops;
@@ -160,21 +162,26 @@ static void part_hashed_worker(struct hash_job *j)
 	loop_post(p->pipe->loop, &p->hashed_msg);
 }
 
-static void submit_hash(struct part_pipe *pp, struct part *p)
+/* Prepares p's job and links it at *tail (hash_ahead submits the list). */
+static void submit_hash(struct part_pipe *pp, struct part *p, struct hash_job ***tail)
 {
 	struct hash_job *j = &p->hj;
 
 	j->src = pp->src;
 	j->off = p->off;
 	j->len = p->len;
+	/* A stream's part is hashed in its buffer, without a copy. */
+	j->mem = p->len ? source_view(pp->src, p->off, p->len) : NULL;
 	j->want_md5 = pp->conf.want_md5 || (p->hash_extra & PART_SUM_MD5);
 	j->want_crc = pp->conf.want_crc || (p->hash_extra & PART_SUM_CRC);
 	j->want_crc32c = pp->conf.s3sum == HOIST_S3_CHECKSUM_CRC32C;
 	j->want_crc64nvme = pp->conf.s3sum == HOIST_S3_CHECKSUM_CRC64NVME;
 	j->stop = &pp->stop;
+	j->next = NULL;
 	p->state = PART_HASHING;
 	pp->hashing++;
-	hashpool_submit(pp->pool, j);
+	**tail = j;
+	*tail = &j->next;
 }
 
 static void part_hashed_msg(struct loop_msg *m)
@@ -219,18 +226,40 @@ static void part_hashed_msg(struct loop_msg *m)
 	}
 }
 
-/* Submits the planned parts inside the hash window. */
+/*
+ * Queues hashing up to the window ahead of the send point, hash_batch
+ * parts at a time: the pool hashes the parts it holds together, one per
+ * SIMD lane, so parts let in one by one as sends finish would each be
+ * hashed alone at scalar speed.  Whole batches only (a remainder would be
+ * hashed in a half-empty pass), except the upload's last parts when they
+ * are all there is.  This cannot stall the send loop: a batch is held back
+ * only while the window already holds at least hash_window - hash_batch +
+ * 1 parts past next_send that are hashed or being hashed (the pool's
+ * window is two batches).
+ */
 static void hash_ahead(struct part_pipe *pp)
 {
 	uint64_t limit = (uint64_t)pp->next_send + pp->cc.limit + pp->conf.hash_window;
+	struct hash_job *list = NULL, **tail = &list;
 
-	while (!pp->stopped && pp->next_hash < pp->nparts && pp->next_hash < limit) {
+	if (limit > pp->nparts) {
+		limit = pp->nparts;
+	}
+	if (pp->next_hash >= limit)
+		return;
+	if (limit < pp->nparts) {
+		limit -= (limit - pp->next_hash) % pp->hash_batch;
+		if (limit == pp->next_hash)
+			return;
+	}
+	while (!pp->stopped && pp->next_hash < limit) {
 		struct part *p = &pp->parts[pp->next_hash++];
 
 		if (p->state == PART_PLANNED) {
-			submit_hash(pp, p);
+			submit_hash(pp, p, &tail);
 		}
 	}
+	hashpool_submit_list(pp->pool, list);
 }
 
 /* ---------------------------------------------------------------- send */

@@ -128,6 +128,7 @@ struct part_pipe_conf {
 	unsigned jobs;             /* the most parts in flight */
 	int fixed_concurrency;
 	unsigned hash_window;      /* parts hashed ahead beyond the send limit */
+	uint64_t part_size;        /* a typical part (the pool's batching) */
 };
 
 struct part_pipe {
@@ -139,6 +140,7 @@ struct part_pipe {
 	const struct part_pipe_ops *ops;
 	void *owner;
 	struct part_pipe_conf conf;
+	unsigned hash_batch;        /* parts queued for hashing at a time */
 	struct req_stats *stats;    /* the owner's counters, added to here */
 	const atomic_int *cancel;   /* the owner's cancel flag: no retry then */
 

@@ -117,6 +117,11 @@ void source_done_with(struct source *s, uint64_t off, uint64_t len)
 	s->ops->done_with(s, off, len);
 }
 
+const void *source_view(struct source *s, uint64_t off, uint64_t len)
+{
+	return s->ops->view ? s->ops->view(s, off, len) : NULL;
+}
+
 void source_free(struct source *s)
 {
 	if (s) {

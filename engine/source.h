@@ -35,6 +35,9 @@ struct source_ops {
 	/* [off, off+len) will not be read again soon (its part is done). */
 	void (*done_with)(struct source *s, uint64_t off, uint64_t len);
 	void (*free)(struct source *s);
+	/* Optional: [off, off+len) as memory the source holds, valid until
+	 * done_with of that range (a stream's part buffer), or NULL. */
+	const void *(*view)(struct source *s, uint64_t off, uint64_t len);
 };
 
 struct source {
@@ -74,6 +77,10 @@ int source_read(struct source *s, void *dst, uint64_t off, size_t len);
 /* 1 if the file's size or mtime differ from those at open (or fstat
  * fails), else 0. */
 int source_changed(struct source *s);
+
+/* The bytes of [off, off+len) in place when the source holds them in
+ * memory (a hash worker then reads them without a copy), else NULL. */
+const void *source_view(struct source *s, uint64_t off, uint64_t len);
 
 /* A hint that the bytes of [off, off+len) will not be read again soon:
  * in mmap mode the range is dropped from our page tables so a long upload

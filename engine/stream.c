@@ -102,6 +102,18 @@ static int src_read(struct source *src, void *dst, uint64_t off, size_t len)
 	return 0;
 }
 
+static const void *src_view(struct source *src, uint64_t off, uint64_t len)
+{
+	struct stream *s = from_src(src);
+	unsigned i = plan_stream_index(s->sp, off);
+	struct sbuf *b = i < s->sp->max_parts ? s->bufs[i] : NULL;
+	uint64_t base = plan_stream_part_off(s->sp, i);
+
+	if (!b || off - base + len > b->fill)
+		return NULL;
+	return b->data + (off - base);
+}
+
 static int src_changed(struct source *src)
 {
 	(void)src;
@@ -138,6 +150,7 @@ static const struct source_ops stream_ops = {
 	.changed = src_changed,
 	.done_with = src_done_with,
 	.free = src_free,
+	.view = src_view,
 };
 
 struct source *stream_source(struct stream *s)

@@ -950,6 +950,7 @@ static void pipe_conf(const struct hoist_upload *u, unsigned hash_window,
 	pc->jobs = u->spec.jobs;
 	pc->fixed_concurrency = u->spec.fixed_concurrency;
 	pc->hash_window = hash_window;
+	pc->part_size = u->stream ? u->splan.start : u->plan.part_size;
 }
 
 int upload_prepare(struct hoist_upload *u, unsigned hash_window)

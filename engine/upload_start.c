@@ -257,7 +257,7 @@ static hoist_status upload_start(struct hoist_upload **out, struct hoist_engine 
 		st = id ? resume_setup(u, id, o->checkpoint_dir, err, sizeof(err)) : HOIST_E_NOMEM;
 		free(id);
 	}
-	if (st == HOIST_OK && upload_prepare(u, 2 * hashpool_threads(e->pool)) < 0) {
+	if (st == HOIST_OK && upload_prepare(u, hashpool_window(e->pool, u->plan.part_size)) < 0) {
 		st = HOIST_E_NOMEM;
 	}
 	if (st != HOIST_OK) {
@@ -322,7 +322,7 @@ static hoist_status stream_start_with(struct hoist_upload **out, struct hoist_en
 	if (st == HOIST_OK) {
 		st = resume_setup(u, "stream", o.checkpoint_dir, err, sizeof(err));
 	}
-	if (st == HOIST_OK && upload_prepare_stream(u, 2 * hashpool_threads(e->pool)) < 0) {
+	if (st == HOIST_OK && upload_prepare_stream(u, hashpool_window(e->pool, u->splan.start)) < 0) {
 		st = HOIST_E_NOMEM;
 	}
 	if (st != HOIST_OK) {

@@ -564,6 +564,15 @@ HOIST_EXTERN uint64_t hoist_crc64(uint64_t crc, const void *buf, size_t len);
 HOIST_EXTERN uint64_t hoist_crc64_combine(uint64_t crc_a, uint64_t crc_b,
 					  uint64_t len_b);
 
+/* The MD5 code path the hash threads of every engine in this process use:
+ * "avx512" (32 parts per pass, AVX512F/BW/VL), "avx2" (16 parts per pass)
+ * or "scalar" (one part at a time, OpenSSL).  Chosen once per process from
+ * CPUID, the widest the CPU has, unless the environment variable HOIST_MD5
+ * names one.  NULL when HOIST_MD5 names a path this CPU lacks (or no path
+ * at all): then hoist_engine_new fails with HOIST_E_INVALID_ARG and a line
+ * that says so.  The string is static; any thread. */
+HOIST_EXTERN const char *hoist_md5_impl(void);
+
 /* The part size an upload of `size` bytes will use given a requested part
  * size (0: default) and dialect; *nparts gets the part count (0 for an
  * object sent by a single PutObject). */

@@ -24,10 +24,15 @@ with this plan took 29 minutes):
     variant and without hoist-s3: both add nothing new there).
   - one cold-cache run (8 GiB): every cold run drops the whole page cache
     of a shared machine.
+  - the MD5 paths (md5rows.py, after the peers): crc64 beside the default
+    mode on each path, 1 warm-up + 5 rounds at 1 GiB (about 1.5 minutes),
+    and crc64 / both with only the test file evicted, 3 rounds each.
 The groups run most-important-first; a time budget stops starting rounds
 past it, so only the 8 GiB tail can be cut, and the summary says so.
 Every choice is written into results.json ("plan") and summary.md.
 """
+
+import md5rows  # the MD5-path groups (and their engines)
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -104,6 +109,7 @@ def quick():
     groups = [
         peers_group("peers-LAN", "LAN", size, p8, 64, 8),
         sweep("hoist-LAN", "LAN", size, [p8], [8, 64, 256], ["crc64", "both"], curl=False),
+        *md5rows.groups(size, p8, reps=3, evicted_reps=2),
         sweep("hoist-WAN", "WAN", size, [p8], [8, 64, 256], ["crc64"]),
     ]
     return {
@@ -111,7 +117,7 @@ def quick():
         "files": [size],
         "hashbench_seconds": 0.5,
         "iperf3_seconds": 2,
-        "budget_s": 170,
+        "budget_s": 200,
         "groups": groups,
         "headline": "peers-LAN",
     }
@@ -135,6 +141,7 @@ def full():
     # (8 GiB) is cut.
     groups = [
         peers_group("peers-LAN", "LAN", g1, p8, 64, 8, reps=R1),
+        *md5rows.groups(g1, p8, reps=R1, evicted_reps=3),
         sweep("hoist-LAN-1G", "LAN", g1, [p8, p32], [8, 64, 256, 512], ["crc64", "both"], reps=R1),
         peers_wan,
         wan1,
@@ -147,7 +154,7 @@ def full():
         "files": [g1, g8],
         "hashbench_seconds": 1.0,
         "iperf3_seconds": 3,
-        "budget_s": 31 * 60,
+        "budget_s": 33 * 60,
         "groups": groups,
         "headline": "peers-LAN",
     }

@@ -40,6 +40,7 @@ sys.path.insert(0, HERE)
 
 import engines  # noqa: E402
 import host  # noqa: E402
+import md5rows  # noqa: E402
 import plan as plans  # noqa: E402
 import plots  # noqa: E402
 import report  # noqa: E402
@@ -546,6 +547,8 @@ class Runner:
                 if g.get("cold"):
                     if self.engine_ok(g["configs"][0]["engine"])[0]:
                         self.run_cold(g)
+                elif g.get("evict"):
+                    md5rows.run_evicted(self, g)
                 else:
                     self.run_group(g)
         finally:

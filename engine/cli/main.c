@@ -131,7 +131,10 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0 ||
 	    strcmp(cmd, "version") == 0) {
+		const char *md5 = hoist_md5_impl();
+
 		printf("hoist %s (library %s)\n", HOIST_VERSION_STRING, hoist_version());
+		printf("md5: %s\n", md5 ? md5 : "none (HOIST_MD5 names no path this CPU has)");
 		return CLI_EXIT_OK;
 	}
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {

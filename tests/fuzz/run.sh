@@ -11,8 +11,8 @@
 #            about SECONDS * targets / FUZZ_JOBS plus the build
 #
 # Every tests/fuzz/fuzz_<name>.c is a target.  It is linked with the core
-# sources (engine/buf.c checksum.c sign.c xml.c) plus whatever its comment
-# lines of the form
+# sources (the Makefile's CORE_SRC: engine/buf.c checksum.c md5mb*.c sign.c
+# xml.c) plus whatever its comment lines of the form
 #     // fuzz-sources: engine/foo.c bench/ossemu/bar.c
 # name (paths from the repo top; a file with its own main() cannot be
 # listed, libFuzzer brings main; several such lines add up).  The target
@@ -50,7 +50,8 @@ while [ $# -gt 0 ]; do
 done
 clang=${FUZZ_CC:-clang}
 out=build/fuzz
-core="engine/buf.c engine/checksum.c engine/sign.c engine/xml.c"
+core="engine/buf.c engine/checksum.c engine/md5mb.c engine/md5mb_avx2.c engine/md5mb_avx512.c
+engine/sign.c engine/xml.c"
 jobs=${FUZZ_JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)}
 
 # Library flags from pkg-config, as the Makefile does; the optional ones

@@ -911,7 +911,7 @@ static void test_bad_options(void **state)
 			 HOIST_E_INVALID_ARG);
 	hoist_result_cleanup(&r);
 	o.part_size = 0;
-	o.version = 3;
+	o.version = HOIST_UPLOAD_OPTIONS_VERSION + 1;
 	assert_int_equal(hoist_upload_file_start(&u, e, make_file("bo", 10, 1), &o, &r),
 			 HOIST_E_INVALID_ARG);
 	hoist_result_cleanup(&r);
