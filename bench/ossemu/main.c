@@ -71,7 +71,8 @@ static void usage(FILE *f)
 	      "              [--tls-cert FILE --tls-key FILE] [--threads N] [--conn-memory KIB]\n"
 	      "              [--clock-offset SECONDS] [--verbose]\n"
 	      "  faults:     [--seed N] [--fail RATE] [--reset RATE] [--stall RATE:SECONDS]\n"
-	      "              [--latency MS] [--conn-bandwidth MBPS] [--bad-crc RATE] [--no-crc | --no-crc-anywhere]\n"
+	      "              [--latency MS] [--conn-bandwidth MBPS] [--bad-crc RATE] [--corrupt-get RATE]\n"
+	      "              [--no-crc | --no-crc-anywhere]\n"
 	      "              [--fault OP:KIND=VALUE[,KIND=VALUE]]...\n"
 	      "See bench/ossemu/README.md.\n", f);
 }
@@ -149,7 +150,7 @@ enum {
 	OPT_HOST = 256, OPT_PORT, OPT_BUCKET, OPT_KEY, OPT_ANON, OPT_DATA_DIR, OPT_DISCARD,
 	OPT_MD5_ETAGS, OPT_TLS_CERT, OPT_TLS_KEY, OPT_THREADS, OPT_CONN_MEMORY,
 	OPT_CLOCK_OFFSET, OPT_SEED, OPT_FAIL, OPT_RESET, OPT_STALL, OPT_LATENCY,
-	OPT_BANDWIDTH, OPT_BAD_CRC, OPT_NO_CRC, OPT_NO_CRC_ALL, OPT_FAULT, OPT_VERSION
+	OPT_BANDWIDTH, OPT_BAD_CRC, OPT_CORRUPT_GET, OPT_NO_CRC, OPT_NO_CRC_ALL, OPT_FAULT, OPT_VERSION
 };
 
 static const struct option long_opts[] = {
@@ -173,6 +174,7 @@ static const struct option long_opts[] = {
 	{ "latency", required_argument, NULL, OPT_LATENCY },
 	{ "conn-bandwidth", required_argument, NULL, OPT_BANDWIDTH },
 	{ "bad-crc", required_argument, NULL, OPT_BAD_CRC },
+	{ "corrupt-get", required_argument, NULL, OPT_CORRUPT_GET },
 	{ "no-crc", no_argument, NULL, OPT_NO_CRC },
 	{ "no-crc-anywhere", no_argument, NULL, OPT_NO_CRC_ALL },
 	{ "fault", required_argument, NULL, OPT_FAULT },
@@ -273,6 +275,10 @@ static int parse_args(struct ossemu_config *cfg, int argc, char **argv)
 			break;
 		case OPT_BAD_CRC:
 			if (fault_rule_add(cfg, -1, FAULT_BAD_CRC, optarg, err, sizeof(err)) < 0)
+				goto bad;
+			break;
+		case OPT_CORRUPT_GET:
+			if (fault_rule_add(cfg, OP_GET_OBJECT, FAULT_CORRUPT, optarg, err, sizeof(err)) < 0)
 				goto bad;
 			break;
 		case OPT_FAULT:

@@ -19,7 +19,8 @@
 	X(FAULT_STALL, "stall")     \
 	X(FAULT_LATENCY, "latency") \
 	X(FAULT_BANDWIDTH, "bandwidth") \
-	X(FAULT_BAD_CRC, "bad_crc")
+	X(FAULT_BAD_CRC, "bad_crc")     \
+	X(FAULT_CORRUPT, "corrupt_get")
 
 enum fault_kind {
 #define OSSEMU_FAULT_ENUM(id, name) id,
