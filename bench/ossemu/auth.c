@@ -27,29 +27,6 @@
 /* S3 caps presigned URLs at 7 days; OSS V4 does too. */
 #define PRESIGN_MAX_SECONDS (7 * 24 * 3600)
 
-const char *kv_header(const struct sign_kv *h, size_t n, const char *name)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (h[i].name && strcasecmp(h[i].name, name) == 0)
-			return h[i].value ? h[i].value : "";
-	}
-	return NULL;
-}
-
-const char *kv_query(const struct sign_kv *q, size_t n, const char *name, int *present)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (q[i].name && strcmp(q[i].name, name) == 0) {
-			if (present)
-				*present = 1;
-			return q[i].value ? q[i].value : "";
-		}
-	}
-	if (present)
-		*present = 0;
-	return NULL;
-}
-
 static const struct ossemu_key *key_find(const struct ossemu_config *cfg, const char *ak)
 {
 	for (size_t i = 0; i < cfg->nkeys; i++) {

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "errors.h"
+#include "kv.h"
 #include "ossemu.h"
 #include "sign.h"
 
@@ -52,10 +53,5 @@ struct auth_result {
 void auth_check(struct auth_result *out, const struct ossemu_config *cfg,
 		const struct auth_input *in);
 void auth_result_cleanup(struct auth_result *r);
-
-/* Case-insensitive header lookup in a kv array (first match). */
-const char *kv_header(const struct sign_kv *h, size_t n, const char *name);
-/* Exact query lookup; *present tells a bare "?name" from an absent one. */
-const char *kv_query(const struct sign_kv *q, size_t n, const char *name, int *present);
 
 #endif

@@ -43,16 +43,6 @@
 static _Atomic uint64_t request_seq;
 static uint32_t request_prefix;
 
-const char *req_header(const struct req *rq, const char *name)
-{
-	return kv_header(rq->headers, rq->nheaders, name);
-}
-
-const char *req_query(const struct req *rq, const char *name, int *present)
-{
-	return kv_query(rq->query, rq->nquery, name, present);
-}
-
 /* ---- collecting what MHD parsed ------------------------------------------ */
 
 struct kv_vec {

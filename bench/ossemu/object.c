@@ -1,8 +1,8 @@
 /*
  * object.c - the bucket and single-object operations: PutBucket,
  * HeadBucket, DeleteBucket, ListBuckets, ListObjects (V1 and V2),
- * PutObject, GetObject (with Range), HeadObject, DeleteObject; and the
- * upload callback step PutObject shares with Complete.
+ * PutObject, DeleteObject; and the upload callback step PutObject shares
+ * with Complete.  GetObject and HeadObject are get.c's.
  *
  * Owns: the result documents and response headers of those operations.
  * Storage is the store's; streaming and digests are http.c's.
@@ -431,11 +431,45 @@ void op_put_object_begin(struct req *rq)
 			return;
 		}
 	}
+	if (req_parse_opts(rq) < 0)
+		return;
 	req_parse_callback(rq);
 	if (rq->err != E_OK)
 		return;
 	if (req_sink_open(rq) < 0)
 		rq->err = E_INTERNAL;
+}
+
+int req_parse_opts(struct req *rq)
+{
+	const char *bad = NULL;
+	enum err_id e = objopt_parse(&rq->opt, rq->headers, rq->nheaders, rq->dialect, &bad);
+
+	if (e == E_OK)
+		return 0;
+	rq->err = e;
+	if (bad) {
+		rq->errx.arg_name = bad;
+		rq->errx.arg_value = req_header(rq, bad);
+	}
+	return -1;
+}
+
+/* The S3 checksum a PutObject body came with (already verified by
+ * body_checks): the object's full-object checksum. */
+static void put_checksum(const struct req *rq, struct obj_opts *o)
+{
+	enum amzsum_kind k;
+	const char *v;
+
+	if (!amzsum_first(&rq->sink.amz, 0, &k))
+		return;
+	v = req_header(rq, amzsum_header(k));
+	if (!v || strlen(v) >= sizeof(o->cks.value))
+		return;
+	o->cks.alg = (unsigned char)(k + 1);
+	o->cks.composite = 0;
+	memcpy(o->cks.value, v, strlen(v) + 1);
 }
 
 /* The ETag digest of a streamed body: its MD5, or the --discard stand-in. */
@@ -463,7 +497,10 @@ void op_put_object_finish(struct req *rq)
 	enum err_id e;
 
 	memset(&o, 0, sizeof(o));
+	o.opt = rq->opt;
+	put_checksum(rq, &o.opt);
 	body_digest(rq, d);
+	objopt_etag_digest(&o.opt, rq->dialect, d);
 	hex_encode(o.etag, d, 16, rq->dialect == DIALECT_OSS);
 	o.size = rq->received;
 	o.crc64 = rq->sink.crc64;
@@ -487,164 +524,11 @@ void op_put_object_finish(struct req *rq)
 		reply_header(rq, "Content-MD5", rq->md5_b64);
 	reply_crc_header(rq, o.crc64);
 	reply_checksum_echo(rq);
+	reply_opt_headers(rq, &o.opt, 0);
 	if (rq->callback) {
 		if (req_object_headers(rq, &o.hdrs) == 0)
 			req_run_callback(rq, &o, "PutObject");
 	}
-	obj_info_cleanup(&o);
-}
-
-/* ---- GetObject / HeadObject ----------------------------------------------------------- */
-
-/* Parses a single "bytes=" range against size.  Returns 0 (no usable
- * range: serve everything), 1 (the range is off, len) or -1 (unsatisfiable). */
-static int parse_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
-{
-	const char *p, *dash;
-	uint64_t a = 0, b = 0;
-	char num[24];
-	size_t n;
-
-	if (!h || strncmp(h, "bytes=", 6) != 0 || strchr(h, ','))
-		return 0; /* absent, another unit, or several ranges: ignored */
-	p = h + 6;
-	dash = strchr(p, '-');
-	if (!dash)
-		return 0;
-	n = (size_t)(dash - p);
-	if (n >= sizeof(num))
-		return 0;
-	memcpy(num, p, n);
-	num[n] = '\0';
-	if (n == 0) {
-		/* "-N": the last N bytes. */
-		if (parse_u64(dash + 1, &b) < 0)
-			return 0;
-		if (b == 0 || size == 0)
-			return -1;
-		if (b > size)
-			b = size;
-		*off = size - b;
-		*len = b;
-		return 1;
-	}
-	if (parse_u64(num, &a) < 0)
-		return 0;
-	if (dash[1]) {
-		if (parse_u64(dash + 1, &b) < 0 || b < a)
-			return 0;
-	} else {
-		b = UINT64_MAX;
-	}
-	if (a >= size)
-		return -1;
-	if (b >= size)
-		b = size - 1;
-	*off = a;
-	*len = b - a + 1;
-	return 1;
-}
-
-void op_get_object_finish(struct req *rq)
-{
-	static const char *const overrides[][2] = {
-		{ "response-content-type", "Content-Type" },
-		{ "response-content-language", "Content-Language" },
-		{ "response-expires", "Expires" },
-		{ "response-cache-control", "Cache-Control" },
-		{ "response-content-disposition", "Content-Disposition" },
-		{ "response-content-encoding", "Content-Encoding" },
-	};
-	struct obj_info o;
-	const char *ctype;
-	const char *pn = req_query(rq, "partNumber", NULL);
-	uint64_t off = 0, len;
-	int fd = -1, ranged = 0;
-	enum err_id e;
-
-	e = store_object_open(rq->srv->store, rq->bucket, rq->key, &o, &fd);
-	if (e != E_OK) {
-		struct err_extra x = { .key = rq->key };
-
-		reply_error(rq, e, &x);
-		return;
-	}
-	len = o.size;
-	if (pn) {
-		/* GET/HEAD ?partNumber=N: the bytes of part N of a multipart
-		 * object (S3); part 1 of a simple object is all of it. */
-		uint64_t n;
-
-		if (parse_u64(pn, &n) < 0 || n < 1 || n > PART_NUMBER_MAX) {
-			struct err_extra x = { .arg_name = "partNumber", .arg_value = pn };
-
-			reply_error(rq, E_INVALID_ARGUMENT, &x);
-			goto out;
-		}
-		if (n > (o.nparts ? o.nparts : 1) || (o.nparts && !o.psizes)) {
-			reply_error(rq, E_INVALID_PART_NUMBER, NULL);
-			goto out;
-		}
-		if (o.nparts) {
-			for (uint64_t i = 0; i + 1 < n; i++)
-				off += o.psizes[i];
-			len = o.psizes[n - 1];
-			ranged = 1;
-		}
-	} else if (!rq->is_head) {
-		ranged = parse_range(req_header(rq, "Range"), o.size, &off, &len);
-		if (ranged < 0) {
-			char cr[48];
-
-			snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)o.size);
-			reply_error(rq, E_INVALID_RANGE, NULL);
-			reply_header(rq, "Content-Range", cr);
-			goto out;
-		}
-	}
-	if (!rq->is_head && fd < 0 && len > 0) {
-		reply_error(rq, E_DISCARDED, NULL);
-		goto out;
-	}
-	rq->reply.status = ranged ? 206 : 200;
-	reply_object_headers(rq, &o);
-	ctype = hdrs_get(&o.hdrs, "content-type");
-	for (size_t i = 0; i < sizeof(overrides) / sizeof(*overrides); i++) {
-		const char *v = req_query(rq, overrides[i][0], NULL);
-
-		if (!v)
-			continue;
-		if (i == 0)
-			ctype = v;
-		else
-			reply_header(rq, overrides[i][1], v);
-	}
-	reply_header(rq, "Content-Type", ctype ? ctype : "application/octet-stream");
-	if (pn && o.nparts) {
-		char np[16];
-
-		snprintf(np, sizeof(np), "%u", o.nparts);
-		reply_header(rq, "x-amz-mp-parts-count", np);
-	}
-	if (ranged) {
-		char cr[80];
-
-		snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long)off,
-			 (unsigned long long)(off + len - 1), (unsigned long long)o.size);
-		reply_header(rq, "Content-Range", cr);
-	}
-	if (rq->is_head || fd < 0) {
-		rq->reply.head_only = rq->is_head;
-		rq->reply.len = len;
-	} else {
-		rq->reply.fd = fd;
-		rq->reply.off = off;
-		rq->reply.len = len;
-		fd = -1;
-	}
-out:
-	if (fd >= 0)
-		close(fd);
 	obj_info_cleanup(&o);
 }
 

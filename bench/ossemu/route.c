@@ -2,7 +2,9 @@
  * route.c - which bucket, which key, which operation.
  *
  * Owns: addressing (path style, virtual-host style, and ali-oss's mix of
- * both) and the mapping of method + sub-resources to an operation.
+ * both), the mapping of method + sub-resources to an operation, and the
+ * header and query lookups every handler uses (here rather than in http.c
+ * so that fuzzers link them without libmicrohttpd).
  *
  * Threading: functions act on one request, on the thread that owns it.
  */
@@ -11,6 +13,16 @@
 #include <strings.h>
 
 #include "req.h"
+
+const char *req_header(const struct req *rq, const char *name)
+{
+	return kv_header(rq->headers, rq->nheaders, name);
+}
+
+const char *req_query(const struct req *rq, const char *name, int *present)
+{
+	return kv_query(rq->query, rq->nquery, name, present);
+}
 
 /* ---- addressing ------------------------------------------------------------ */
 

@@ -300,6 +300,7 @@ int object_meta_encode(struct buf *b, const char *key, const struct object *o)
 		r |= buf_putc(b, '\n');
 	}
 	r |= hdrs_encode(b, &o->info.hdrs);
+	r |= objopt_encode(b, &o->info.opt);
 	return r ? -1 : 0;
 }
 
@@ -315,6 +316,10 @@ int part_meta_encode(struct buf *b, const struct part *p)
 	r |= meta_append_u64(b, "crc64", p->pi.crc64);
 	r |= meta_append_u64(b, "mtime", (uint64_t)p->pi.mtime);
 	r |= meta_append_u64(b, "gen", p->gen);
+	if (p->pi.amz_alg) {
+		r |= meta_append_u64(b, "amzalg", p->pi.amz_alg);
+		r |= meta_append_u64(b, "amzcrc", p->pi.amz_crc);
+	}
 	return r ? -1 : 0;
 }
 
@@ -327,6 +332,7 @@ int upload_meta_encode(struct buf *b, const struct upload *u)
 	r |= meta_append_u64(b, "initiated", (uint64_t)u->initiated);
 	r |= meta_append_u64(b, "forbid", (uint64_t)u->forbid_overwrite);
 	r |= hdrs_encode(b, &u->hdrs);
+	r |= objopt_encode(b, &u->opt);
 	return r ? -1 : 0;
 }
 
@@ -786,6 +792,8 @@ enum err_id store_object_list(struct store *s, const char *bucket, const char *p
 		v[i].size = o->info.size;
 		memcpy(v[i].etag, o->info.etag, sizeof(v[i].etag));
 		v[i].mtime = o->info.mtime;
+		v[i].nparts = o->info.nparts;
+		v[i].sclass = o->info.opt.sclass;
 		i++;
 	}
 out:

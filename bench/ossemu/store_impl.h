@@ -26,6 +26,7 @@ struct upload {
 	int64_t initiated;
 	int forbid_overwrite;
 	struct hdrs hdrs;
+	struct obj_opts opt;     /* the object's options, and the checksum asked for */
 	struct part *parts;      /* sorted by number */
 	size_t nparts, cap;
 	int completing;          /* Complete is assembling: hands off */

@@ -29,8 +29,8 @@
  *    key holds (quotes, backslashes, control characters).
  */
 // fuzz-sources: bench/ossemu/callback.c bench/ossemu/store.c bench/ossemu/store_upload.c
-// fuzz-sources: bench/ossemu/errors.c bench/ossemu/map.c bench/ossemu/persist.c
-// fuzz-sources: bench/ossemu/recover.c
+// fuzz-sources: bench/ossemu/errors.c bench/ossemu/map.c bench/ossemu/persist.c bench/ossemu/amzsum.c
+// fuzz-sources: bench/ossemu/recover.c bench/ossemu/objopt.c bench/ossemu/kv.c
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -9,10 +9,9 @@
  *
  * MHD parses HTTP and decodes the path and query; http.c's begin() then
  * calls exactly these functions on a struct req, which is what this target
- * builds.  They link without MHD except for req_header / req_query, two
- * one-line lookups that live in http.c: this file carries copies (moving
- * them to route.c would let fuzzing and unit tests drop them; see the
- * issue 5 fuzzing report).  The store is the real one, in --discard mode.
+ * builds.  They link without MHD (the req_header / req_query lookups live
+ * in route.c for that reason).  The store is the real one, in --discard
+ * mode.
  *
  * Input: one field per line ("\n" inside a line stands for a newline, "\\"
  * for a backslash), as in fuzz_sign:
@@ -41,7 +40,7 @@
 // fuzz-sources: bench/ossemu/auth.c bench/ossemu/route.c bench/ossemu/body.c
 // fuzz-sources: bench/ossemu/amzsum.c bench/ossemu/store.c bench/ossemu/store_upload.c
 // fuzz-sources: bench/ossemu/errors.c bench/ossemu/map.c bench/ossemu/persist.c
-// fuzz-sources: bench/ossemu/recover.c
+// fuzz-sources: bench/ossemu/recover.c bench/ossemu/objopt.c bench/ossemu/kv.c
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -70,18 +69,6 @@ static void check_at(int ok, int line)
 	}
 }
 #define check(ok) check_at((ok), __LINE__)
-
-/* ---- http.c's lookups (see the header comment) ---------------------------- */
-
-const char *req_header(const struct req *rq, const char *name)
-{
-	return kv_header(rq->headers, rq->nheaders, name);
-}
-
-const char *req_query(const struct req *rq, const char *name, int *present)
-{
-	return kv_query(rq->query, rq->nquery, name, present);
-}
 
 /* ---- the server ---------------------------------------------------------- */
 
