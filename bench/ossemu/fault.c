@@ -180,7 +180,10 @@ struct faults *faults_new(const struct ossemu_config *cfg)
 			if ((pass == 0) != (r->op < 0))
 				continue;
 			for (int op = 0; op < OP_COUNT; op++) {
-				if (op == OP_STATS || (r->op >= 0 && r->op != op))
+				/* The metadata service is another service: only a
+				 * rule naming it (--fault imds:...) applies. */
+				if (op == OP_STATS || (r->op >= 0 && r->op != op) ||
+				    (r->op < 0 && op == OP_IMDS))
 					continue;
 				f->eff[op][r->kind] = r;
 			}

@@ -2,8 +2,8 @@
  * fault.h - deterministic fault injection.
  *
  * Rules come from the global flags (--fail RATE, --reset RATE, --stall
- * RATE:SECONDS, --bad-crc RATE: every operation but /-/stats;
- * --corrupt-get RATE: GetObject) and from scoped ones
+ * RATE:SECONDS, --bad-crc RATE: every operation but /-/stats and the
+ * metadata service; --corrupt-get RATE: GetObject) and from scoped ones
  * (--fault uploadpart:fail=0.05,reset=0.01); a scoped rule overrides the
  * global rule of the same kind for its operation.
  *

@@ -34,6 +34,8 @@
 
 #include "callback.h"
 #include "http.h"
+#include "imds.h"
+#include "keys.h"
 #include "req.h"
 #include "resume.h"
 #include "send.h"
@@ -133,6 +135,16 @@ static void begin(struct req *rq, const char *url, const char *method)
 		rq->op = OP_STATS;
 		return;
 	}
+	if (srv->imds && imds_path(url)) {
+		/* The metadata service: unsigned, faulted only by --fault imds:. */
+		rq->op = OP_IMDS;
+		faults_decide(srv->faults, &rq->fp, rq->op, NULL, url, NULL, 0);
+		if (rq->fp.fail) {
+			rq->err = rq->fp.fail == 503 ? E_SLOW_DOWN : E_INTERNAL;
+			stats_fault(srv->stats, FAULT_FAIL);
+		}
+		return;
+	}
 	if (req_resolve(rq) < 0) {
 		rq->err = E_INTERNAL;
 		return;
@@ -151,7 +163,7 @@ static void begin(struct req *rq, const char *url, const char *method)
 	in.headers = rq->headers;
 	in.nheaders = rq->nheaders;
 	in.now = ossemu_now(srv);
-	auth_check(&rq->auth, srv->cfg, &in);
+	auth_check(&rq->auth, srv->cfg, srv->keys, &in);
 	rq->dialect = rq->auth.dialect;
 	if (rq->auth.err != E_OK) {
 		rq->err = rq->auth.err;
@@ -161,8 +173,15 @@ static void begin(struct req *rq, const char *url, const char *method)
 			rq->errx.sig_provided = rq->auth.sig_provided;
 			rq->errx.string_to_sign = rq->auth.string_to_sign;
 		}
+		if (rq->err == E_TOKEN_EXPIRED) {
+			/* OSS echoes the expired token in <SecurityToken>. */
+			stats_token_expired(srv->stats);
+			if (rq->dialect == DIALECT_OSS)
+				rq->errx.security_token = rq->auth.expired_token;
+		}
 		return;
 	}
+	keyring_note_use(srv->keys, rq->auth.key);
 	if (rq->op == OP_UNKNOWN) {
 		rq->err = E_NOT_IMPLEMENTED;
 		return;
@@ -219,13 +238,21 @@ static void req_free(struct req *rq)
 
 /* ---- finishing --------------------------------------------------------------------- */
 
+char *http_stats_json(struct ossemu *srv)
+{
+	struct stats_extra x;
+
+	memset(&x, 0, sizeof(x));
+	store_counts(srv->store, &x.objects, &x.uploads);
+	x.tokens_used = keyring_tokens_used(srv->keys);
+	x.imds_issued = srv->imds ? imds_issued(srv->imds) : 0;
+	return stats_json(srv->stats, &x);
+}
+
 static void op_stats_finish(struct req *rq)
 {
-	uint64_t objects, uploads;
-	char *json;
+	char *json = http_stats_json(rq->srv);
 
-	store_counts(rq->srv->store, &objects, &uploads);
-	json = stats_json(rq->srv->stats, objects, uploads);
 	if (!json || buf_puts(&rq->reply.body, json) < 0) {
 		free(json);
 		reply_error(rq, E_INTERNAL, NULL);
@@ -236,11 +263,27 @@ static void op_stats_finish(struct req *rq)
 	rq->reply.content_type = "application/json";
 }
 
+static void op_imds_finish(struct req *rq)
+{
+	struct imds_reply out;
+
+	memset(&out, 0, sizeof(out));
+	imds_handle(rq->srv->imds, rq->method, rq->path, rq->headers, rq->nheaders,
+		    ossemu_now(rq->srv), &out);
+	buf_free(&rq->reply.body);
+	rq->reply.body = out.body;
+	rq->reply.status = out.status;
+	rq->reply.content_type = out.content_type;
+}
+
 static void run_op(struct req *rq)
 {
 	switch (rq->op) {
 	case OP_STATS:
 		op_stats_finish(rq);
+		break;
+	case OP_IMDS:
+		op_imds_finish(rq);
 		break;
 	case OP_LIST_BUCKETS:
 	case OP_PUT_BUCKET:
@@ -651,7 +694,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (f)
 			return f < 0 ? MHD_NO : MHD_YES;
 	}
-	if (srv->cfg->latency_ms > 0 && !rq->latency_done && rq->op != OP_STATS) {
+	/* The metadata service is on the instance, not across the WAN. */
+	if (srv->cfg->latency_ms > 0 && !rq->latency_done && rq->op != OP_STATS &&
+	    rq->op != OP_IMDS) {
 		rq->latency_done = 1;
 		stats_fault(srv->stats, FAULT_LATENCY);
 		if (pause_for(rq, (uint64_t)(srv->cfg->latency_ms * 1e6)))

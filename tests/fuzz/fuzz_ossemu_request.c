@@ -15,8 +15,10 @@
  *
  * Input: one field per line ("\n" inside a line stands for a newline, "\\"
  * for a backslash), as in fuzz_sign:
- *   1 mode: words among "v1" "v4" "aws", "presign", "vhost", "token"; no
- *     scheme word means raw mode
+ *   1 mode: words among "v1" "v4" "aws", "presign", "vhost", "token",
+ *     "expired" (with "token": sign with the STS key whose token has
+ *     expired, which must then be SecurityTokenExpired); no scheme word
+ *     means raw mode
  *   2 method, 3 Host, 4 path (raw mode), 5 bucket, 6 key (signed modes)
  *   then any number of "q name=value" (query, decoded), "h name:value"
  *   (header) and "a name" (OSS V4 additional header) lines.
@@ -41,6 +43,7 @@
 // fuzz-sources: bench/ossemu/amzsum.c bench/ossemu/store.c bench/ossemu/store_upload.c
 // fuzz-sources: bench/ossemu/errors.c bench/ossemu/map.c bench/ossemu/persist.c
 // fuzz-sources: bench/ossemu/recover.c bench/ossemu/objopt.c bench/ossemu/kv.c
+// fuzz-sources: bench/ossemu/keys.c
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -51,6 +54,7 @@
 #include "auth.h"
 #include "buf.h"
 #include "checksum.h"
+#include "keys.h"
 #include "req.h"
 #include "sign.h"
 #include "store.h"
@@ -75,7 +79,12 @@ static void check_at(int ok, int line)
 static char ak0[] = "LTAI5tFuzzKey", sk0[] = "fuzz-secret-0-do-not-echo";
 static char ak1[] = "STS.FuzzKey", sk1[] = "fuzz-secret-1-do-not-echo";
 static char tok1[] = "CAIS+fuzz/token=do-not-echo";
-static struct ossemu_key keys[2] = { { ak0, sk0, NULL }, { ak1, sk1, tok1 } };
+/* An STS key whose token expired a second before NOW: signed with it, a
+ * request gets SecurityTokenExpired, and only then is the token echoed. */
+static char ak2[] = "STS.FuzzExpired", sk2[] = "fuzz-secret-2-do-not-echo";
+static char tok2[] = "CAIS+expired/token=do-not-echo";
+static struct ossemu_key keys[3] = { { ak0, sk0, NULL, 0 }, { ak1, sk1, tok1, 0 },
+				     { ak2, sk2, tok2, NOW - 1 } };
 static char b0[] = "bkt", b1[] = "examplebucket", b2[] = "logs";
 static char *buckets[3] = { b0, b1, b2 };
 static struct ossemu_config cfg;
@@ -90,13 +99,14 @@ static void server_init(void)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.host = "127.0.0.1";
 	cfg.keys = keys;
-	cfg.nkeys = 2;
+	cfg.nkeys = 3;
 	cfg.buckets = buckets;
 	cfg.nbuckets = 3;
 	cfg.discard = 1;
 	srv.cfg = &cfg;
 	srv.store = store_open(&cfg, err, sizeof(err));
-	check(srv.store != NULL);
+	srv.keys = keyring_new(&cfg);
+	check(srv.store != NULL && srv.keys != NULL);
 }
 
 /* ---- input ----------------------------------------------------------------- */
@@ -133,7 +143,7 @@ static size_t split_lines(char *copy, const uint8_t *data, size_t size, char **l
 }
 
 struct input {
-	int raw, v1, v4, aws, presign, vhost, token;
+	int raw, v1, v4, aws, presign, vhost, token, expired;
 	const char *method, *host, *path, *bucket, *key;
 	struct sign_kv query[MAXKV];
 	size_t nq;
@@ -164,6 +174,7 @@ static void read_input(struct input *in, char **lines, size_t nlines)
 	in->presign = has_word(lines[0], "presign");
 	in->vhost = has_word(lines[0], "vhost");
 	in->token = has_word(lines[0], "token");
+	in->expired = has_word(lines[0], "expired"); /* with token: the expired key */
 	in->raw = !in->v1 && !in->v4 && !in->aws;
 	in->method = lines[1];
 	in->host = lines[2];
@@ -291,9 +302,19 @@ static int lower_hex64(const char *s)
 /* The secrets are in the answer only if the input carried them. */
 static void check_auth_result(const struct auth_result *a, const uint8_t *data, size_t size)
 {
-	const char *secrets[3] = { sk0, sk1, tok1 };
+	const char *secrets[5] = { sk0, sk1, tok1, sk2, tok2 };
 
 	check((int)a->err >= 0 && a->err < E_COUNT);
+	/* The expired token is echoed only on that error and only for the
+	 * key it belongs to (whose token the request carried: token_check
+	 * compares it before looking at the expiry). */
+	check((a->err == E_TOKEN_EXPIRED) == (a->expired_token != NULL));
+	if (a->expired_token) {
+		check(a->expired_token == tok2 && strcmp(a->ak, ak2) == 0);
+	}
+	if (a->key) {
+		check(a->err == E_OK && a->key->token == tok1);
+	}
 	check(a->scheme != NULL);
 	check(a->dialect == DIALECT_OSS || a->dialect == DIALECT_S3);
 	check(memchr(a->ak, '\0', sizeof(a->ak)) != NULL);
@@ -302,7 +323,7 @@ static void check_auth_result(const struct auth_result *a, const uint8_t *data, 
 	if (a->anonymous) {
 		check(a->err == E_ANONYMOUS_DENIED);
 	}
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 5; i++) {
 		if (contains((const char *)data, size, secrets[i]))
 			continue;
 		check(!a->string_to_sign || !strstr(a->string_to_sign, secrets[i]));
@@ -431,7 +452,10 @@ static void run_signed(const struct input *in, const uint8_t *data, size_t size)
 	struct signed_req *s = calloc(1, sizeof(*s));
 	const char *bucket = valid_bucket(in->bucket) ? in->bucket : "bkt";
 	const char *key = in->key;
-	const char *ak = in->token ? ak1 : ak0, *sk = in->token ? sk1 : sk0;
+	int expired = in->token && in->expired;
+	const char *ak = expired ? ak2 : in->token ? ak1 : ak0;
+	const char *sk = expired ? sk2 : in->token ? sk1 : sk0;
+	const char *tok = expired ? tok2 : tok1;
 	const char *method = *in->method ? in->method : "PUT";
 	struct sign_request sr;
 	struct auth_input ai;
@@ -496,7 +520,7 @@ static void run_signed(const struct input *in, const uint8_t *data, size_t size)
 	if (in->v1 && !in->presign) {
 		add_h(s, "Date", s->rfc);
 		if (in->token) {
-			add_h(s, "x-oss-security-token", tok1);
+			add_h(s, "x-oss-security-token", tok);
 		}
 		sr.nquery = s->nq;
 		sr.nheaders = s->nh;
@@ -507,7 +531,7 @@ static void run_signed(const struct input *in, const uint8_t *data, size_t size)
 		add_q(s, "OSSAccessKeyId", ak);
 		add_q(s, "Expires", s->expires);
 		if (in->token) {
-			add_q(s, "security-token", tok1);
+			add_q(s, "security-token", tok);
 		}
 		sr.nquery = s->nq;
 		sr.nheaders = s->nh;
@@ -527,7 +551,7 @@ static void run_signed(const struct input *in, const uint8_t *data, size_t size)
 		if (!in->presign) {
 			add_h(s, "x-oss-date", s->iso);
 			if (in->token) {
-				add_h(s, "x-oss-security-token", tok1);
+				add_h(s, "x-oss-security-token", tok);
 			}
 			sr.nquery = s->nq;
 			sr.nheaders = s->nh;
@@ -550,7 +574,7 @@ static void run_signed(const struct input *in, const uint8_t *data, size_t size)
 			add_q(s, "x-oss-date", s->iso);
 			add_q(s, "x-oss-expires", "3600");
 			if (in->token) {
-				add_q(s, "x-oss-security-token", tok1);
+				add_q(s, "x-oss-security-token", tok);
 			}
 			sr.nheaders = s->nh;
 			sr.nquery = s->nq;
@@ -578,7 +602,7 @@ static void run_signed(const struct input *in, const uint8_t *data, size_t size)
 			add_h(s, "x-amz-date", s->iso);
 			add_h(s, "x-amz-content-sha256", "UNSIGNED-PAYLOAD");
 			if (in->token) {
-				add_h(s, "x-amz-security-token", tok1);
+				add_h(s, "x-amz-security-token", tok);
 			}
 			sr.nquery = s->nq;
 			sr.nheaders = s->nh;
@@ -604,7 +628,7 @@ static void run_signed(const struct input *in, const uint8_t *data, size_t size)
 			add_q(s, "X-Amz-Expires", "3600");
 			add_q(s, "X-Amz-SignedHeaders", extra);
 			if (in->token) {
-				add_q(s, "X-Amz-Security-Token", tok1);
+				add_q(s, "X-Amz-Security-Token", tok);
 			}
 			sr.nquery = s->nq;
 			p.signed_headers = extra;
@@ -649,11 +673,11 @@ static void run_signed(const struct input *in, const uint8_t *data, size_t size)
 	ai.headers = rq.headers;
 	ai.nheaders = rq.nheaders;
 	ai.now = NOW;
-	auth_check(&res, &cfg, &ai);
+	auth_check(&res, &cfg, srv.keys, &ai);
 	check_auth_result(&res, data, size);
 	if (expect_ok && rq.bucket && strcmp(rq.bucket, bucket) == 0 &&
 	    (rq.key ? strcmp(rq.key, key) == 0 : *key == '\0')) {
-		check(res.err == E_OK);
+		check(res.err == (expired ? E_TOKEN_EXPIRED : E_OK));
 		check(strcmp(res.ak, ak) == 0);
 		check(res.dialect == (in->aws ? DIALECT_S3 : DIALECT_OSS));
 	}
@@ -706,7 +730,7 @@ static void run_raw(const struct input *in, const uint8_t *data, size_t size)
 	ai.headers = in->headers;
 	ai.nheaders = in->nh;
 	ai.now = NOW;
-	auth_check(&res, &cfg, &ai);
+	auth_check(&res, &cfg, srv.keys, &ai);
 	check_auth_result(&res, data, size);
 	auth_result_cleanup(&res);
 	check_digests(&rq);
