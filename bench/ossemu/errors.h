@@ -103,6 +103,8 @@
 	  "0000-00000400", "The storage class you specified is not valid.")                \
 	X(E_INVALID_REQUEST, 400, "InvalidArgument", "InvalidRequest", "0000-00000400",    \
 	  "Invalid request.")                                                              \
+	X(E_MISSING_CONTENT_MD5, 400, "MissingArgument", "InvalidRequest", "0016-00000606",  \
+	  "Missing required header for this request: Content-MD5")                        \
 	X(E_INVALID_ENCRYPTION, 400, "InvalidEncryptionAlgorithmError", "InvalidArgument", \
 	  "0000-00000400", "The encryption request you specified is not valid.")           \
 	X(E_SSEC_REQUIRED, 400, "InvalidRequest", "InvalidRequest", "0000-00000400",       \

@@ -207,6 +207,9 @@ static void begin(struct req *rq, const char *url, const char *method)
 	case OP_COMPLETE:
 		op_complete_begin(rq);
 		break;
+	case OP_DELETE_MULTIPLE:
+		op_delete_multiple_begin(rq);
+		break;
 	default:
 		break;
 	}
@@ -303,6 +306,9 @@ static void run_op(struct req *rq)
 		break;
 	case OP_DELETE_OBJECT:
 		op_delete_object_finish(rq);
+		break;
+	case OP_DELETE_MULTIPLE:
+		op_delete_multiple_finish(rq);
 		break;
 	case OP_LIST_UPLOADS:
 		op_list_uploads_finish(rq);

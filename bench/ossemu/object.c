@@ -1,8 +1,9 @@
 /*
  * object.c - the bucket and single-object operations: PutBucket,
- * HeadBucket, DeleteBucket, ListBuckets, ListObjects (V1 and V2),
- * PutObject, DeleteObject; and the upload callback step PutObject shares
- * with Complete.  GetObject and HeadObject are get.c's.
+ * HeadBucket, DeleteBucket, ListBuckets, PutObject, DeleteObject,
+ * DeleteMultipleObjects; and the upload callback step PutObject shares
+ * with Complete.  GetObject and
+ * HeadObject are get.c's, ListObjects list.c's.
  *
  * Owns: the result documents and response headers of those operations.
  * Storage is the store's; streaming and digests are http.c's.
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "callback.h"
+#include "delete.h"
 #include "req.h"
 #include "sign.h"
 #include "xml.h"
@@ -23,7 +25,6 @@
 /* Bodies read and ignored (CreateBucketConfiguration): bounded so a
  * client cannot make ossemu hold much for them. */
 #define SMALL_BODY_MAX (64u * 1024)
-#define LIST_MAX 1000u
 
 /* Headers stored with an object and returned on GET/HEAD. */
 static int stored_header(const char *lname)
@@ -233,188 +234,6 @@ void op_bucket_finish(struct req *rq)
 	}
 }
 
-/* ---- ListObjects ----------------------------------------------------------------- */
-
-static int parse_max(const struct req *rq, const char *name, unsigned *out)
-{
-	const char *v = req_query(rq, name, NULL);
-	uint64_t n;
-
-	*out = LIST_MAX;
-	if (!v || !*v)
-		return 0;
-	if (parse_u64(v, &n) < 0)
-		return -1;
-	*out = n > LIST_MAX ? LIST_MAX : (unsigned)n;
-	return 0;
-}
-
-/* The common prefix of key under (prefix, delimiter), or 0 if none:
- * *len is the length of prefix + the part up to and including delimiter. */
-static int common_prefix(const char *key, const char *prefix, const char *delim, size_t *len)
-{
-	size_t plen = strlen(prefix);
-	const char *d;
-
-	if (!delim || !*delim)
-		return 0;
-	d = strstr(key + plen, delim);
-	if (!d)
-		return 0;
-	*len = (size_t)(d - key) + strlen(delim);
-	return 1;
-}
-
-void op_list_objects_finish(struct req *rq)
-{
-	const char *prefix = req_query(rq, "prefix", NULL);
-	const char *delim = req_query(rq, "delimiter", NULL);
-	const char *lt = req_query(rq, "list-type", NULL);
-	int v2 = lt && strcmp(lt, "2") == 0;
-	const char *marker = NULL, *token = NULL, *start_after = NULL;
-	char *token_key = NULL;
-	struct object_entry *v = NULL;
-	size_t n = 0, i, count = 0;
-	unsigned max;
-	struct buf x = BUF_INIT, cps = BUF_INIT, last = BUF_INIT, cp = BUF_INIT;
-	int truncated = 0, r = 0;
-	enum err_id e;
-
-	if (!prefix)
-		prefix = "";
-	if (parse_max(rq, "max-keys", &max) < 0) {
-		struct err_extra ex = { .arg_name = "max-keys",
-					.arg_value = req_query(rq, "max-keys", NULL) };
-
-		reply_error(rq, E_INVALID_ARGUMENT, &ex);
-		return;
-	}
-	if (v2) {
-		token = req_query(rq, "continuation-token", NULL);
-		start_after = req_query(rq, "start-after", NULL);
-		if (token && *token) {
-			/* Tokens are the hex of the last key returned. */
-			size_t tl = strlen(token);
-
-			token_key = calloc(tl / 2 + 1, 1);
-			if (!token_key || tl % 2 || hex_decode((uint8_t *)token_key, token, tl / 2) < 0) {
-				struct err_extra ex = { .arg_name = "continuation-token",
-							.arg_value = token };
-
-				free(token_key);
-				reply_error(rq, E_INVALID_ARGUMENT, &ex);
-				return;
-			}
-			marker = token_key;
-		} else if (start_after) {
-			marker = start_after;
-		}
-	} else {
-		marker = req_query(rq, "marker", NULL);
-	}
-	e = store_object_list(rq->srv->store, rq->bucket, prefix, &v, &n);
-	if (e != E_OK) {
-		free(token_key);
-		reply_error(rq, e, NULL);
-		return;
-	}
-	r |= buf_printf(&x, "<ListBucketResult%s>", xml_ns(rq));
-	r |= xml_elem_append(&x, "Name", rq->bucket);
-	for (i = 0; i < n && marker && *marker && strcmp(v[i].key, marker) <= 0; i++)
-		;
-	for (; i < n; i++) {
-		size_t cplen;
-
-		if (common_prefix(v[i].key, prefix, delim, &cplen)) {
-			if (cp.len == cplen && memcmp(cp.data, v[i].key, cplen) == 0)
-				continue; /* same common prefix as the previous key */
-			if (marker && strlen(marker) == cplen && memcmp(marker, v[i].key, cplen) == 0)
-				continue; /* the marker is this prefix: the last page had it */
-			if (count == max) {
-				truncated = 1;
-				break;
-			}
-			buf_reset(&cp);
-			r |= buf_append(&cp, v[i].key, cplen);
-			r |= buf_puts(&cps, "<CommonPrefixes>");
-			r |= xml_key_append(&cps, rq, "Prefix", cp.data);
-			r |= buf_puts(&cps, "</CommonPrefixes>");
-			/* Resume after every key under this prefix. */
-			buf_reset(&last);
-			r |= buf_append(&last, v[i].key, cplen);
-			r |= buf_puts(&last, "\xff");
-			count++;
-			continue;
-		}
-		if (count == max) {
-			truncated = 1;
-			break;
-		}
-		{
-			char when[32];
-
-			iso8601_ms(when, v[i].mtime);
-			r |= buf_puts(&cps, "<Contents>");
-			r |= xml_key_append(&cps, rq, "Key", v[i].key);
-			r |= xml_elem_append(&cps, "LastModified", when);
-			r |= buf_printf(&cps, "<ETag>\"%s\"</ETag>", v[i].etag);
-			if (rq->dialect == DIALECT_OSS)
-				r |= buf_puts(&cps, "<Type>Normal</Type>");
-			r |= buf_printf(&cps, "<Size>%llu</Size>", (unsigned long long)v[i].size);
-			r |= buf_puts(&cps, rq->dialect == DIALECT_OSS ?
-						    "<StorageClass>Standard</StorageClass>" :
-						    "<StorageClass>STANDARD</StorageClass>");
-			r |= buf_puts(&cps, "</Contents>");
-		}
-		buf_reset(&last);
-		r |= buf_puts(&last, v[i].key);
-		count++;
-	}
-	r |= xml_key_append(&x, rq, "Prefix", prefix);
-	if (v2) {
-		r |= buf_printf(&x, "<KeyCount>%zu</KeyCount>", count);
-		if (token)
-			r |= xml_elem_append(&x, "ContinuationToken", token);
-		if (start_after)
-			r |= xml_key_append(&x, rq, "StartAfter", start_after);
-		if (truncated && last.len) {
-			char *hex = malloc(last.len * 2 + 1);
-
-			if (hex) {
-				hex_encode(hex, (const uint8_t *)last.data, last.len, 0);
-				r |= xml_elem_append(&x, "NextContinuationToken", hex);
-			}
-			free(hex);
-		}
-	} else {
-		r |= xml_key_append(&x, rq, "Marker", marker ? marker : "");
-		if (truncated && last.len) {
-			/* Drop the 0xFF sentinel of a common prefix. */
-			if (last.data[last.len - 1] == '\xff')
-				last.data[--last.len] = '\0';
-			r |= xml_key_append(&x, rq, "NextMarker", last.data);
-		}
-	}
-	r |= buf_printf(&x, "<MaxKeys>%u</MaxKeys>", max);
-	if (delim)
-		r |= xml_key_append(&x, rq, "Delimiter", delim);
-	if (rq->encoding_url)
-		r |= buf_puts(&x, "<EncodingType>url</EncodingType>");
-	r |= buf_printf(&x, "<IsTruncated>%s</IsTruncated>", truncated ? "true" : "false");
-	r |= buf_append(&x, cps.data ? cps.data : "", cps.len);
-	r |= buf_puts(&x, "</ListBucketResult>");
-	if (r)
-		reply_error(rq, E_INTERNAL, NULL);
-	else
-		reply_xml(rq, &x);
-	buf_free(&x);
-	buf_free(&cps);
-	buf_free(&cp);
-	buf_free(&last);
-	object_entries_free(v, n);
-	free(token_key);
-}
-
 /* ---- PutObject --------------------------------------------------------------------- */
 
 void op_put_object_begin(struct req *rq)
@@ -541,4 +360,83 @@ void op_delete_object_finish(struct req *rq)
 		return;
 	}
 	rq->reply.status = 204;
+}
+
+/* ---- DeleteMultipleObjects ------------------------------------------------------ */
+
+/* 1,000 keys of up to 1 KiB, each escaped at worst 6-fold (&quot;), plus
+ * the tags: bounded so a client cannot make ossemu hold more. */
+#define DELETE_BODY_MAX (8u * 1024 * 1024)
+
+/* Content-MD5 is required (OSS EC 0016-00000606; S3 also takes an
+ * x-amz-checksum-* instead) and checked against the body as any
+ * Content-MD5 is (InvalidDigest / BadDigest).  Keys that do not exist are
+ * reported deleted, as both services do.  The answer lists <Deleted><Key>
+ * in request order (URL-encoded with encoding-type=url, a query parameter
+ * as the SDKs send it, or the header the OSS document lists); in quiet mode
+ * OSS answers 200 with no body, S3 an empty <DeleteResult/>. */
+
+void op_delete_multiple_begin(struct req *rq)
+{
+	enum amzsum_kind k;
+
+	if (!rq->has_md5 && !(rq->dialect == DIALECT_S3 && amzsum_first(&rq->sink.amz, 0, &k))) {
+		rq->err = E_MISSING_CONTENT_MD5;
+		return;
+	}
+	rq->mode = BODY_ACCUM;
+	rq->accum_max = DELETE_BODY_MAX;
+}
+
+void op_delete_multiple_finish(struct req *rq)
+{
+	const char *enc_h = req_header(rq, "Encoding-type");
+	struct delete_req d;
+	struct buf x = BUF_INIT;
+	const char *ec;
+	enum err_id e;
+	int r = 0;
+
+	/* The SDKs send encoding-type as a query parameter; the OSS document
+	 * lists it as a header. */
+	if (enc_h && strcmp(enc_h, "url") == 0)
+		rq->encoding_url = 1;
+	e = delete_parse(rq->body.data ? rq->body.data : "", rq->body.len, &d, &ec);
+	if (e != E_OK) {
+		struct err_extra ex = { .ec = rq->dialect == DIALECT_OSS ? ec : NULL };
+
+		reply_error(rq, e, &ex);
+		return;
+	}
+	for (size_t i = 0; i < d.n; i++) {
+		e = store_object_delete(rq->srv->store, rq->bucket, d.keys[i]);
+		if (e != E_OK)
+			break;
+	}
+	if (e != E_OK) {
+		reply_error(rq, e, NULL);
+		delete_req_cleanup(&d);
+		return;
+	}
+	if (d.quiet && rq->dialect == DIALECT_OSS) {
+		/* "OSS does not return a response body" (EC 0016-00000610's page). */
+		rq->reply.status = 200;
+		delete_req_cleanup(&d);
+		return;
+	}
+	r |= buf_printf(&x, "<DeleteResult%s>", xml_ns(rq));
+	if (rq->encoding_url && rq->dialect == DIALECT_OSS)
+		r |= buf_puts(&x, "<EncodingType>url</EncodingType>");
+	for (size_t i = 0; !d.quiet && i < d.n; i++) {
+		r |= buf_puts(&x, "<Deleted>");
+		r |= xml_key_append(&x, rq, "Key", d.keys[i]);
+		r |= buf_puts(&x, "</Deleted>");
+	}
+	r |= buf_puts(&x, "</DeleteResult>");
+	if (r)
+		reply_error(rq, E_INTERNAL, NULL);
+	else
+		reply_xml(rq, &x);
+	buf_free(&x);
+	delete_req_cleanup(&d);
 }

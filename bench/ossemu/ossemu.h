@@ -40,6 +40,7 @@ enum dialect {
 	X(OP_GET_OBJECT, "getobject")      \
 	X(OP_HEAD_OBJECT, "headobject")    \
 	X(OP_DELETE_OBJECT, "deleteobject") \
+	X(OP_DELETE_MULTIPLE, "deletemultiple") \
 	X(OP_IMDS, "imds")                 \
 	X(OP_UNKNOWN, "unknown")
 

@@ -136,9 +136,15 @@ static int recover_objects(struct store *s, struct bucket *b)
 			unlink(path);
 			goto next;
 		}
-		if (hdrs_decode(&o->info.hdrs, &m) < 0 || objopt_decode(&o->info.opt, &m) < 0 ||
-		    map_put(&b->objects, key, o, NULL) < 0)
+		if (hdrs_decode(&o->info.hdrs, &m) < 0 || objopt_decode(&o->info.opt, &m) < 0)
 			goto next;
+		{
+			struct object *dup;
+
+			if (bucket_index_put_locked(b, key, o, &dup) < 0)
+				goto next;
+			free_object(dup); /* two metadata files for one key: the last read wins */
+		}
 		o = NULL;
 		(void)map_put(&live, strrchr(data, '/') + 1, (void *)1, NULL);
 next:

@@ -171,6 +171,8 @@ void op_put_object_begin(struct req *rq);
 void op_put_object_finish(struct req *rq);
 void op_get_object_finish(struct req *rq);  /* GetObject and HeadObject (get.c) */
 void op_delete_object_finish(struct req *rq);
+void op_delete_multiple_begin(struct req *rq);
+void op_delete_multiple_finish(struct req *rq);
 
 void op_initiate_finish(struct req *rq);
 void op_upload_part_begin(struct req *rq);

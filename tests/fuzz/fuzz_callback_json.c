@@ -31,6 +31,7 @@
 // fuzz-sources: bench/ossemu/callback.c bench/ossemu/store.c bench/ossemu/store_upload.c
 // fuzz-sources: bench/ossemu/errors.c bench/ossemu/map.c bench/ossemu/persist.c bench/ossemu/amzsum.c
 // fuzz-sources: bench/ossemu/recover.c bench/ossemu/objopt.c bench/ossemu/kv.c
+// fuzz-sources: bench/ossemu/keyindex.c bench/ossemu/store_list.c
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>

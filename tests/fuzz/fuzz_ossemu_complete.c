@@ -32,7 +32,8 @@
 // fuzz-sources: bench/ossemu/amzsum.c bench/ossemu/auth.c bench/ossemu/store.c
 // fuzz-sources: bench/ossemu/store_upload.c bench/ossemu/errors.c bench/ossemu/map.c
 // fuzz-sources: bench/ossemu/persist.c bench/ossemu/recover.c bench/ossemu/objopt.c bench/ossemu/kv.c
-// fuzz-sources: bench/ossemu/route.c bench/ossemu/keys.c
+// fuzz-sources: bench/ossemu/keyindex.c bench/ossemu/store_list.c
+// fuzz-sources: bench/ossemu/route.c bench/ossemu/keys.c bench/ossemu/delete.c
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>

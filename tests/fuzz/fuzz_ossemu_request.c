@@ -43,6 +43,7 @@
 // fuzz-sources: bench/ossemu/amzsum.c bench/ossemu/store.c bench/ossemu/store_upload.c
 // fuzz-sources: bench/ossemu/errors.c bench/ossemu/map.c bench/ossemu/persist.c
 // fuzz-sources: bench/ossemu/recover.c bench/ossemu/objopt.c bench/ossemu/kv.c
+// fuzz-sources: bench/ossemu/keyindex.c bench/ossemu/store_list.c
 // fuzz-sources: bench/ossemu/keys.c
 #include <stddef.h>
 #include <stdint.h>
