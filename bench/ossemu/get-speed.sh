@@ -21,39 +21,18 @@ size_mib=${2:-1024}
 rounds=${3:-4}
 [ $# -ge 3 ] && shift 3 || shift $#
 [ "${1:-}" = "--" ] && shift
-[ -x "$ossemu" ] || { echo "get-speed: build $ossemu first (make build/ossemu)" >&2; exit 1; }
-[ -d /dev/shm ] || { echo "get-speed: needs /dev/shm (tmpfs)" >&2; exit 1; }
-
-tmp=$(mktemp -d /dev/shm/ossemu-get-speed.XXXXXX)
-pid=""
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-
-mkdir "$tmp/data"
+. "$(dirname "$0")/bench-lib.sh"
+bench_setup get-speed
 head -c $((size_mib * 1024 * 1024)) /dev/urandom > "$tmp/obj"
-"$ossemu" --port 0 --data-dir "$tmp/data" --anonymous --bucket bench "$@" > "$tmp/out" 2> "$tmp/err" &
-pid=$!
-i=0
-while ! grep -q "listening" "$tmp/out" 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && { echo "get-speed: ossemu did not start:" >&2; cat "$tmp/err" >&2; exit 1; }
-	sleep 0.05
-done
-url=$(sed -n '1s/^ossemu listening on //p' "$tmp/out")
+bench_start "$@"
 code=$(curl -s -o /dev/null -w '%{http_code}' -T "$tmp/obj" "$url/bench/obj")
 [ "$code" = 200 ] || { echo "get-speed: PutObject answered $code" >&2; exit 1; }
 rm -f "$tmp/obj" # the server's copy is on tmpfs too: keep one
 
-hz=$(getconf CLK_TCK)
-cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
-now() { date +%s.%N; }
 total=$((size_mib * 1024 * 1024))
 slice=$((total / streams))
 
-cpu0=$(cpu)
+cpu0=$(server_cpu)
 t0=$(now)
 s=0
 kids=""
@@ -76,13 +55,13 @@ for j in $kids; do
 	wait "$j" || wait_ok=1
 done
 t1=$(now)
-cpu1=$(cpu)
+cpu1=$(server_cpu)
 
 bad=$(cat "$tmp"/codes.* | grep -vc '^206 ' || true)
 got=$(cat "$tmp"/codes.* | awk '{n += $2} END {printf "%.0f", n}')
-awk -v b="$got" -v t0="$t0" -v t1="$t1" -v c0="$cpu0" -v c1="$cpu1" -v hz="$hz" \
+awk -v b="$got" -v t0="$t0" -v t1="$t1" -v c0="$cpu0" -v c1="$cpu1" \
 	-v s="$streams" -v r="$rounds" -v m="$size_mib" -v cores="$(nproc)" 'BEGIN {
-	dt = t1 - t0; cpu = (c1 - c0) / hz
+	dt = t1 - t0; cpu = c1 - c0
 	printf "ossemu GET: %d streams x %d rounds of a %d MiB object = %.2f GiB in %.2f s = %.2f GB/s; " \
 	       "server CPU %.2f s (%.2f s/GiB, %d cores)\n",
 	       s, r, m, b / 1073741824, dt, b / dt / 1e9, cpu, cpu / (b / 1073741824), cores

@@ -23,27 +23,10 @@ size_kib=${2:-16}
 streams=${3:-8}
 [ $# -ge 3 ] && shift 3 || shift $#
 [ "${1:-}" = "--" ] && shift
-[ -x "$ossemu" ] || { echo "small-speed: build $ossemu first" >&2; exit 1; }
-
-tmp=$(mktemp -d /dev/shm/ossemu-small.XXXXXX)
-pid=""
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-
-mkdir "$tmp/data"
+. "$(dirname "$0")/bench-lib.sh"
+bench_setup small
 head -c $((size_kib * 1024)) /dev/urandom > "$tmp/body"
-"$ossemu" --port 0 --data-dir "$tmp/data" --anonymous --bucket bench "$@" > "$tmp/out" 2> "$tmp/err" &
-pid=$!
-i=0
-while ! grep -q "listening" "$tmp/out" 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && { echo "small-speed: ossemu did not start:" >&2; cat "$tmp/err" >&2; exit 1; }
-	sleep 0.05
-done
-url=$(sed -n '1s/^ossemu listening on //p' "$tmp/out")
+bench_start "$@"
 
 # One curl config per stream: keys d<stream>/<n>, spread over 50 "directories".
 s=0
@@ -55,10 +38,7 @@ while [ $s -lt "$streams" ]; do
 	s=$((s + 1))
 done
 
-hz=$(getconf CLK_TCK)
-cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
-now() { date +%s.%N; }
-cpu0=$(cpu)
+cpu0=$(server_cpu)
 t0=$(now)
 s=0
 kids=""
@@ -71,11 +51,11 @@ for j in $kids; do
 	wait "$j"
 done
 t1=$(now)
-cpu1=$(cpu)
+cpu1=$(server_cpu)
 bad=$(cat "$tmp"/codes.* | grep -vc '^200$' || true)
-awk -v f="$files" -v t0="$t0" -v t1="$t1" -v c0="$cpu0" -v c1="$cpu1" -v hz="$hz" -v k="$size_kib" \
+awk -v f="$files" -v t0="$t0" -v t1="$t1" -v c0="$cpu0" -v c1="$cpu1" -v k="$size_kib" \
 	-v s="$streams" 'BEGIN {
-	dt = t1 - t0; cpu = (c1 - c0) / hz
+	dt = t1 - t0; cpu = c1 - c0
 	printf "ossemu PutObject: %d x %d KiB over %d keep-alive curls in %.2f s = %.0f objects/s; " \
 	       "server CPU %.2f s (%.0f us/object)\n", f, k, s, dt, f / dt, cpu, cpu / f * 1e6
 }'
