@@ -27,6 +27,7 @@ PKG_libisal       := libisal-dev
 PKG_hwloc         := libhwloc-dev
 PKG_expat         := libexpat1-dev
 PKG_libmicrohttpd := libmicrohttpd-dev
+PKG_jansson       := libjansson-dev
 PKG_cmocka        := libcmocka-dev
 
 # pkg-config, with a clear error naming the package when a library is absent.
@@ -55,6 +56,9 @@ LIB_CFLAGS  := $(call pc,libcurl,cflags) $(call pc,openssl,cflags) $(call pc,lib
 LIB_LIBS    := $(call pc,libcurl,libs) $(call pc,openssl,libs) $(call pc,libisal,libs) $(call pc,hwloc,libs) $(call pc,expat,libs) -lm
 MHD_CFLAGS  := $(call pc,libmicrohttpd,cflags)
 MHD_LIBS    := $(call pc,libmicrohttpd,libs)
+# JSON (callbacks, /-/stats, the metadata service): ossemu only.
+JANSSON_CFLAGS := $(call pc,jansson,cflags)
+JANSSON_LIBS := $(call pc,jansson,libs)
 CMOCKA_CFLAGS := $(call pc,cmocka,cflags)
 CMOCKA_LIBS := $(call pc,cmocka,libs)
 endif
@@ -89,7 +93,7 @@ help:
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LIB_CFLAGS) $(MHD_CFLAGS) $(CMOCKA_CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LIB_CFLAGS) $(MHD_CFLAGS) $(JANSSON_CFLAGS) $(CMOCKA_CFLAGS) -c $< -o $@
 
 $(LIBCORE): $(CORE_OBJ)
 	@mkdir -p $(dir $@)
@@ -103,7 +107,7 @@ $(BUILD)/hoist: $(CLI_OBJ) $(LIBHOIST)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIBHOIST) $(LIB_LIBS)
 
 $(BUILD)/ossemu: $(OSSEMU_OBJ) $(LIBCORE)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OSSEMU_OBJ) $(LIBCORE) $(MHD_LIBS) $(LIB_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OSSEMU_OBJ) $(LIBCORE) $(MHD_LIBS) $(JANSSON_LIBS) $(LIB_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBHOIST)
 	@mkdir -p $(dir $@)

@@ -14,7 +14,7 @@ say() { [ "$quiet" = --quiet ] || echo "deps: $*"; }
 # clang for libFuzzer.  Peers and bench: awscrt, awscli, rclone, iperf3, gnuplot.
 # A real S3 server for the S3 tests: single-node Ceph RGW (tests/rgw/).
 DEB="build-essential pkg-config libcurl4-openssl-dev libssl-dev libisal-dev
-libhwloc-dev libexpat1-dev libmicrohttpd-dev libcmocka-dev
+libhwloc-dev libexpat1-dev libmicrohttpd-dev libjansson-dev libcmocka-dev
 python3 python3-boto3 python3-crcmod curl ca-certificates openssl
 clang libclang-rt-14-dev
 nodejs npm python3-awscrt awscli rclone iperf3 gnuplot-nox procps time

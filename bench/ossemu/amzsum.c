@@ -11,25 +11,105 @@
 
 #include <isa-l/crc.h>
 #include <openssl/evp.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
-#include "auth.h"
+#include "kv.h"
 #include "checksum.h"
 
 static const struct {
+	const char *name;    /* x-amz-checksum-algorithm */
 	const char *header;
-	size_t len; /* raw bytes */
+	const char *element; /* in Complete results and ListParts */
+	size_t len;          /* raw bytes */
 } kinds[AMZSUM_COUNT] = {
-	[AMZSUM_CRC32] = { "x-amz-checksum-crc32", 4 },
-	[AMZSUM_CRC32C] = { "x-amz-checksum-crc32c", 4 },
-	[AMZSUM_CRC64NVME] = { "x-amz-checksum-crc64nvme", 8 },
-	[AMZSUM_SHA1] = { "x-amz-checksum-sha1", 20 },
-	[AMZSUM_SHA256] = { "x-amz-checksum-sha256", 32 },
+	[AMZSUM_CRC32] = { "CRC32", "x-amz-checksum-crc32", "ChecksumCRC32", 4 },
+	[AMZSUM_CRC32C] = { "CRC32C", "x-amz-checksum-crc32c", "ChecksumCRC32C", 4 },
+	[AMZSUM_CRC64NVME] = { "CRC64NVME", "x-amz-checksum-crc64nvme", "ChecksumCRC64NVME", 8 },
+	[AMZSUM_SHA1] = { "SHA1", "x-amz-checksum-sha1", "ChecksumSHA1", 20 },
+	[AMZSUM_SHA256] = { "SHA256", "x-amz-checksum-sha256", "ChecksumSHA256", 32 },
 };
+
+const char *amzsum_name(enum amzsum_kind k)
+{
+	return (unsigned)k < AMZSUM_COUNT ? kinds[k].name : "";
+}
+
+int amzsum_from_name(const char *name)
+{
+	for (int k = 0; k < AMZSUM_COUNT; k++) {
+		if (strcasecmp(name, kinds[k].name) == 0)
+			return k;
+	}
+	return -1;
+}
 
 const char *amzsum_header(enum amzsum_kind k)
 {
 	return (unsigned)k < AMZSUM_COUNT ? kinds[k].header : "";
+}
+
+const char *amzsum_element(enum amzsum_kind k)
+{
+	return (unsigned)k < AMZSUM_COUNT ? kinds[k].element : "";
+}
+
+int amzsum_first(const struct amzsums *a, int crc_only, enum amzsum_kind *out)
+{
+	for (int k = 0; k < AMZSUM_COUNT; k++) {
+		if (!a->s[k].on || (crc_only && (k == AMZSUM_SHA1 || k == AMZSUM_SHA256)))
+			continue;
+		*out = (enum amzsum_kind)k;
+		return 1;
+	}
+	return 0;
+}
+
+/* The base64 text of a CRC kind's value (big-endian, as S3 writes it). */
+static void crc_b64(char *out, enum amzsum_kind k, uint64_t crc)
+{
+	uint8_t be[8];
+	size_t len = kinds[k].len;
+
+	for (size_t i = 0; i < len; i++)
+		be[i] = (uint8_t)(crc >> (8 * (len - 1 - i)));
+	out[base64_encode(out, be, len)] = '\0';
+}
+
+int amzsum_object(char *out, size_t cap, enum amzsum_kind k, int full, const uint64_t *crcs,
+		  const uint64_t *lens, size_t n)
+{
+	uint64_t acc = 0;
+	char b64[16];
+
+	if (k != AMZSUM_CRC32 && k != AMZSUM_CRC32C && k != AMZSUM_CRC64NVME)
+		return -1;
+	if (full && k == AMZSUM_CRC32)
+		return -1; /* no CRC-32 combine in the core: no value rather than a wrong one */
+	for (size_t i = 0; i < n; i++) {
+		uint8_t be[8];
+		size_t len = kinds[k].len;
+
+		if (full) {
+			acc = k == AMZSUM_CRC32C ? crc32c_combine((uint32_t)acc, (uint32_t)crcs[i], lens[i])
+						 : crc64_nvme_combine(acc, crcs[i], lens[i]);
+			continue;
+		}
+		/* Composite: the same CRC over the parts' big-endian values. */
+		for (size_t j = 0; j < len; j++)
+			be[j] = (uint8_t)(crcs[i] >> (8 * (len - 1 - j)));
+		if (k == AMZSUM_CRC32)
+			acc = crc32_gzip_refl((uint32_t)acc, be, len);
+		else if (k == AMZSUM_CRC32C)
+			acc = crc32c_update((uint32_t)acc, be, len);
+		else
+			acc = crc64_nvme_update(acc, be, len);
+	}
+	crc_b64(b64, k, acc);
+	if (full)
+		return snprintf(out, cap, "%s", b64) < (int)cap ? 0 : -1;
+	return snprintf(out, cap, "%s-%zu", b64, n) < (int)cap ? 0 : -1;
 }
 
 const char *amzsums_init(struct amzsums *a, const struct sign_kv *headers, size_t n)

@@ -36,8 +36,23 @@ struct amzsums {
 	int any;
 };
 
-/* The header name of a kind ("x-amz-checksum-crc32c"). */
+/* The header name of a kind ("x-amz-checksum-crc32c"), and its XML
+ * element in Complete results ("ChecksumCRC32C"). */
 const char *amzsum_header(enum amzsum_kind k);
+const char *amzsum_element(enum amzsum_kind k);
+/* Its x-amz-checksum-algorithm name ("CRC32C"), and back (any case; -1
+ * for an unknown name). */
+const char *amzsum_name(enum amzsum_kind k);
+int amzsum_from_name(const char *name);
+/* The first kind a request carried (CRC kinds only, when crc_only): 1 with
+ * *out set, or 0. */
+int amzsum_first(const struct amzsums *a, int crc_only, enum amzsum_kind *out);
+/* A multipart object's checksum from its parts' CRCs (kind k, lens the
+ * part sizes): full-object (the CRC of the whole, by combining: CRC-32C and
+ * CRC-64/NVME) or composite (the CRC of the parts' big-endian CRCs, then
+ * "-N").  base64 text into out.  0, or -1 when k cannot make that kind. */
+int amzsum_object(char *out, size_t cap, enum amzsum_kind k, int full, const uint64_t *crcs,
+		  const uint64_t *lens, size_t n);
 /* Reads the x-amz-checksum-* headers.  Returns NULL, or the name of a
  * header whose value is malformed (or -1-like failure: "" on ENOMEM). */
 const char *amzsums_init(struct amzsums *a, const struct sign_kv *headers, size_t n);

@@ -8,8 +8,10 @@
  * security token.  The canonicalisation itself is the shared core's
  * (engine/sign.c), so a bug there shows up on both sides of every test.
  *
- * Secrets never leave this file: no error document carries a secret or a
- * session token (StringToSign is left out when a token is in it).
+ * Secrets never leave this file: no error document carries a secret, and
+ * none carries a session token (StringToSign is left out when a token is
+ * in it) except the one OSS itself echoes: the expired token of a
+ * SecurityTokenExpired answer, as <SecurityToken>.
  *
  * Threading: reentrant.
  */
@@ -21,43 +23,12 @@
 #include <strings.h>
 
 #include "checksum.h"
+#include "keys.h"
 
 /* Real OSS and S3 allow 15 minutes between request time and server time. */
 #define SKEW_MAX_SECONDS (15 * 60)
 /* S3 caps presigned URLs at 7 days; OSS V4 does too. */
 #define PRESIGN_MAX_SECONDS (7 * 24 * 3600)
-
-const char *kv_header(const struct sign_kv *h, size_t n, const char *name)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (h[i].name && strcasecmp(h[i].name, name) == 0)
-			return h[i].value ? h[i].value : "";
-	}
-	return NULL;
-}
-
-const char *kv_query(const struct sign_kv *q, size_t n, const char *name, int *present)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (q[i].name && strcmp(q[i].name, name) == 0) {
-			if (present)
-				*present = 1;
-			return q[i].value ? q[i].value : "";
-		}
-	}
-	if (present)
-		*present = 0;
-	return NULL;
-}
-
-static const struct ossemu_key *key_find(const struct ossemu_config *cfg, const char *ak)
-{
-	for (size_t i = 0; i < cfg->nkeys; i++) {
-		if (strcmp(cfg->keys[i].ak, ak) == 0)
-			return &cfg->keys[i];
-	}
-	return NULL;
-}
 
 static void set_ak(struct auth_result *out, const char *ak, size_t n)
 {
@@ -78,13 +49,21 @@ static int64_t abs64(int64_t v)
 }
 
 /* The STS rule: a key configured with a token demands that exact token,
- * and a token sent with a key that has none is refused too. */
-static enum err_id token_check(const struct ossemu_key *k, const char *sent)
+ * and a token sent with a key that has none is refused too.  A token past
+ * its expiry (the server clock) is SecurityTokenExpired, which OSS answers
+ * with the token echoed: out->expired_token points at it. */
+static enum err_id token_check(struct auth_result *out, const struct ossemu_key *k,
+			       const char *sent, int64_t now)
 {
 	if (!k->token)
 		return sent && *sent ? E_INVALID_TOKEN : E_OK;
 	if (!sent || !sign_equal_ct(sent, k->token))
 		return E_INVALID_TOKEN;
+	if (k->expires && now >= k->expires) {
+		out->expired_token = k->token;
+		return E_TOKEN_EXPIRED;
+	}
+	out->key = k;
 	return E_OK;
 }
 
@@ -134,7 +113,7 @@ static int v1_matches(const struct ossemu_key *k, const struct sign_request *r,
 	return sign_equal_ct(want, sig);
 }
 
-static void oss_v1_header(struct auth_result *out, const struct ossemu_config *cfg,
+static void oss_v1_header(struct auth_result *out, struct keyring *kr,
 			  const struct auth_input *in, const char *auth)
 {
 	const char *p = auth + 4, *colon;
@@ -156,7 +135,7 @@ static void oss_v1_header(struct auth_result *out, const struct ossemu_config *c
 	}
 	set_ak(out, p, (size_t)(colon - p));
 	set_sig(out, colon + 1);
-	k = key_find(cfg, out->ak);
+	k = keyring_find(kr, out->ak);
 	if (!k) {
 		out->err = E_INVALID_ACCESS_KEY_ID;
 		return;
@@ -182,10 +161,10 @@ static void oss_v1_header(struct auth_result *out, const struct ossemu_config *c
 			out->string_to_sign = sign_oss_v1_string_to_sign(&r, date ? date : xdate);
 		return;
 	}
-	out->err = token_check(k, token);
+	out->err = token_check(out, k, token, in->now);
 }
 
-static void oss_v1_presigned(struct auth_result *out, const struct ossemu_config *cfg,
+static void oss_v1_presigned(struct auth_result *out, struct keyring *kr,
 			     const struct auth_input *in)
 {
 	const char *ak = kv_query(in->query, in->nquery, "OSSAccessKeyId", NULL);
@@ -203,7 +182,7 @@ static void oss_v1_presigned(struct auth_result *out, const struct ossemu_config
 	}
 	set_ak(out, ak, strlen(ak));
 	set_sig(out, sig);
-	k = key_find(cfg, ak);
+	k = keyring_find(kr, ak);
 	if (!k) {
 		out->err = E_INVALID_ACCESS_KEY_ID;
 		return;
@@ -225,7 +204,7 @@ static void oss_v1_presigned(struct auth_result *out, const struct ossemu_config
 			out->string_to_sign = sign_oss_v1_string_to_sign(&r, expires);
 		return;
 	}
-	out->err = token_check(k, token);
+	out->err = token_check(out, k, token, in->now);
 }
 
 /* ---- V4 credential scopes --------------------------------------------------- */
@@ -354,7 +333,7 @@ static int payload_is_hash(const char *v)
 
 /* ---- OSS V4 ------------------------------------------------------------------ */
 
-static void oss_v4(struct auth_result *out, const struct ossemu_config *cfg,
+static void oss_v4(struct auth_result *out, struct keyring *kr,
 		   const struct auth_input *in, const char *auth)
 {
 	const char *cred, *addl, *sig, *datetime, *token, *expires_s = NULL;
@@ -400,7 +379,7 @@ static void oss_v4(struct auth_result *out, const struct ossemu_config *cfg,
 	}
 	set_ak(out, sc.ak, strlen(sc.ak));
 	set_sig(out, sigbuf);
-	k = key_find(cfg, sc.ak);
+	k = keyring_find(kr, sc.ak);
 	if (!k) {
 		out->err = E_INVALID_ACCESS_KEY_ID;
 		goto out;
@@ -457,7 +436,7 @@ static void oss_v4(struct auth_result *out, const struct ossemu_config *cfg,
 			out->string_to_sign = sign_oss_v4_string_to_sign(&r, &p);
 		goto out;
 	}
-	out->err = token_check(k, token);
+	out->err = token_check(out, k, token, in->now);
 	if (out->err == E_OK && !presigned) {
 		const char *ph = kv_header(in->headers, in->nheaders, "x-oss-content-sha256");
 
@@ -472,7 +451,7 @@ out:
 
 /* ---- AWS SigV4 --------------------------------------------------------------- */
 
-static void aws_v4(struct auth_result *out, const struct ossemu_config *cfg,
+static void aws_v4(struct auth_result *out, struct keyring *kr,
 		   const struct auth_input *in, const char *auth)
 {
 	const char *cred, *signed_h, *sig, *datetime, *token, *expires_s = NULL;
@@ -519,7 +498,7 @@ static void aws_v4(struct auth_result *out, const struct ossemu_config *cfg,
 	}
 	set_ak(out, sc.ak, strlen(sc.ak));
 	set_sig(out, sigbuf);
-	k = key_find(cfg, sc.ak);
+	k = keyring_find(kr, sc.ak);
 	if (!k) {
 		out->err = E_INVALID_ACCESS_KEY_ID;
 		goto out;
@@ -586,7 +565,7 @@ static void aws_v4(struct auth_result *out, const struct ossemu_config *cfg,
 			out->string_to_sign = sign_aws_string_to_sign(&r, &p);
 		goto out;
 	}
-	out->err = token_check(k, token);
+	out->err = token_check(out, k, token, in->now);
 	if (out->err == E_OK && payload_is_hash(payload))
 		memcpy(out->payload_sha256, payload, 65);
 out:
@@ -604,7 +583,7 @@ static int has_amz_header(const struct auth_input *in)
 	return 0;
 }
 
-void auth_check(struct auth_result *out, const struct ossemu_config *cfg,
+void auth_check(struct auth_result *out, const struct ossemu_config *cfg, struct keyring *kr,
 		const struct auth_input *in)
 {
 	const char *auth = kv_header(in->headers, in->nheaders, "Authorization");
@@ -614,14 +593,14 @@ void auth_check(struct auth_result *out, const struct ossemu_config *cfg,
 	out->err = E_OK;
 	if (auth && strncmp(auth, "OSS4-HMAC-SHA256", 16) == 0 && (auth[16] == ' ' || !auth[16])) {
 		out->dialect = DIALECT_OSS;
-		oss_v4(out, cfg, in, auth);
+		oss_v4(out, kr, in, auth);
 	} else if (auth && strncmp(auth, "OSS ", 4) == 0) {
 		out->dialect = DIALECT_OSS;
-		oss_v1_header(out, cfg, in, auth);
+		oss_v1_header(out, kr, in, auth);
 	} else if (auth && strncmp(auth, "AWS4-HMAC-SHA256", 16) == 0 &&
 		   (auth[16] == ' ' || !auth[16])) {
 		out->dialect = DIALECT_S3;
-		aws_v4(out, cfg, in, auth);
+		aws_v4(out, kr, in, auth);
 	} else if (auth && *auth) {
 		/* SigV2 ("AWS ak:sig") and anything else. */
 		out->dialect = strncmp(auth, "AWS", 3) == 0 ? DIALECT_S3 : DIALECT_OSS;
@@ -629,13 +608,13 @@ void auth_check(struct auth_result *out, const struct ossemu_config *cfg,
 		out->err = E_AUTH_UNSUPPORTED;
 	} else if (kv_query(in->query, in->nquery, "x-oss-signature-version", &present), present) {
 		out->dialect = DIALECT_OSS;
-		oss_v4(out, cfg, in, NULL);
+		oss_v4(out, kr, in, NULL);
 	} else if (kv_query(in->query, in->nquery, "OSSAccessKeyId", &present), present) {
 		out->dialect = DIALECT_OSS;
-		oss_v1_presigned(out, cfg, in);
+		oss_v1_presigned(out, kr, in);
 	} else if (kv_query(in->query, in->nquery, "X-Amz-Algorithm", &present), present) {
 		out->dialect = DIALECT_S3;
-		aws_v4(out, cfg, in, NULL);
+		aws_v4(out, kr, in, NULL);
 	} else {
 		out->dialect = has_amz_header(in) ? DIALECT_S3 : DIALECT_OSS;
 		out->scheme = "anonymous";

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "errors.h"
+#include "kv.h"
 #include "ossemu.h"
 #include "sign.h"
 
@@ -47,15 +48,16 @@ struct auth_result {
 	char payload_sha256[65];
 	char sig_provided[129];      /* for SignatureDoesNotMatch documents */
 	char *string_to_sign;        /* malloc'd or NULL; never holds a token */
+	/* BORROWED from the key ring (valid while the server runs): */
+	const struct ossemu_key *key;  /* the key that signed, when accepted with a token */
+	const char *expired_token;     /* E_TOKEN_EXPIRED: the token, echoed by OSS */
 };
 
-void auth_check(struct auth_result *out, const struct ossemu_config *cfg,
+struct keyring;
+
+/* cfg for --anonymous, kr for the keys. */
+void auth_check(struct auth_result *out, const struct ossemu_config *cfg, struct keyring *kr,
 		const struct auth_input *in);
 void auth_result_cleanup(struct auth_result *r);
-
-/* Case-insensitive header lookup in a kv array (first match). */
-const char *kv_header(const struct sign_kv *h, size_t n, const char *name);
-/* Exact query lookup; *present tells a bare "?name" from an absent one. */
-const char *kv_query(const struct sign_kv *q, size_t n, const char *name, int *present);
 
 #endif

@@ -125,6 +125,9 @@ void body_checks(struct req *rq)
 	} else if (rq->mode == BODY_ACCUM) {
 		md5_once(rq->md5_got, rq->body.data ? rq->body.data : "", rq->body.len);
 		rq->md5_known = 1;
+		/* An x-amz-checksum-* stands in for Content-MD5 on S3's
+		 * DeleteObjects: check it on accumulated bodies too. */
+		amzsums_update(&rq->sink.amz, rq->body.data ? rq->body.data : "", rq->body.len);
 		if (rq->auth.payload_sha256[0])
 			sign_sha256_hex(sha, rq->body.data ? rq->body.data : "", rq->body.len);
 	} else if (rq->received == 0) {
@@ -145,7 +148,7 @@ void body_checks(struct req *rq)
 		rq->err = E_CONTENT_SHA256_MISMATCH;
 		return;
 	}
-	if (rq->mode == BODY_STREAM && !amzsums_verify(&rq->sink.amz))
+	if ((rq->mode == BODY_STREAM || rq->mode == BODY_ACCUM) && !amzsums_verify(&rq->sink.amz))
 		rq->err = E_BAD_CHECKSUM;
 }
 

@@ -1,13 +1,12 @@
 /*
  * callback.c - decode, substitute and deliver OSS upload callbacks.
  *
- * Owns: the one hand-written parser in ossemu, a reader for the flat JSON
- * objects of x-oss-callback and x-oss-callback-var ({"name": value, ...}
- * with string, number, true/false/null values; nesting is refused), the
- * ${var} substitution, and the libcurl POST.  Debian 12 ships no JSON
- * library development package among the project's dependencies, and the
- * input is a flat object of strings, so ~100 careful lines beat a new
- * dependency.  Limits: 64 KiB of JSON, 64 members.
+ * Owns: reading the flat JSON objects of x-oss-callback and
+ * x-oss-callback-var ({"name": value, ...} with string, number,
+ * true/false/null values; nesting and duplicate names are refused) with
+ * jansson, the ${var} substitution (values escaped for JSON bodies by
+ * jansson too, for form bodies by libcurl), and the libcurl POST.
+ * Limits: 64 KiB of JSON, 64 members.
  *
  * Threading: reentrant; callback_run uses its own curl easy handle
  * (curl_global_init is done once by main.c before threads start).
@@ -15,6 +14,7 @@
 #include "callback.h"
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,239 +33,58 @@ struct callback {
 	struct hdrs vars;   /* x:name -> value */
 };
 
-/* ---- flat JSON object reader ---------------------------------------------- */
+/* ---- reading the callback JSON (jansson) ---------------------------------------- */
 
-struct json {
-	const char *p, *end;
-};
-
-static void ws(struct json *j)
+/* The text a scalar stands for in substitutions and fields: a string's
+ * content, an integer in decimal, a real as jansson writes it, or
+ * true/false/null.  0, or -1 (not a scalar, ENOMEM). */
+static int scalar_text(json_t *v, struct buf *out)
 {
-	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
-		j->p++;
-}
+	char *txt;
+	int r;
 
-static int hex4(const char *p, unsigned *out)
-{
-	unsigned v = 0;
-
-	for (int i = 0; i < 4; i++) {
-		char c = p[i];
-
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v |= (unsigned)(c - 'A' + 10);
-		else
-			return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-static int put_utf8(struct buf *b, unsigned cp)
-{
-	char u[4];
-	size_t n;
-
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xC0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3F));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xE0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[2] = (char)(0x80 | (cp & 0x3F));
-		n = 3;
-	} else {
-		u[0] = (char)(0xF0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[3] = (char)(0x80 | (cp & 0x3F));
-		n = 4;
-	}
-	return buf_append(b, u, n);
-}
-
-/* A string starting at the opening quote; decoded into out. */
-static int json_string(struct json *j, struct buf *out)
-{
-	if (j->p >= j->end || *j->p != '"')
+	if (json_is_string(v))
+		return buf_append(out, json_string_value(v), json_string_length(v));
+	if (json_is_object(v) || json_is_array(v))
+		return -1; /* a nested value: refused, as "not json format" */
+	txt = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+	if (!txt)
 		return -1;
-	j->p++;
-	while (j->p < j->end && *j->p != '"') {
-		unsigned char c = (unsigned char)*j->p++;
-
-		if (c < 0x20)
-			return -1;
-		if (c != '\\') {
-			if (buf_putc(out, (char)c) < 0)
-				return -1;
-			continue;
-		}
-		if (j->p >= j->end)
-			return -1;
-		c = (unsigned char)*j->p++;
-		switch (c) {
-		case '"': case '\\': case '/':
-			if (buf_putc(out, (char)c) < 0)
-				return -1;
-			break;
-		case 'b': if (buf_putc(out, '\b') < 0) return -1; break;
-		case 'f': if (buf_putc(out, '\f') < 0) return -1; break;
-		case 'n': if (buf_putc(out, '\n') < 0) return -1; break;
-		case 'r': if (buf_putc(out, '\r') < 0) return -1; break;
-		case 't': if (buf_putc(out, '\t') < 0) return -1; break;
-		case 'u': {
-			unsigned cp, lo;
-
-			if (j->end - j->p < 4 || hex4(j->p, &cp) < 0)
-				return -1;
-			j->p += 4;
-			if (cp >= 0xD800 && cp <= 0xDBFF) {
-				/* A high surrogate must be followed by \uDC00-\uDFFF. */
-				if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u' ||
-				    hex4(j->p + 2, &lo) < 0 || lo < 0xDC00 || lo > 0xDFFF)
-					return -1;
-				j->p += 6;
-				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-			} else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-				return -1;
-			}
-			if (cp == 0 || put_utf8(out, cp) < 0)
-				return -1;
-			break;
-		}
-		default:
-			return -1;
-		}
-	}
-	if (j->p >= j->end)
-		return -1;
-	j->p++;
-	return 0;
+	r = buf_puts(out, txt);
+	free(txt);
+	return r;
 }
 
-static int is_digit(const struct json *j)
-{
-	return j->p < j->end && *j->p >= '0' && *j->p <= '9';
-}
-
-/* A number by the JSON grammar, -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?;
- * real OSS refuses "01", "1.", "1e", "-" and the like as "not json format".
- * What follows the number is the caller's to judge ("1abc" fails there). */
-static int json_number(struct json *j)
-{
-	if (j->p < j->end && *j->p == '-')
-		j->p++;
-	if (!is_digit(j))
-		return -1;
-	if (*j->p == '0') {
-		j->p++;
-	} else {
-		while (is_digit(j))
-			j->p++;
-	}
-	if (j->p < j->end && *j->p == '.') {
-		j->p++;
-		if (!is_digit(j))
-			return -1;
-		while (is_digit(j))
-			j->p++;
-	}
-	if (j->p < j->end && (*j->p == 'e' || *j->p == 'E')) {
-		j->p++;
-		if (j->p < j->end && (*j->p == '+' || *j->p == '-'))
-			j->p++;
-		if (!is_digit(j))
-			return -1;
-		while (is_digit(j))
-			j->p++;
-	}
-	return 0;
-}
-
-/* A scalar that is not a string: number, true, false, null (kept as text). */
-static int json_bare(struct json *j, struct buf *out)
-{
-	const char *s = j->p;
-
-	if (j->p < j->end && (*j->p == '-' || (*j->p >= '0' && *j->p <= '9'))) {
-		if (json_number(j) < 0)
-			return -1;
-	} else {
-		size_t n;
-
-		/* The whole run of letters, so that "truex" is one bad token. */
-		while (j->p < j->end && *j->p >= 'a' && *j->p <= 'z')
-			j->p++;
-		n = (size_t)(j->p - s);
-		if (!((n == 4 && !memcmp(s, "true", 4)) || (n == 5 && !memcmp(s, "false", 5)) ||
-		      (n == 4 && !memcmp(s, "null", 4))))
-			return -1;
-	}
-	return buf_append(out, s, (size_t)(j->p - s));
-}
-
-/* Parses a flat JSON object into name/value pairs. */
+/* Parses a flat JSON object of scalars into name/value pairs, with
+ * jansson: RFC 8259 with its checks (valid UTF-8, no \u0000, surrogates in
+ * pairs, integers within 64 bits, finite reals), duplicate names refused
+ * (which value OSS keeps is not documented; refusing is the safe reading),
+ * at most JSON_MAX bytes and JSON_MAX_MEMBERS members. */
 static int json_flat_object(const char *doc, size_t len, struct hdrs *out)
 {
-	struct json j = { doc, doc + len };
-	struct buf name = BUF_INIT, value = BUF_INIT;
+	json_error_t jerr;
+	json_t *root, *v;
+	const char *name;
+	struct buf value = BUF_INIT;
 	int result = -1;
 
 	if (len > JSON_MAX)
 		return -1;
-	ws(&j);
-	if (j.p >= j.end || *j.p++ != '{')
+	root = json_loadb(doc, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root || !json_is_object(root) || json_object_size(root) > JSON_MAX_MEMBERS)
 		goto out;
-	ws(&j);
-	if (j.p < j.end && *j.p == '}') {
-		j.p++;
-		goto done;
-	}
-	for (;;) {
-		buf_reset(&name);
+	/* Member order is the document's (jansson keeps insertion order). */
+	json_object_foreach(root, name, v) {
 		buf_reset(&value);
-		ws(&j);
-		if (json_string(&j, &name) < 0)
+		if (scalar_text(v, &value) < 0 || buf_puts(&value, "") < 0 ||
+		    memchr(value.data, '\0', value.len) ||
+		    hdrs_add(out, name, value.data) < 0)
 			goto out;
-		ws(&j);
-		if (j.p >= j.end || *j.p++ != ':')
-			goto out;
-		ws(&j);
-		if (j.p < j.end && *j.p == '"') {
-			if (json_string(&j, &value) < 0)
-				goto out;
-		} else if (json_bare(&j, &value) < 0) {
-			goto out; /* objects and arrays land here too */
-		}
-		if (out->n >= JSON_MAX_MEMBERS ||
-		    hdrs_add(out, name.data ? name.data : "", value.data ? value.data : "") < 0)
-			goto out;
-		ws(&j);
-		if (j.p < j.end && *j.p == ',') {
-			j.p++;
-			continue;
-		}
-		if (j.p < j.end && *j.p == '}') {
-			j.p++;
-			break;
-		}
-		goto out;
 	}
-done:
-	ws(&j);
-	result = j.p == j.end ? 0 : -1;
+	result = 0;
 out:
-	buf_free(&name);
 	buf_free(&value);
+	json_decref(root);
 	if (result < 0)
 		hdrs_cleanup(out);
 	return result;
@@ -332,22 +151,56 @@ void callback_free(struct callback *cb)
 
 /* ---- substitution ------------------------------------------------------------- */
 
-/* Appends v escaped for a JSON string (without the quotes). */
-static int json_escape_append(struct buf *b, const char *v)
+/* Appends v as a JSON string literal written by jansson, with its quotes
+ * (quoted) or without them.  A value that is not valid UTF-8 (a key made
+ * of arbitrary bytes; OSS requires UTF-8 names) has each byte that does
+ * not start a valid character replaced by '?', so the body stays JSON. */
+static int json_string_append(struct buf *b, const char *v, int quoted)
 {
-	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-		int r;
+	size_t n = strlen(v);
+	json_t *js = json_stringn(v, n);
+	char *txt;
+	int r;
 
-		if (*p == '"' || *p == '\\')
-			r = buf_printf(b, "\\%c", *p);
-		else if (*p < 0x20)
-			r = buf_printf(b, "\\u%04x", *p);
-		else
-			r = buf_putc(b, (char)*p);
-		if (r < 0)
+	if (!js) {
+		struct buf fixed = BUF_INIT;
+
+		for (size_t i = 0; i < n;) {
+			size_t k;
+
+			for (k = 1; k <= 4 && i + k <= n; k++) {
+				json_t *c = json_stringn(v + i, k);
+
+				if (c) {
+					json_decref(c);
+					break;
+				}
+			}
+			if (k <= 4 && i + k <= n) {
+				r = buf_append(&fixed, v + i, k);
+				i += k;
+			} else {
+				r = buf_putc(&fixed, '?');
+				i++;
+			}
+			if (r < 0) {
+				buf_free(&fixed);
+				return -1;
+			}
+		}
+		js = json_stringn(fixed.data ? fixed.data : "", fixed.len);
+		buf_free(&fixed);
+		if (!js)
 			return -1;
 	}
-	return 0;
+	txt = json_dumps(js, JSON_ENCODE_ANY);
+	json_decref(js);
+	if (!txt)
+		return -1;
+	n = strlen(txt);
+	r = quoted ? buf_append(b, txt, n) : buf_append(b, txt + 1, n - 2);
+	free(txt);
+	return r;
 }
 
 /* Appends one substituted value.  Form bodies URL-encode it.  JSON bodies
@@ -367,11 +220,7 @@ static int value_append(struct buf *b, const char *v, int json, int quoted, int 
 		curl_free(e);
 		return r;
 	}
-	if (quoted || numeric)
-		return json_escape_append(b, v);
-	if (buf_putc(b, '"') < 0 || json_escape_append(b, v) < 0)
-		return -1;
-	return buf_putc(b, '"');
+	return json_string_append(b, v, !(quoted || numeric));
 }
 
 char *callback_body(const struct callback *cb, const struct callback_vars *v)

@@ -25,6 +25,19 @@ static const struct err_def defs[E_COUNT] = {
 #undef OSSEMU_ERR_DEF
 };
 
+/* Where S3 differs from OSS for the same error.  AWS's error list: both
+ * token errors are 400 Bad Request (OSS: 403), with S3's own messages. */
+static const struct {
+	enum err_id id;
+	unsigned status;
+	const char *message;
+} s3_diffs[] = {
+	{ E_INVALID_TOKEN, 400, "The provided token is malformed or otherwise invalid." },
+	{ E_TOKEN_EXPIRED, 400, "The provided token has expired." },
+	{ E_INVALID_OBJECT_STATE, 403,
+	  "The operation is not valid for the object's storage class" },
+};
+
 static const struct err_def *def(enum err_id e)
 {
 	if ((unsigned)e >= E_COUNT)
@@ -32,9 +45,27 @@ static const struct err_def *def(enum err_id e)
 	return &defs[e];
 }
 
-unsigned err_status(enum err_id e)
+static int s3_diff(enum err_id e)
 {
-	return def(e)->status;
+	for (size_t i = 0; i < sizeof(s3_diffs) / sizeof(*s3_diffs); i++) {
+		if (s3_diffs[i].id == e)
+			return (int)i;
+	}
+	return -1;
+}
+
+unsigned err_status(enum err_id e, enum dialect d)
+{
+	int i = d == DIALECT_S3 ? s3_diff(e) : -1;
+
+	return i >= 0 ? s3_diffs[i].status : def(e)->status;
+}
+
+static const char *err_message(enum err_id e, enum dialect d)
+{
+	int i = d == DIALECT_S3 ? s3_diff(e) : -1;
+
+	return i >= 0 ? s3_diffs[i].message : def(e)->message;
 }
 
 const char *err_code(enum err_id e, enum dialect d)
@@ -67,7 +98,7 @@ int err_render(struct buf *out, enum err_id e, enum dialect d, const char *reque
 	r |= buf_puts(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>\n  ");
 	r |= xml_elem_append(out, "Code", err_code(e, d));
 	r |= buf_puts(out, "\n  ");
-	r |= xml_elem_append(out, "Message", x->message ? x->message : ed->message);
+	r |= xml_elem_append(out, "Message", x->message ? x->message : err_message(e, d));
 	r |= buf_puts(out, "\n  ");
 	r |= xml_elem_append(out, "RequestId", request_id);
 	r |= buf_puts(out, "\n  ");
@@ -80,6 +111,8 @@ int err_render(struct buf *out, enum err_id e, enum dialect d, const char *reque
 	r |= opt_elem(out, d == DIALECT_S3 ? "AWSAccessKeyId" : "OSSAccessKeyId", x->ak);
 	r |= opt_elem(out, "SignatureProvided", x->sig_provided);
 	r |= opt_elem(out, "StringToSign", x->string_to_sign);
+	r |= opt_elem(out, "SecurityToken", x->security_token);
+	r |= opt_elem(out, "StorageClass", x->storage_class);
 	if (d == DIALECT_OSS) {
 		const char *ec = x->ec ? x->ec : ed->ec;
 

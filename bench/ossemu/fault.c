@@ -97,6 +97,8 @@ static int kind_from_name(const char *s, size_t n)
 	} names[] = {
 		{ "fail", FAULT_FAIL },   { "reset", FAULT_RESET },      { "stall", FAULT_STALL },
 		{ "bad-crc", FAULT_BAD_CRC }, { "bad_crc", FAULT_BAD_CRC },
+		{ "corrupt", FAULT_CORRUPT }, { "corrupt-get", FAULT_CORRUPT },
+		{ "corrupt_get", FAULT_CORRUPT },
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -143,7 +145,7 @@ int fault_spec_add(struct ossemu_config *cfg, const char *spec, char *err, size_
 		}
 		kind = kind_from_name(p, (size_t)(eq - p));
 		if (kind < 0) {
-			snprintf(err, errlen, "bad --fault '%s': unknown kind (fail, reset, stall, bad-crc)",
+			snprintf(err, errlen, "bad --fault '%s': unknown kind (fail, reset, stall, bad-crc, corrupt)",
 				 spec);
 			return -1;
 		}
@@ -178,7 +180,10 @@ struct faults *faults_new(const struct ossemu_config *cfg)
 			if ((pass == 0) != (r->op < 0))
 				continue;
 			for (int op = 0; op < OP_COUNT; op++) {
-				if (op == OP_STATS || (r->op >= 0 && r->op != op))
+				/* The metadata service is another service: only a
+				 * rule naming it (--fault imds:...) applies. */
+				if (op == OP_STATS || (r->op >= 0 && r->op != op) ||
+				    (r->op < 0 && op == OP_IMDS))
 					continue;
 				f->eff[op][r->kind] = r;
 			}
@@ -250,5 +255,10 @@ void faults_decide(struct faults *f, struct fault_plan *out, enum op op, const c
 	r = f->eff[op][FAULT_BAD_CRC];
 	if (r && draw(f, &id, attempt, FAULT_BAD_CRC) < r->rate)
 		out->bad_crc = 1;
+	r = f->eff[op][FAULT_CORRUPT];
+	if (r && draw(f, &id, attempt, FAULT_CORRUPT) < r->rate) {
+		out->corrupt = 1;
+		out->corrupt_frac = draw(f, &id, attempt, 101);
+	}
 	buf_free(&id);
 }

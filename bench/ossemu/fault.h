@@ -2,9 +2,16 @@
  * fault.h - deterministic fault injection.
  *
  * Rules come from the global flags (--fail RATE, --reset RATE, --stall
- * RATE:SECONDS, --bad-crc RATE: every operation but /-/stats) and from
- * scoped ones (--fault uploadpart:fail=0.05,reset=0.01); a scoped rule
- * overrides the global rule of the same kind for its operation.
+ * RATE:SECONDS, --bad-crc RATE: every operation but /-/stats and the
+ * metadata service; --corrupt-get RATE: GetObject) and from scoped ones
+ * (--fault uploadpart:fail=0.05,reset=0.01); a scoped rule overrides the
+ * global rule of the same kind for its operation.
+ *
+ * On GetObject, reset, stall and corrupt act on the response body: the
+ * connection is dropped or stalled half-way through it, or one byte of it
+ * is sent flipped (send.h).  A GetObject without a body to act on (an
+ * error, an empty object) is reset or stalled before the answer, as every
+ * other operation is.
  *
  * Decisions are a pure function of (--seed, fault kind, operation, bucket,
  * key, part number, attempt), where attempt counts how often that
@@ -24,7 +31,7 @@
 
 struct fault_rule {
 	int op;               /* enum op, or -1 for every operation */
-	enum fault_kind kind; /* FAIL, RESET, STALL or BAD_CRC */
+	enum fault_kind kind; /* FAIL, RESET, STALL, BAD_CRC or CORRUPT */
 	double rate;          /* 0..1 */
 	double seconds;       /* STALL only */
 };
@@ -35,6 +42,8 @@ struct fault_plan {
 	int reset;            /* drop the connection (mid-body if there is one) */
 	double stall_s;       /* > 0: stop reading / answering for this long */
 	int bad_crc;          /* send a wrong x-oss-hash-crc64ecma */
+	int corrupt;          /* flip one byte of the response body */
+	double corrupt_frac;  /* where: this fraction of the body, in [0, 1) */
 };
 
 /* Appends a rule parsed from a global flag value (kind given) or from a

@@ -34,25 +34,16 @@
 
 #include "callback.h"
 #include "http.h"
+#include "imds.h"
+#include "keys.h"
 #include "req.h"
 #include "resume.h"
+#include "send.h"
 #include "stats.h"
 
-/* Pacing below this is not worth a suspend/resume round trip. */
-#define MIN_SUSPEND_NS 1000000ULL
 
 static _Atomic uint64_t request_seq;
 static uint32_t request_prefix;
-
-const char *req_header(const struct req *rq, const char *name)
-{
-	return kv_header(rq->headers, rq->nheaders, name);
-}
-
-const char *req_query(const struct req *rq, const char *name, int *present)
-{
-	return kv_query(rq->query, rq->nquery, name, present);
-}
 
 /* ---- collecting what MHD parsed ------------------------------------------ */
 
@@ -144,6 +135,16 @@ static void begin(struct req *rq, const char *url, const char *method)
 		rq->op = OP_STATS;
 		return;
 	}
+	if (srv->imds && imds_path(url)) {
+		/* The metadata service: unsigned, faulted only by --fault imds:. */
+		rq->op = OP_IMDS;
+		faults_decide(srv->faults, &rq->fp, rq->op, NULL, url, NULL, 0);
+		if (rq->fp.fail) {
+			rq->err = rq->fp.fail == 503 ? E_SLOW_DOWN : E_INTERNAL;
+			stats_fault(srv->stats, FAULT_FAIL);
+		}
+		return;
+	}
 	if (req_resolve(rq) < 0) {
 		rq->err = E_INTERNAL;
 		return;
@@ -162,7 +163,7 @@ static void begin(struct req *rq, const char *url, const char *method)
 	in.headers = rq->headers;
 	in.nheaders = rq->nheaders;
 	in.now = ossemu_now(srv);
-	auth_check(&rq->auth, srv->cfg, &in);
+	auth_check(&rq->auth, srv->cfg, srv->keys, &in);
 	rq->dialect = rq->auth.dialect;
 	if (rq->auth.err != E_OK) {
 		rq->err = rq->auth.err;
@@ -172,8 +173,15 @@ static void begin(struct req *rq, const char *url, const char *method)
 			rq->errx.sig_provided = rq->auth.sig_provided;
 			rq->errx.string_to_sign = rq->auth.string_to_sign;
 		}
+		if (rq->err == E_TOKEN_EXPIRED) {
+			/* OSS echoes the expired token in <SecurityToken>. */
+			stats_token_expired(srv->stats);
+			if (rq->dialect == DIALECT_OSS)
+				rq->errx.security_token = rq->auth.expired_token;
+		}
 		return;
 	}
+	keyring_note_use(srv->keys, rq->auth.key);
 	if (rq->op == OP_UNKNOWN) {
 		rq->err = E_NOT_IMPLEMENTED;
 		return;
@@ -198,6 +206,9 @@ static void begin(struct req *rq, const char *url, const char *method)
 		break;
 	case OP_COMPLETE:
 		op_complete_begin(rq);
+		break;
+	case OP_DELETE_MULTIPLE:
+		op_delete_multiple_begin(rq);
 		break;
 	default:
 		break;
@@ -230,13 +241,21 @@ static void req_free(struct req *rq)
 
 /* ---- finishing --------------------------------------------------------------------- */
 
+char *http_stats_json(struct ossemu *srv)
+{
+	struct stats_extra x;
+
+	memset(&x, 0, sizeof(x));
+	store_counts(srv->store, &x.objects, &x.uploads);
+	x.tokens_used = keyring_tokens_used(srv->keys);
+	x.imds_issued = srv->imds ? imds_issued(srv->imds) : 0;
+	return stats_json(srv->stats, &x);
+}
+
 static void op_stats_finish(struct req *rq)
 {
-	uint64_t objects, uploads;
-	char *json;
+	char *json = http_stats_json(rq->srv);
 
-	store_counts(rq->srv->store, &objects, &uploads);
-	json = stats_json(rq->srv->stats, objects, uploads);
 	if (!json || buf_puts(&rq->reply.body, json) < 0) {
 		free(json);
 		reply_error(rq, E_INTERNAL, NULL);
@@ -247,11 +266,27 @@ static void op_stats_finish(struct req *rq)
 	rq->reply.content_type = "application/json";
 }
 
+static void op_imds_finish(struct req *rq)
+{
+	struct imds_reply out;
+
+	memset(&out, 0, sizeof(out));
+	imds_handle(rq->srv->imds, rq->method, rq->path, rq->headers, rq->nheaders,
+		    ossemu_now(rq->srv), &out);
+	buf_free(&rq->reply.body);
+	rq->reply.body = out.body;
+	rq->reply.status = out.status;
+	rq->reply.content_type = out.content_type;
+}
+
 static void run_op(struct req *rq)
 {
 	switch (rq->op) {
 	case OP_STATS:
 		op_stats_finish(rq);
+		break;
+	case OP_IMDS:
+		op_imds_finish(rq);
 		break;
 	case OP_LIST_BUCKETS:
 	case OP_PUT_BUCKET:
@@ -271,6 +306,9 @@ static void run_op(struct req *rq)
 		break;
 	case OP_DELETE_OBJECT:
 		op_delete_object_finish(rq);
+		break;
+	case OP_DELETE_MULTIPLE:
+		op_delete_multiple_finish(rq);
 		break;
 	case OP_LIST_UPLOADS:
 		op_list_uploads_finish(rq);
@@ -342,13 +380,92 @@ static ssize_t never_read(void *cls, uint64_t pos, char *buf, size_t max)
 	return MHD_CONTENT_READER_END_WITH_ERROR;
 }
 
+/* True when GetObject's faults act on its response body: it answered 2xx
+ * with bytes to send. */
+static int get_body_faulted(const struct req *rq)
+{
+	const struct reply *r = &rq->reply;
+
+	if (rq->op != OP_GET_OBJECT || !rq->finished || r->status < 200 || r->status > 299 ||
+	    r->head_only)
+		return 0;
+	return (r->fd >= 0 ? r->len : r->body.len) > 0;
+}
+
+/* What to do to rq's response body: pace it (--conn-bandwidth, every
+ * body), and for a GetObject that answers with bytes, the body faults its
+ * fault plan drew (reset and stall half-way, one byte flipped). */
+static void plan_body(const struct req *rq, uint64_t len, struct send_plan *p)
+{
+	const struct fault_plan *fp = &rq->fp;
+
+	send_plan_init(p);
+	if (len == 0)
+		return;
+	p->bandwidth = rq->srv->cfg->conn_bandwidth;
+	if (!get_body_faulted(rq))
+		return;
+	if (fp->reset)
+		p->reset_at = len / 2;
+	if (fp->stall_s > 0) {
+		p->stall_at = len / 2;
+		p->stall_s = fp->stall_s;
+	}
+	if (fp->corrupt)
+		p->corrupt_at = (uint64_t)(fp->corrupt_frac * (double)len) % len;
+}
+
+/* The MHD response for rq->reply's body; *counted says whether the sender
+ * counts bytes_out itself (as it hands bytes over). */
+static struct MHD_Response *make_response(struct req *rq, const struct send_plan *plan,
+					  uint64_t *out_len, int *counted)
+{
+	struct reply *r = &rq->reply;
+	struct MHD_Response *resp;
+
+	*counted = 0;
+	*out_len = 0;
+	if (r->head_only)
+		return MHD_create_response_from_callback(r->len, 4096, never_read, NULL, NULL);
+	if (r->fd >= 0) {
+		int fd = r->fd;
+
+		*out_len = r->len;
+		r->fd = -1; /* the response closes it, on failure too */
+		if (send_plan_active(plan)) {
+			*counted = 1;
+			return send_response_new(rq->srv, rq->conn, plan, fd, r->off, NULL, r->len);
+		}
+		resp = MHD_create_response_from_fd_at_offset64(r->len, fd, r->off);
+		if (!resp)
+			close(fd);
+		return resp;
+	}
+	{
+		size_t len = r->body.len;
+		char *data = buf_detach(&r->body);
+
+		*out_len = len;
+		if (len && send_plan_active(plan)) {
+			*counted = 1;
+			return send_response_new(rq->srv, rq->conn, plan, -1, 0, data, len);
+		}
+		resp = data ? MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE) : NULL;
+		if (!resp)
+			free(data);
+		return resp;
+	}
+}
+
 static enum MHD_Result queue_reply(struct req *rq)
 {
 	struct reply *r = &rq->reply;
 	struct MHD_Response *resp;
+	struct send_plan plan;
 	uint64_t out_len = 0;
 	char date[30];
 	char *err_b64 = NULL;
+	int counted = 0;
 	enum MHD_Result ret;
 
 	if (r->err != E_OK && rq->is_head && r->body.len) {
@@ -357,22 +474,8 @@ static enum MHD_Result queue_reply(struct req *rq)
 		if (err_b64)
 			base64_encode(err_b64, (const uint8_t *)r->body.data, r->body.len);
 	}
-	if (r->head_only) {
-		resp = MHD_create_response_from_callback(r->len, 4096, never_read, NULL, NULL);
-	} else if (r->fd >= 0) {
-		resp = MHD_create_response_from_fd_at_offset64(r->len, r->fd, r->off);
-		if (resp)
-			r->fd = -1; /* the response closes it */
-		out_len = r->len;
-	} else {
-		size_t len = r->body.len;
-		char *data = buf_detach(&r->body);
-
-		resp = data ? MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE) : NULL;
-		if (!resp)
-			free(data);
-		out_len = len;
-	}
+	plan_body(rq, r->head_only ? 0 : (r->fd >= 0 ? r->len : r->body.len), &plan);
+	resp = make_response(rq, &plan, &out_len, &counted);
 	if (!resp) {
 		free(err_b64);
 		return MHD_NO;
@@ -395,13 +498,19 @@ static enum MHD_Result queue_reply(struct req *rq)
 	for (size_t i = 0; i < r->headers.n; i++)
 		MHD_add_response_header(resp, r->headers.v[i].name, r->headers.v[i].value);
 	/* Counted before the client can see the answer, so a client that reads
-	 * /-/stats after a response always finds that response counted. */
-	stats_request(rq->srv->stats, rq->op, r->status);
+	 * /-/stats after a response always finds that response counted; a
+	 * body that will be cut off counts as a reset, not as its status. */
+	if (plan.reset_at != SEND_NEVER) {
+		rq->was_reset = 1;
+		stats_request(rq->srv->stats, rq->op, STATS_STATUS_RESET);
+	} else {
+		stats_request(rq->srv->stats, rq->op, r->status);
+	}
 	rq->queued = 1;
 	ret = MHD_queue_response(rq->conn, r->status, resp);
 	MHD_destroy_response(resp);
 	free(err_b64);
-	if (!rq->is_head)
+	if (!rq->is_head && !counted)
 		stats_bytes_out(rq->srv->stats, out_len);
 	return ret;
 }
@@ -475,12 +584,34 @@ static enum MHD_Result on_chunk(struct req *rq, const char *data, size_t *size, 
 		uint64_t due = rq->bw_start_ns + (uint64_t)((double)rq->received / cfg->conn_bandwidth * 1e9);
 		uint64_t now = mono_ns();
 
-		if (due > now + MIN_SUSPEND_NS && pause_for(rq, due - now) && !rq->throttled) {
+		if (due > now + PACE_MIN_SUSPEND_NS && pause_for(rq, due - now) && !rq->throttled) {
 			rq->throttled = 1;
 			stats_fault(rq->srv->stats, FAULT_BANDWIDTH);
 		}
 	}
 	return MHD_YES;
+}
+
+/* The faults that act before the answer (or, with a body, before the op):
+ * 0 go on, 1 suspended for a stall (return MHD_YES), -1 drop the
+ * connection (return MHD_NO). */
+static int answer_faults(struct req *rq)
+{
+	struct stats *st = rq->srv->stats;
+
+	if (rq->fp.reset && rq->err == E_OK) {
+		rq->was_reset = 1;
+		stats_fault(st, FAULT_RESET);
+		stats_request(st, rq->op, STATS_STATUS_RESET);
+		return -1;
+	}
+	if (rq->fp.stall_s > 0 && !rq->stall_done) {
+		rq->stall_done = 1;
+		stats_fault(st, FAULT_STALL);
+		if (pause_for(rq, (uint64_t)(rq->fp.stall_s * 1e9)))
+			return 1;
+	}
+	return 0;
 }
 
 static int wants_offload(const struct req *rq)
@@ -544,17 +675,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (!rq->finished) {
 		if (rq->offloaded)
 			return MHD_YES;
-		if (rq->fp.reset && rq->err == E_OK) {
-			rq->was_reset = 1;
-			stats_fault(srv->stats, FAULT_RESET);
-			stats_request(srv->stats, rq->op, STATS_STATUS_RESET);
-			return MHD_NO;
-		}
-		if (rq->fp.stall_s > 0 && !rq->stall_done) {
-			rq->stall_done = 1;
-			stats_fault(srv->stats, FAULT_STALL);
-			if (pause_for(rq, (uint64_t)(rq->fp.stall_s * 1e9)))
-				return MHD_YES;
+		if (rq->op != OP_GET_OBJECT) {
+			int f = answer_faults(rq);
+
+			if (f)
+				return f < 0 ? MHD_NO : MHD_YES;
 		}
 		if (rq->err == E_OK)
 			body_checks(rq);
@@ -568,7 +693,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			rq->finished = 1;
 		}
 	}
-	if (srv->cfg->latency_ms > 0 && !rq->latency_done && rq->op != OP_STATS) {
+	if (rq->op == OP_GET_OBJECT && !get_body_faulted(rq)) {
+		/* No body to fault (an error, an empty object): as elsewhere. */
+		int f = answer_faults(rq);
+
+		if (f)
+			return f < 0 ? MHD_NO : MHD_YES;
+	}
+	/* The metadata service is on the instance, not across the WAN. */
+	if (srv->cfg->latency_ms > 0 && !rq->latency_done && rq->op != OP_STATS &&
+	    rq->op != OP_IMDS) {
 		rq->latency_done = 1;
 		stats_fault(srv->stats, FAULT_LATENCY);
 		if (pause_for(rq, (uint64_t)(srv->cfg->latency_ms * 1e6)))

@@ -15,5 +15,7 @@
 int http_start(struct ossemu *s, char *err, size_t errlen);
 /* Stops accepting, finishes suspended work, stops the daemon. */
 void http_stop(struct ossemu *s);
+/* The /-/stats document (malloc'd; NULL on ENOMEM). */
+char *http_stats_json(struct ossemu *s);
 
 #endif

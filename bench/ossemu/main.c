@@ -24,7 +24,10 @@
 #include <unistd.h>
 
 #include "fault.h"
+#include "checksum.h"
 #include "http.h"
+#include "imds.h"
+#include "keys.h"
 #include "ossemu.h"
 #include "persist.h"
 #include "resume.h"
@@ -37,6 +40,10 @@
  * syscalls); too large and 4096 idle connections reserve a lot of address
  * space (it is mmap'd lazily, so resident memory grows only with use). */
 #define DEFAULT_CONN_MEMORY (512u * 1024)
+/* Lifetime of the metadata service's STS keys without a TTL.  ECS hands
+ * out hours; an hour is long for a test, short enough to see rotation in
+ * a long benchmark. */
+#define DEFAULT_IMDS_TTL 3600
 
 static const char *const op_names[OP_COUNT] = {
 #define OSSEMU_OP_NAME(id, name) [id] = name,
@@ -66,12 +73,14 @@ int64_t ossemu_now(const struct ossemu *s)
 static void usage(FILE *f)
 {
 	fputs("usage: ossemu [--host 127.0.0.1] [--port N|0] [--bucket NAME]...\n"
-	      "              [--key AK:SK[:STS_TOKEN]]... [--anonymous]\n"
+	      "              [--key AK:SK[:STS_TOKEN[:EXPIRES_UNIX]]]... [--anonymous]\n"
+	      "              [--imds ROLE[:TTL_SECONDS]] [--imds-mode both|v2|v1]\n"
 	      "              [--data-dir DIR | --discard] [--md5-etags]\n"
 	      "              [--tls-cert FILE --tls-key FILE] [--threads N] [--conn-memory KIB]\n"
 	      "              [--clock-offset SECONDS] [--verbose]\n"
 	      "  faults:     [--seed N] [--fail RATE] [--reset RATE] [--stall RATE:SECONDS]\n"
-	      "              [--latency MS] [--conn-bandwidth MBPS] [--bad-crc RATE] [--no-crc | --no-crc-anywhere]\n"
+	      "              [--latency MS] [--conn-bandwidth MBPS] [--bad-crc RATE] [--corrupt-get RATE]\n"
+	      "              [--no-crc | --no-crc-anywhere]\n"
 	      "              [--fault OP:KIND=VALUE[,KIND=VALUE]]...\n"
 	      "See bench/ossemu/README.md.\n", f);
 }
@@ -89,14 +98,26 @@ static int parse_num(const char *s, double lo, double hi, double *out)
 	return 0;
 }
 
+/* AK:SK[:TOKEN[:EXPIRES_UNIX]]: a last field of digits after the token is
+ * its expiry (so a token may still contain ':' as long as it does not end
+ * in ":digits"). */
 static int add_key(struct ossemu_config *cfg, const char *spec)
 {
 	const char *c1 = strchr(spec, ':');
 	const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	const char *c3 = c2 ? strrchr(c2 + 1, ':') : NULL;
 	struct ossemu_key *keys, *k;
+	uint64_t exp = 0;
 
 	if (!c1 || c1 == spec || !c1[1] || (c2 && (c2 == c1 + 1 || !c2[1])))
 		return -1;
+	if (c3 && parse_u64(c3 + 1, &exp) == 0 && c3 > c2 + 1) {
+		if (exp == 0 || exp > INT64_MAX)
+			return -1;
+	} else {
+		c3 = NULL;
+		exp = 0;
+	}
 	keys = realloc(cfg->keys, (cfg->nkeys + 1) * sizeof(*keys));
 	if (!keys)
 		return -1;
@@ -105,7 +126,8 @@ static int add_key(struct ossemu_config *cfg, const char *spec)
 	memset(k, 0, sizeof(*k));
 	k->ak = strndup(spec, (size_t)(c1 - spec));
 	k->sk = c2 ? strndup(c1 + 1, (size_t)(c2 - c1 - 1)) : strdup(c1 + 1);
-	k->token = c2 ? strdup(c2 + 1) : NULL;
+	k->token = c3 ? strndup(c2 + 1, (size_t)(c3 - c2 - 1)) : c2 ? strdup(c2 + 1) : NULL;
+	k->expires = (int64_t)exp;
 	if (!k->ak || !k->sk || (c2 && !k->token)) {
 		free(k->ak);
 		free(k->sk);
@@ -113,6 +135,26 @@ static int add_key(struct ossemu_config *cfg, const char *spec)
 		return -1;
 	}
 	cfg->nkeys++;
+	return 0;
+}
+
+/* ROLE[:TTL_SECONDS] */
+static int set_imds(struct ossemu_config *cfg, char *spec)
+{
+	char *colon = strchr(spec, ':');
+	double v = DEFAULT_IMDS_TTL;
+
+	if (colon && (parse_num(colon + 1, 1, 12 * 3600, &v) < 0 || v != (unsigned)v))
+		return -1;
+	if (colon)
+		*colon = '\0'; /* argv is ours to cut */
+	if (!*spec || strchr(spec, '/')) {
+		if (colon)
+			*colon = ':';
+		return -1;
+	}
+	cfg->imds_role = spec;
+	cfg->imds_ttl = (unsigned)v;
 	return 0;
 }
 
@@ -149,7 +191,8 @@ enum {
 	OPT_HOST = 256, OPT_PORT, OPT_BUCKET, OPT_KEY, OPT_ANON, OPT_DATA_DIR, OPT_DISCARD,
 	OPT_MD5_ETAGS, OPT_TLS_CERT, OPT_TLS_KEY, OPT_THREADS, OPT_CONN_MEMORY,
 	OPT_CLOCK_OFFSET, OPT_SEED, OPT_FAIL, OPT_RESET, OPT_STALL, OPT_LATENCY,
-	OPT_BANDWIDTH, OPT_BAD_CRC, OPT_NO_CRC, OPT_NO_CRC_ALL, OPT_FAULT, OPT_VERSION
+	OPT_BANDWIDTH, OPT_BAD_CRC, OPT_CORRUPT_GET, OPT_NO_CRC, OPT_NO_CRC_ALL, OPT_FAULT, OPT_VERSION,
+	OPT_IMDS, OPT_IMDS_MODE
 };
 
 static const struct option long_opts[] = {
@@ -173,9 +216,12 @@ static const struct option long_opts[] = {
 	{ "latency", required_argument, NULL, OPT_LATENCY },
 	{ "conn-bandwidth", required_argument, NULL, OPT_BANDWIDTH },
 	{ "bad-crc", required_argument, NULL, OPT_BAD_CRC },
+	{ "corrupt-get", required_argument, NULL, OPT_CORRUPT_GET },
 	{ "no-crc", no_argument, NULL, OPT_NO_CRC },
 	{ "no-crc-anywhere", no_argument, NULL, OPT_NO_CRC_ALL },
 	{ "fault", required_argument, NULL, OPT_FAULT },
+	{ "imds", required_argument, NULL, OPT_IMDS },
+	{ "imds-mode", required_argument, NULL, OPT_IMDS_MODE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, 'h' },
@@ -275,8 +321,26 @@ static int parse_args(struct ossemu_config *cfg, int argc, char **argv)
 			if (fault_rule_add(cfg, -1, FAULT_BAD_CRC, optarg, err, sizeof(err)) < 0)
 				goto bad;
 			break;
+		case OPT_CORRUPT_GET:
+			if (fault_rule_add(cfg, OP_GET_OBJECT, FAULT_CORRUPT, optarg, err, sizeof(err)) < 0)
+				goto bad;
+			break;
 		case OPT_FAULT:
 			if (fault_spec_add(cfg, optarg, err, sizeof(err)) < 0)
+				goto bad;
+			break;
+		case OPT_IMDS:
+			if (set_imds(cfg, optarg) < 0)
+				goto bad;
+			break;
+		case OPT_IMDS_MODE:
+			if (strcmp(optarg, "both") == 0)
+				cfg->imds_mode = IMDS_BOTH;
+			else if (strcmp(optarg, "v2") == 0)
+				cfg->imds_mode = IMDS_V2;
+			else if (strcmp(optarg, "v1") == 0)
+				cfg->imds_mode = IMDS_V1;
+			else
 				goto bad;
 			break;
 		case OPT_LATENCY:
@@ -404,7 +468,9 @@ int main(int argc, char **argv)
 	srv.stats = stats_new();
 	srv.faults = faults_new(&cfg);
 	srv.resumer = resumer_new();
-	if (!srv.stats || !srv.faults || !srv.resumer) {
+	srv.keys = keyring_new(&cfg);
+	srv.imds = cfg.imds_role && srv.keys ? imds_new(&cfg, srv.keys) : NULL;
+	if (!srv.stats || !srv.faults || !srv.resumer || !srv.keys || (cfg.imds_role && !srv.imds)) {
 		fprintf(stderr, "ossemu: out of memory\n");
 		goto out;
 	}
@@ -417,17 +483,16 @@ int main(int argc, char **argv)
 	       srv.port);
 	fflush(stdout);
 	if (cfg.verbose)
-		fprintf(stderr, "ossemu: %u threads, %s, %zu buckets, %zu keys\n", cfg.threads,
-			cfg.discard ? "--discard" : cfg.data_dir, cfg.nbuckets, cfg.nkeys);
+		fprintf(stderr, "ossemu: %u threads, %s, %zu buckets, %zu keys%s%s\n", cfg.threads,
+			cfg.discard ? "--discard" : cfg.data_dir, cfg.nbuckets, cfg.nkeys,
+			cfg.imds_role ? ", metadata service for role " : "",
+			cfg.imds_role ? cfg.imds_role : "");
 	while (sigwait(&set, &sig) != 0)
 		;
 	http_stop(&srv);
 	{
-		uint64_t objects, uploads;
-		char *json;
+		char *json = http_stats_json(&srv);
 
-		store_counts(srv.store, &objects, &uploads);
-		json = stats_json(srv.stats, objects, uploads);
 		if (json)
 			printf("%s\n", json);
 		fflush(stdout);
@@ -437,6 +502,8 @@ int main(int argc, char **argv)
 out:
 	http_stop(&srv);
 	resumer_free(srv.resumer);
+	imds_free(srv.imds);
+	keyring_free(srv.keys);
 	faults_free(srv.faults);
 	stats_free(srv.stats);
 	store_close(srv.store);

@@ -51,6 +51,27 @@ static const char *storage_class(const struct req *rq)
 
 /* ---- Initiate ---------------------------------------------------------------- */
 
+/* Initiate's options: storage class, encryption and (S3) the checksum
+ * algorithm the parts will carry.  0, or -1 with the error answered. */
+static int initiate_opts(struct req *rq)
+{
+	const char *bad = NULL;
+	enum err_id e;
+
+	if (req_parse_opts(rq) == 0) {
+		e = rq->dialect == DIALECT_S3 ?
+			    objopt_parse_mp_checksum(&rq->opt, rq->headers, rq->nheaders, &bad) :
+			    E_OK;
+		if (e == E_OK)
+			return 0;
+		rq->err = e;
+		rq->errx.arg_name = bad;
+		rq->errx.arg_value = bad ? req_header(rq, bad) : NULL;
+	}
+	reply_error(rq, rq->err, &rq->errx);
+	return -1;
+}
+
 void op_initiate_finish(struct req *rq)
 {
 	struct hdrs h;
@@ -59,11 +80,14 @@ void op_initiate_finish(struct req *rq)
 	enum err_id e;
 	int r = 0;
 
+	if (initiate_opts(rq) < 0)
+		return;
 	if (req_object_headers(rq, &h) < 0) {
 		reply_error(rq, E_INTERNAL, NULL);
 		return;
 	}
-	e = store_upload_create(rq->srv->store, rq->bucket, rq->key, &h, forbid_overwrite(rq), id);
+	e = store_upload_create(rq->srv->store, rq->bucket, rq->key, &h, &rq->opt,
+				forbid_overwrite(rq), id);
 	hdrs_cleanup(&h);
 	if (e != E_OK) {
 		reply_error(rq, e, NULL);
@@ -76,10 +100,18 @@ void op_initiate_finish(struct req *rq)
 	r |= xml_key_append(&x, rq, "Key", rq->key);
 	r |= xml_elem_append(&x, "UploadId", id);
 	r |= buf_puts(&x, "</InitiateMultipartUploadResult>");
-	if (r)
+	if (r) {
 		reply_error(rq, E_INTERNAL, NULL);
-	else
+	} else {
 		reply_xml(rq, &x);
+		reply_opt_headers(rq, &rq->opt, 0);
+		if (rq->opt.mp_alg) {
+			reply_header(rq, "x-amz-checksum-algorithm",
+				     amzsum_name((enum amzsum_kind)(rq->opt.mp_alg - 1)));
+			reply_header(rq, "x-amz-checksum-type",
+				     rq->opt.mp_full ? "FULL_OBJECT" : "COMPOSITE");
+		}
+	}
 	buf_free(&x);
 }
 
@@ -100,10 +132,17 @@ void op_upload_part_begin(struct req *rq)
 		return;
 	}
 	rq->part_number = (unsigned)n;
-	e = store_upload_check(rq->srv->store, rq->bucket, rq->key, rq->upload_id);
+	/* Parts inherit the upload's encryption: SSE-C parts must bring the
+	 * same key, and S3 ETags of encrypted parts are not MD5s. */
+	e = store_upload_opts(rq->srv->store, rq->bucket, rq->key, rq->upload_id, &rq->opt);
 	if (e != E_OK) {
 		rq->err = e;
 		rq->errx.upload_id = rq->upload_id;
+		return;
+	}
+	e = objopt_check_ssec(&rq->opt, rq->headers, rq->nheaders);
+	if (e != E_OK) {
+		rq->err = e;
 		return;
 	}
 	if (rq->has_length && rq->content_length > OSS_MAX_PART_SIZE) {
@@ -130,6 +169,15 @@ void op_upload_part_finish(struct req *rq)
 		memcpy(pi.md5, rq->md5_got, 16);
 	else
 		discard_etag_digest(pi.md5, pi.crc64, pi.size);
+	objopt_etag_digest(&rq->opt, rq->dialect, pi.md5);
+	{
+		enum amzsum_kind k;
+
+		if (amzsum_first(&rq->sink.amz, 1, &k)) {
+			pi.amz_alg = (unsigned char)(k + 1);
+			pi.amz_crc = rq->sink.amz.s[k].crc;
+		}
+	}
 	tmp = rq->sink.tmp;
 	rq->sink.tmp = NULL; /* the store renames or unlinks it */
 	e = store_part_put(rq->srv->store, rq->bucket, rq->key, rq->upload_id, &pi, tmp);
@@ -149,6 +197,7 @@ void op_upload_part_finish(struct req *rq)
 		reply_header(rq, "Content-MD5", rq->md5_b64);
 	reply_crc_header(rq, pi.crc64);
 	reply_checksum_echo(rq);
+	reply_opt_headers(rq, &rq->opt, 0);
 }
 
 /* ---- Complete --------------------------------------------------------------------- */
@@ -337,12 +386,19 @@ void op_complete_finish(struct req *rq)
 	r |= xml_elem_append(&x, "Bucket", rq->bucket);
 	r |= xml_key_append(&x, rq, "Key", rq->key);
 	r |= buf_printf(&x, "<ETag>\"%s\"</ETag>", o.etag);
+	if (o.opt.cks.alg) {
+		r |= xml_elem_append(&x, amzsum_element((enum amzsum_kind)(o.opt.cks.alg - 1)),
+				     o.opt.cks.value);
+		r |= xml_elem_append(&x, "ChecksumType",
+				     o.opt.cks.composite ? "COMPOSITE" : "FULL_OBJECT");
+	}
 	r |= buf_puts(&x, "</CompleteMultipartUploadResult>");
 	if (r) {
 		reply_error(rq, E_INTERNAL, NULL);
 	} else {
 		reply_xml(rq, &x);
 		reply_etag_header(rq, o.etag);
+		reply_opt_headers(rq, &o.opt, 1);
 		reply_crc_header(rq, o.crc64);
 		req_run_callback(rq, &o, "CompleteMultipartUpload");
 	}

@@ -40,6 +40,8 @@ enum dialect {
 	X(OP_GET_OBJECT, "getobject")      \
 	X(OP_HEAD_OBJECT, "headobject")    \
 	X(OP_DELETE_OBJECT, "deleteobject") \
+	X(OP_DELETE_MULTIPLE, "deletemultiple") \
+	X(OP_IMDS, "imds")                 \
 	X(OP_UNKNOWN, "unknown")
 
 enum op {
@@ -56,7 +58,15 @@ int op_from_name(const char *name);
 struct ossemu_key {
 	char *ak;
 	char *sk;
-	char *token; /* NULL: no STS token required for this AK */
+	char *token;     /* NULL: no STS token required for this AK */
+	int64_t expires; /* unix seconds (server clock) the token expires at; 0: never */
+};
+
+/* What the metadata service asks of a caller (--imds-mode). */
+enum imds_mode {
+	IMDS_BOTH = 0, /* token optional (ECS "normal" mode); a token sent must be valid */
+	IMDS_V2,       /* token required (ECS "security hardening" mode) */
+	IMDS_V1        /* no token service at all (PUT /latest/api/token: 404) */
 };
 
 struct fault_rule; /* fault.h */
@@ -66,7 +76,7 @@ struct ossemu_config {
 	unsigned port;             /* 0 = pick a free one */
 	char **buckets;            /* --bucket, created at start */
 	size_t nbuckets;
-	struct ossemu_key *keys;   /* --key AK:SK[:TOKEN] */
+	struct ossemu_key *keys;   /* --key AK:SK[:TOKEN[:EXPIRES]] */
 	size_t nkeys;
 	int anonymous;             /* --anonymous: unsigned requests allowed */
 	char *data_dir;            /* --data-dir, or a private temp dir */
@@ -79,6 +89,9 @@ struct ossemu_config {
 	size_t conn_memory;        /* MHD per-connection memory, bytes */
 	int64_t clock_offset;      /* seconds added to the server clock */
 	int verbose;               /* one stderr line per request */
+	const char *imds_role;     /* --imds ROLE[:TTL]: the metadata service, or NULL */
+	unsigned imds_ttl;         /* lifetime of its STS keys, seconds */
+	enum imds_mode imds_mode;  /* --imds-mode */
 
 	/* Faults (fault.c interprets them). */
 	uint64_t seed;
@@ -93,6 +106,8 @@ struct store;
 struct stats;
 struct faults;
 struct resumer;
+struct keyring;
+struct imds;
 
 /* The server: one per process. */
 struct ossemu {
@@ -101,6 +116,8 @@ struct ossemu {
 	struct stats *stats;
 	struct faults *faults;
 	struct resumer *resumer;
+	struct keyring *keys;      /* --key keys and the metadata service's */
+	struct imds *imds;         /* NULL without --imds */
 	void *daemon;              /* struct MHD_Daemon* (http.c) */
 	unsigned port;             /* the port actually bound */
 };

@@ -136,8 +136,15 @@ static int recover_objects(struct store *s, struct bucket *b)
 			unlink(path);
 			goto next;
 		}
-		if (hdrs_decode(&o->info.hdrs, &m) < 0 || map_put(&b->objects, key, o, NULL) < 0)
+		if (hdrs_decode(&o->info.hdrs, &m) < 0 || objopt_decode(&o->info.opt, &m) < 0)
 			goto next;
+		{
+			struct object *dup;
+
+			if (bucket_index_put_locked(b, key, o, &dup) < 0)
+				goto next;
+			free_object(dup); /* two metadata files for one key: the last read wins */
+		}
 		o = NULL;
 		(void)map_put(&live, strrchr(data, '/') + 1, (void *)1, NULL);
 next:
@@ -189,7 +196,7 @@ static void recover_upload(struct store *s, struct bucket *b, const char *id)
 	memcpy(u->id, id, 32); /* recover_uploads checked: 32 hex digits */
 	u->id[32] = '\0';
 	u->key = strdup(hdrs_get(&m, "key"));
-	if (!u->key || hdrs_decode(&u->hdrs, &m) < 0)
+	if (!u->key || hdrs_decode(&u->hdrs, &m) < 0 || objopt_decode(&u->opt, &m) < 0)
 		goto out;
 	if (meta_get_u64(&m, "initiated", &v) == 0)
 		u->initiated = (int64_t)v;
@@ -222,6 +229,9 @@ static void recover_upload(struct store *s, struct bucket *b, const char *id)
 		p.pi.num = (unsigned)num;
 		if (meta_get_u64(&pm, "mtime", &v) == 0)
 			p.pi.mtime = (int64_t)v;
+		if (meta_get_u64(&pm, "amzalg", &v) == 0 && v <= 255 &&
+		    meta_get_u64(&pm, "amzcrc", &p.pi.amz_crc) == 0)
+			p.pi.amz_alg = (unsigned char)v;
 		data = part_data_path(s, b->name, id, p.gen);
 		if (!data || file_size(data, &exists) != p.pi.size || !exists) {
 			unlink(path);

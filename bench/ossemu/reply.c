@@ -48,7 +48,7 @@ void reply_error(struct req *rq, enum err_id e, const struct err_extra *x)
 
 	reply_cleanup(r);
 	reply_init(r);
-	r->status = err_status(e);
+	r->status = err_status(e, rq->dialect);
 	r->err = e;
 	/* ECs are string literals (the table's or a handler's). */
 	r->ec = x && x->ec ? x->ec : err_ec(e);
@@ -115,15 +115,23 @@ void reply_object_headers(struct req *rq, const struct obj_info *o)
 		reply_header(rq, "x-oss-hash-crc64ecma", dec);
 	}
 	reply_header(rq, "Accept-Ranges", "bytes");
-	if (rq->dialect == DIALECT_OSS) {
+	if (rq->dialect == DIALECT_OSS)
 		reply_header(rq, "x-oss-object-type", o->nparts ? "Multipart" : "Normal");
-		reply_header(rq, "x-oss-storage-class", "Standard");
-	}
 	for (size_t i = 0; i < o->hdrs.n; i++) {
 		if (strcmp(o->hdrs.v[i].name, "content-type") == 0)
 			continue; /* http.c sets it from the stored value */
 		reply_header(rq, o->hdrs.v[i].name, o->hdrs.v[i].value);
 	}
+}
+
+static int add_reply_header(void *ctx, const char *name, const char *value)
+{
+	return reply_header(ctx, name, value);
+}
+
+void reply_opt_headers(struct req *rq, const struct obj_opts *o, int with_checksum)
+{
+	objopt_headers(o, rq->dialect, with_checksum, add_reply_header, rq);
 }
 
 int xml_key_append(struct buf *b, const struct req *rq, const char *name, const char *text)

@@ -90,6 +90,7 @@ struct req {
 	char *key;
 
 	/* Operation parameters. */
+	struct obj_opts opt;       /* PutObject, UploadPart: the object's options */
 	const char *upload_id;
 	unsigned part_number;
 	int encoding_url;          /* encoding-type=url */
@@ -145,6 +146,9 @@ void reply_etag_header(struct req *rq, const char *etag_unquoted);
 /* x-oss-hash-crc64ecma (unless --no-crc; wrong on purpose with --bad-crc). */
 void reply_crc_header(struct req *rq, uint64_t crc);
 void reply_object_headers(struct req *rq, const struct obj_info *o);
+/* The storage class and encryption headers of o (and with with_checksum
+ * its S3 checksum), in rq's dialect. */
+void reply_opt_headers(struct req *rq, const struct obj_opts *o, int with_checksum);
 /* Echoes the x-amz-checksum-* headers (verified by http.c). */
 void reply_checksum_echo(struct req *rq);
 
@@ -165,8 +169,10 @@ void op_bucket_finish(struct req *rq);      /* put/head/delete bucket, list buck
 void op_list_objects_finish(struct req *rq);
 void op_put_object_begin(struct req *rq);
 void op_put_object_finish(struct req *rq);
-void op_get_object_finish(struct req *rq);
+void op_get_object_finish(struct req *rq);  /* GetObject and HeadObject (get.c) */
 void op_delete_object_finish(struct req *rq);
+void op_delete_multiple_begin(struct req *rq);
+void op_delete_multiple_finish(struct req *rq);
 
 void op_initiate_finish(struct req *rq);
 void op_upload_part_begin(struct req *rq);
@@ -182,6 +188,9 @@ int req_object_headers(const struct req *rq, struct hdrs *out);
 /* Runs the upload callback for a stored object and turns the reply into
  * the relayed 200 or a 203 CallbackFailed (callback.c does the POST). */
 void req_run_callback(struct req *rq, const struct obj_info *o, const char *operation);
+/* Parses the storage class and encryption headers into rq->opt; 0, or -1
+ * with rq->err set. */
+int req_parse_opts(struct req *rq);
 /* Parses x-oss-callback(-var) at begin time (sets rq->err if invalid). */
 void req_parse_callback(struct req *rq);
 

@@ -2,7 +2,9 @@
  * route.c - which bucket, which key, which operation.
  *
  * Owns: addressing (path style, virtual-host style, and ali-oss's mix of
- * both) and the mapping of method + sub-resources to an operation.
+ * both), the mapping of method + sub-resources to an operation, and the
+ * header and query lookups every handler uses (here rather than in http.c
+ * so that fuzzers link them without libmicrohttpd).
  *
  * Threading: functions act on one request, on the thread that owns it.
  */
@@ -11,6 +13,16 @@
 #include <strings.h>
 
 #include "req.h"
+
+const char *req_header(const struct req *rq, const char *name)
+{
+	return kv_header(rq->headers, rq->nheaders, name);
+}
+
+const char *req_query(const struct req *rq, const char *name, int *present)
+{
+	return kv_query(rq->query, rq->nquery, name, present);
+}
 
 /* ---- addressing ------------------------------------------------------------ */
 
@@ -118,7 +130,7 @@ static int has_unsupported_subresource(const struct req *rq, int bucket_level)
 	};
 	static const char *const bucket_extra[] = {
 		"location", "versioning", "cors", "lifecycle", "policy", "logging", "website",
-		"referer", "encryption", "bucketInfo", "stat", "delete", "replication", "worm",
+		"referer", "encryption", "bucketInfo", "stat", "replication", "worm",
 	};
 
 	for (size_t i = 0; i < rq->nquery; i++) {
@@ -140,7 +152,7 @@ static int has_unsupported_subresource(const struct req *rq, int bucket_level)
 enum op req_route(const struct req *rq)
 {
 	const char *m = rq->method;
-	int uploads, upload_id, part;
+	int uploads, upload_id, part, del;
 
 	req_query(rq, "uploads", &uploads);
 	req_query(rq, "uploadId", &upload_id);
@@ -158,6 +170,8 @@ enum op req_route(const struct req *rq)
 			return OP_DELETE_BUCKET;
 		if (strcmp(m, "GET") == 0)
 			return uploads ? OP_LIST_UPLOADS : OP_LIST_OBJECTS;
+		if (strcmp(m, "POST") == 0 && (req_query(rq, "delete", &del), del))
+			return OP_DELETE_MULTIPLE;
 		return OP_UNKNOWN;
 	}
 	if (has_unsupported_subresource(rq, 0))

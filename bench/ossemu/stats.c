@@ -2,17 +2,18 @@
  * stats.c - the counters behind /-/stats and the exit report.
  *
  * Owns: a per-operation table of per-status counts (status 100..601, where
- * 600/601 stand for "reset" and "aborted"), byte and connection counters and
- * per-kind fault counts.  All relaxed atomics: see stats.h.
+ * 600/601 stand for "reset" and "aborted"), byte and connection counters,
+ * per-kind fault counts and expired-token refusals; and the /-/stats
+ * document, built with jansson.  All relaxed atomics: see stats.h.
  *
  * Threading: any thread may count; any thread may render.
  */
 #include "stats.h"
 
+#include <jansson.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
-
-#include "buf.h"
 
 #define NSTATUS 602
 
@@ -22,6 +23,7 @@ struct stats {
 	_Atomic uint64_t bytes_out;
 	_Atomic int64_t conns;
 	_Atomic uint64_t faults[FAULT_COUNT];
+	_Atomic uint64_t token_expired;
 };
 
 static const char *const fault_names[FAULT_COUNT] = {
@@ -87,54 +89,88 @@ static uint64_t ld(_Atomic uint64_t *p)
 	return atomic_load_explicit(p, memory_order_relaxed);
 }
 
-char *stats_json(struct stats *s, uint64_t objects, uint64_t uploads)
+void stats_token_expired(struct stats *s)
 {
-	struct buf b = BUF_INIT;
-	uint64_t total = 0;
-	int r = 0;
-	int first_op = 1;
+	atomic_fetch_add_explicit(&s->token_expired, 1, memory_order_relaxed);
+}
 
-	r |= buf_puts(&b, "{\"requests\":{");
-	for (int op = 0; op < OP_COUNT; op++) {
-		int first = 1;
+/* Counters are below 2^63 for any run ossemu will see; jansson's integers
+ * are signed 64-bit. */
+static int set_u64(json_t *o, const char *name, uint64_t v)
+{
+	return json_object_set_new(o, name, json_integer((json_int_t)v));
+}
 
-		for (unsigned st = 0; st < NSTATUS; st++) {
+/* {"<op>":{"<status>":n,...},...}, adding what it counts to *total. */
+static json_t *requests_json(struct stats *s, uint64_t *total)
+{
+	json_t *all = json_object();
+	int r = all ? 0 : -1;
+
+	for (int op = 0; op < OP_COUNT && r == 0; op++) {
+		json_t *by = NULL;
+
+		for (unsigned st = 0; st < NSTATUS && r == 0; st++) {
 			uint64_t n = ld(&s->req[op][st]);
+			char name[16];
 
 			if (!n)
 				continue;
-			total += n;
-			if (first) {
-				r |= buf_printf(&b, "%s\"%s\":{", first_op ? "" : ",", op_name(op));
-				first_op = 0;
+			if (!by) {
+				by = json_object();
+				r |= json_object_set_new(all, op_name(op), by);
+				if (r)
+					break;
 			}
 			if (st == STATS_STATUS_RESET)
-				r |= buf_printf(&b, "%s\"reset\":%llu", first ? "" : ",",
-						(unsigned long long)n);
+				snprintf(name, sizeof(name), "reset");
 			else if (st == STATS_STATUS_ABORTED)
-				r |= buf_printf(&b, "%s\"aborted\":%llu", first ? "" : ",",
-						(unsigned long long)n);
+				snprintf(name, sizeof(name), "aborted");
 			else
-				r |= buf_printf(&b, "%s\"%u\":%llu", first ? "" : ",", st,
-						(unsigned long long)n);
-			first = 0;
+				snprintf(name, sizeof(name), "%u", st);
+			*total += n;
+			r |= set_u64(by, name, n);
 		}
-		if (!first)
-			r |= buf_putc(&b, '}');
 	}
-	r |= buf_printf(&b, "},\"requests_total\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu,"
-			"\"active_connections\":%lld,\"faults\":{",
-			(unsigned long long)total, (unsigned long long)ld(&s->bytes_in),
-			(unsigned long long)ld(&s->bytes_out),
-			(long long)atomic_load_explicit(&s->conns, memory_order_relaxed));
-	for (int k = 0; k < FAULT_COUNT; k++)
-		r |= buf_printf(&b, "%s\"%s\":%llu", k ? "," : "", fault_names[k],
-				(unsigned long long)ld(&s->faults[k]));
-	r |= buf_printf(&b, "},\"objects\":%llu,\"uploads\":%llu}",
-			(unsigned long long)objects, (unsigned long long)uploads);
 	if (r) {
-		buf_free(&b);
+		json_decref(all);
 		return NULL;
 	}
-	return buf_detach(&b);
+	return all;
+}
+
+char *stats_json(struct stats *s, const struct stats_extra *x)
+{
+	json_t *doc = json_object(), *faults = json_object(), *sts = json_object();
+	json_t *reqs;
+	uint64_t total = 0;
+	char *out = NULL;
+	int r = 0;
+
+	reqs = requests_json(s, &total);
+	if (!doc || !faults || !sts || !reqs)
+		goto out;
+	for (int k = 0; k < FAULT_COUNT; k++)
+		r |= set_u64(faults, fault_names[k], ld(&s->faults[k]));
+	r |= set_u64(sts, "tokens_used", x->tokens_used);
+	r |= set_u64(sts, "expired_rejections", ld(&s->token_expired));
+	r |= set_u64(sts, "imds_issued", x->imds_issued);
+	r |= json_object_set(doc, "requests", reqs);
+	r |= set_u64(doc, "requests_total", total);
+	r |= set_u64(doc, "bytes_in", ld(&s->bytes_in));
+	r |= set_u64(doc, "bytes_out", ld(&s->bytes_out));
+	r |= json_object_set_new(doc, "active_connections",
+				 json_integer(atomic_load_explicit(&s->conns, memory_order_relaxed)));
+	r |= json_object_set(doc, "faults", faults);
+	r |= json_object_set(doc, "sts", sts);
+	r |= set_u64(doc, "objects", x->objects);
+	r |= set_u64(doc, "uploads", x->uploads);
+	if (r == 0)
+		out = json_dumps(doc, JSON_COMPACT);
+out:
+	json_decref(reqs);
+	json_decref(faults);
+	json_decref(sts);
+	json_decref(doc);
+	return out;
 }

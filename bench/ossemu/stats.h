@@ -19,7 +19,8 @@
 	X(FAULT_STALL, "stall")     \
 	X(FAULT_LATENCY, "latency") \
 	X(FAULT_BANDWIDTH, "bandwidth") \
-	X(FAULT_BAD_CRC, "bad_crc")
+	X(FAULT_BAD_CRC, "bad_crc")     \
+	X(FAULT_CORRUPT, "corrupt_get")
 
 enum fault_kind {
 #define OSSEMU_FAULT_ENUM(id, name) id,
@@ -43,11 +44,23 @@ void stats_bytes_out(struct stats *s, uint64_t n);
 void stats_connection(struct stats *s, int delta);
 void stats_fault(struct stats *s, enum fault_kind k);
 uint64_t stats_fault_count(struct stats *s, enum fault_kind k);
+/* A request refused because its STS token had expired. */
+void stats_token_expired(struct stats *s);
 
-/* JSON document (malloc'd, caller frees; NULL on ENOMEM):
+/* What the document reports from outside the counters. */
+struct stats_extra {
+	uint64_t objects, uploads;  /* the store's */
+	uint64_t tokens_used;       /* distinct STS tokens that signed accepted requests */
+	uint64_t imds_issued;       /* credential sets the metadata service minted */
+};
+
+/* JSON document (malloc'd, caller frees; NULL on ENOMEM), written with
+ * jansson:
  * {"requests":{"uploadpart":{"200":3,"reset":1},...},"requests_total":N,
  *  "bytes_in":N,"bytes_out":N,"active_connections":N,
- *  "faults":{"fail":N,...},"objects":N,"uploads":N} */
-char *stats_json(struct stats *s, uint64_t objects, uint64_t uploads);
+ *  "faults":{"fail":N,...},
+ *  "sts":{"tokens_used":N,"expired_rejections":N,"imds_issued":N},
+ *  "objects":N,"uploads":N} */
+char *stats_json(struct stats *s, const struct stats_extra *x);
 
 #endif

@@ -172,6 +172,7 @@ void free_bucket(void *p)
 	if (!b)
 		return;
 	map_cleanup(&b->objects, free_object);
+	keyindex_cleanup(&b->order);
 	map_cleanup(&b->uploads, free_upload);
 	free(b->name);
 	free(b);
@@ -300,6 +301,7 @@ int object_meta_encode(struct buf *b, const char *key, const struct object *o)
 		r |= buf_putc(b, '\n');
 	}
 	r |= hdrs_encode(b, &o->info.hdrs);
+	r |= objopt_encode(b, &o->info.opt);
 	return r ? -1 : 0;
 }
 
@@ -315,6 +317,10 @@ int part_meta_encode(struct buf *b, const struct part *p)
 	r |= meta_append_u64(b, "crc64", p->pi.crc64);
 	r |= meta_append_u64(b, "mtime", (uint64_t)p->pi.mtime);
 	r |= meta_append_u64(b, "gen", p->gen);
+	if (p->pi.amz_alg) {
+		r |= meta_append_u64(b, "amzalg", p->pi.amz_alg);
+		r |= meta_append_u64(b, "amzcrc", p->pi.amz_crc);
+	}
 	return r ? -1 : 0;
 }
 
@@ -327,6 +333,7 @@ int upload_meta_encode(struct buf *b, const struct upload *u)
 	r |= meta_append_u64(b, "initiated", (uint64_t)u->initiated);
 	r |= meta_append_u64(b, "forbid", (uint64_t)u->forbid_overwrite);
 	r |= hdrs_encode(b, &u->hdrs);
+	r |= objopt_encode(b, &u->opt);
 	return r ? -1 : 0;
 }
 
@@ -592,6 +599,23 @@ void store_strings_free(char **v, size_t n)
 
 /* ---- objects --------------------------------------------------------------- */
 
+int bucket_index_put_locked(struct bucket *b, const char *key, struct object *o,
+			    struct object **old)
+{
+	/* The order first: a key the map does not hold yet is new to it. */
+	int fresh = !map_get(&b->objects, key);
+
+	*old = NULL;
+	if (fresh && keyindex_insert(&b->order, key) < 0)
+		return -1;
+	if (map_put(&b->objects, key, o, (void **)old) < 0) {
+		if (fresh)
+			keyindex_remove(&b->order, key);
+		return -1;
+	}
+	return 0;
+}
+
 enum err_id object_commit_locked(struct store *s, struct bucket *b, const char *key,
 				 struct object *o, const char *tmp)
 {
@@ -616,7 +640,7 @@ enum err_id object_commit_locked(struct store *s, struct bucket *b, const char *
 			goto out;
 		}
 	}
-	if (map_put(&b->objects, key, o, (void **)&old) < 0) {
+	if (bucket_index_put_locked(b, key, o, &old) < 0) {
 		/* The files are committed but the index is not: undo the files
 		 * would lose the old object, so keep the new one on disk only;
 		 * a restart will find it.  Report the failure. */
@@ -727,6 +751,8 @@ enum err_id store_object_delete(struct store *s, const char *bucket, const char 
 		goto out;
 	}
 	o = map_del(&b->objects, key);
+	if (o)
+		keyindex_remove(&b->order, key);
 	if (o && s->dir) {
 		char *meta = object_meta_path(s, bucket, key);
 		char *data = object_data_path(s, bucket, o->gen);
@@ -746,65 +772,3 @@ out:
 	return e;
 }
 
-static int cmp_object_entry(const void *a, const void *b)
-{
-	return strcmp(((const struct object_entry *)a)->key, ((const struct object_entry *)b)->key);
-}
-
-enum err_id store_object_list(struct store *s, const char *bucket, const char *prefix,
-			      struct object_entry **out, size_t *n)
-{
-	struct bucket *b;
-	struct object_entry *v = NULL;
-	size_t slot = 0, i = 0, plen = prefix ? strlen(prefix) : 0;
-	struct map_ent *e = NULL;
-	enum err_id err = E_OK;
-
-	*out = NULL;
-	*n = 0;
-	pthread_mutex_lock(&s->mu);
-	b = bucket_get_locked(s, bucket);
-	if (!b) {
-		err = E_NO_SUCH_BUCKET;
-		goto out;
-	}
-	v = calloc(b->objects.n + 1, sizeof(*v));
-	if (!v) {
-		err = E_INTERNAL;
-		goto out;
-	}
-	for (e = map_next(&b->objects, &slot, NULL); e; e = map_next(&b->objects, &slot, e)) {
-		struct object *o = e->val;
-
-		if (plen && strncmp(e->key, prefix, plen) != 0)
-			continue;
-		v[i].key = strdup(e->key);
-		if (!v[i].key) {
-			err = E_INTERNAL;
-			break;
-		}
-		v[i].size = o->info.size;
-		memcpy(v[i].etag, o->info.etag, sizeof(v[i].etag));
-		v[i].mtime = o->info.mtime;
-		i++;
-	}
-out:
-	pthread_mutex_unlock(&s->mu);
-	if (err != E_OK) {
-		object_entries_free(v, i);
-		return err;
-	}
-	qsort(v, i, sizeof(*v), cmp_object_entry);
-	*out = v;
-	*n = i;
-	return E_OK;
-}
-
-void object_entries_free(struct object_entry *v, size_t n)
-{
-	if (!v)
-		return;
-	for (size_t i = 0; i < n; i++)
-		free(v[i].key);
-	free(v);
-}

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "errors.h"
+#include "objopt.h"
 #include "ossemu.h"
 
 #define PART_NUMBER_MAX 10000
@@ -51,6 +52,7 @@ struct obj_info {
 	unsigned nparts;   /* 0: a PutObject object */
 	uint64_t *psizes;  /* the nparts part sizes (GET ?partNumber=), owned */
 	struct hdrs hdrs;  /* owned by whoever holds the struct */
+	struct obj_opts opt; /* storage class, encryption, S3 checksum */
 };
 
 void obj_info_cleanup(struct obj_info *o);
@@ -63,6 +65,8 @@ struct part_info {
 	uint8_t md5[16];   /* the MD5, or with --discard the CRC stand-in */
 	uint64_t crc64;
 	int64_t mtime;
+	unsigned char amz_alg; /* 0, or the x-amz-checksum CRC kind + 1 it came with */
+	uint64_t amz_crc;      /* that CRC's value */
 };
 
 struct upload_entry {
@@ -71,11 +75,30 @@ struct upload_entry {
 	int64_t initiated;
 };
 
-struct object_entry {
-	char *key;
-	uint64_t size;
+/* One page of a listing (store_list.c). */
+struct list_query {
+	const char *prefix;    /* "" or NULL: every key */
+	const char *delimiter; /* NULL or "": no common prefixes */
+	const char *after;     /* list what sorts after this (marker, start-after,
+	                          a continuation token's key), or NULL */
+	unsigned max;          /* items (keys + common prefixes) at most, <= 1000 */
+};
+
+struct list_item {
+	char *key;             /* the key, or the common prefix (owned) */
+	int is_prefix;
+	uint64_t size;         /* keys only: */
 	char etag[48];
 	int64_t mtime;
+	unsigned nparts;       /* 0: a PutObject object (<Type>Normal) */
+	unsigned char sclass;  /* storage class (objopt.h) */
+};
+
+struct list_page {
+	struct list_item *items;
+	size_t n;
+	int truncated;         /* more follow */
+	char *next;            /* when truncated: the last item, to resume after */
 };
 
 struct complete_part {
@@ -121,14 +144,21 @@ enum err_id store_object_put(struct store *s, const char *bucket, const char *ke
 enum err_id store_object_open(struct store *s, const char *bucket, const char *key,
 			      struct obj_info *out, int *fd);
 enum err_id store_object_delete(struct store *s, const char *bucket, const char *key);
-/* Every object whose key starts with prefix, sorted by key. */
-enum err_id store_object_list(struct store *s, const char *bucket, const char *prefix,
-			      struct object_entry **out, size_t *n);
-void object_entries_free(struct object_entry *v, size_t n);
+/* One page of keys and common prefixes in byte order of keys (see
+ * store_list.c); pg is the caller's to clean up. */
+enum err_id store_object_list(struct store *s, const char *bucket, const struct list_query *q,
+			      struct list_page *pg);
+void list_page_cleanup(struct list_page *pg);
 
 /* Uploads. */
+/* Takes over *hdrs (cleared on return); opt is copied. */
 enum err_id store_upload_create(struct store *s, const char *bucket, const char *key,
-				struct hdrs *hdrs, int forbid_overwrite, char id[33]);
+				struct hdrs *hdrs, const struct obj_opts *opt,
+				int forbid_overwrite, char id[33]);
+/* E_OK with the options the upload was created with (parts inherit the
+ * encryption), else as store_upload_check. */
+enum err_id store_upload_opts(struct store *s, const char *bucket, const char *key,
+			      const char *id, struct obj_opts *out);
 /* E_OK if the upload exists, belongs to key and is not being completed. */
 enum err_id store_upload_check(struct store *s, const char *bucket, const char *key,
 			       const char *id);

@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 
 #include "buf.h"
+#include "keyindex.h"
 #include "map.h"
 #include "store.h"
 
@@ -26,6 +27,7 @@ struct upload {
 	int64_t initiated;
 	int forbid_overwrite;
 	struct hdrs hdrs;
+	struct obj_opts opt;     /* the object's options, and the checksum asked for */
 	struct part *parts;      /* sorted by number */
 	size_t nparts, cap;
 	int completing;          /* Complete is assembling: hands off */
@@ -39,6 +41,7 @@ struct object {
 struct bucket {
 	char *name;
 	struct map objects;      /* key -> struct object */
+	struct keyindex order;   /* the same keys, sorted (listings) */
 	struct map uploads;      /* id -> struct upload */
 };
 
@@ -86,6 +89,10 @@ struct upload *upload_get_locked(struct store *s, const char *bucket, const char
 struct part *part_find(struct upload *u, unsigned num, size_t *pos);
 struct part *part_upsert(struct upload *u, const struct part *p, uint64_t *old_gen);
 void unlink_tmp(const char *tmp);
+/* Adds an object to b's index (map and key order).  0 or -1 (ENOMEM;
+ * then neither holds it). */
+int bucket_index_put_locked(struct bucket *b, const char *key, struct object *o,
+			    struct object **old);
 /* Commits an object into bucket b: renames tmp into place, writes its
  * metadata, replaces any old version.  Takes over o on success. */
 enum err_id object_commit_locked(struct store *s, struct bucket *b, const char *key,

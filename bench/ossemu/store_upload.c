@@ -20,6 +20,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "amzsum.h"
 #include "checksum.h"
 #include "persist.h"
 #include "store_impl.h"
@@ -43,7 +44,8 @@ static int new_upload_id(char out[33])
 }
 
 enum err_id store_upload_create(struct store *s, const char *bucket, const char *key,
-				struct hdrs *hdrs, int forbid_overwrite, char id[33])
+				struct hdrs *hdrs, const struct obj_opts *opt,
+				int forbid_overwrite, char id[33])
 {
 	struct upload *u = calloc(1, sizeof(*u));
 	struct bucket *b;
@@ -58,6 +60,8 @@ enum err_id store_upload_create(struct store *s, const char *bucket, const char 
 		goto fail;
 	u->initiated = store_now(s);
 	u->forbid_overwrite = forbid_overwrite;
+	if (opt)
+		u->opt = *opt;
 	if (hdrs) {
 		u->hdrs = *hdrs;
 		hdrs->v = NULL;
@@ -104,6 +108,21 @@ enum err_id store_upload_check(struct store *s, const char *bucket, const char *
 
 	pthread_mutex_lock(&s->mu);
 	upload_get_locked(s, bucket, key, id, &e);
+	pthread_mutex_unlock(&s->mu);
+	return e;
+}
+
+enum err_id store_upload_opts(struct store *s, const char *bucket, const char *key,
+			      const char *id, struct obj_opts *out)
+{
+	struct upload *u;
+	enum err_id e;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&s->mu);
+	u = upload_get_locked(s, bucket, key, id, &e);
+	if (u)
+		*out = u->opt;
 	pthread_mutex_unlock(&s->mu);
 	return e;
 }
@@ -332,6 +351,35 @@ static int final_etag(char out[48], const struct part *v, size_t n, enum dialect
 	return 0;
 }
 
+/* The S3 object checksum of an upload created with x-amz-checksum-
+ * algorithm, from the parts' own (each part must have come with one of that
+ * algorithm; otherwise the object gets none, rather than a guess). */
+static void object_checksum(struct obj_opts *o, const struct part *v, size_t n)
+{
+	uint64_t *crcs = NULL, *lens = NULL;
+
+	memset(&o->cks, 0, sizeof(o->cks));
+	if (!o->mp_alg || n == 0)
+		return;
+	crcs = calloc(n, sizeof(*crcs));
+	lens = calloc(n, sizeof(*lens));
+	for (size_t i = 0; crcs && lens && i < n; i++) {
+		if (v[i].pi.amz_alg != o->mp_alg)
+			goto out;
+		crcs[i] = v[i].pi.amz_crc;
+		lens[i] = v[i].pi.size;
+	}
+	if (crcs && lens &&
+	    amzsum_object(o->cks.value, sizeof(o->cks.value), (enum amzsum_kind)(o->mp_alg - 1),
+			  o->mp_full, crcs, lens, n) == 0) {
+		o->cks.alg = o->mp_alg;
+		o->cks.composite = !o->mp_full;
+	}
+out:
+	free(crcs);
+	free(lens);
+}
+
 /* Step 1: validates the list and picks the parts (malloc'd copy in *sel).
  * Marks the upload completing on success. */
 static enum err_id complete_select_locked(struct store *s, struct upload *u, struct bucket *b,
@@ -502,6 +550,8 @@ enum err_id store_upload_complete(struct store *s, const char *bucket, const cha
 		u->completing = 0;
 	} else {
 		o->info.mtime = store_now(s);
+		o->info.opt = u->opt;
+		object_checksum(&o->info.opt, sel, nsel);
 		if (hdrs_copy(&o->info.hdrs, &u->hdrs) < 0) {
 			e = E_INTERNAL;
 		} else {

@@ -1,8 +1,8 @@
 /*
  * fuzz_callback_json.c - libFuzzer target for ossemu's upload callback
  * (bench/ossemu/callback.c): callback_parse, which base64-decodes the
- * x-oss-callback and x-oss-callback-var headers and reads them with the one
- * hand-written parser in ossemu (a flat JSON object reader), and
+ * x-oss-callback and x-oss-callback-var headers and reads them with
+ * jansson into a flat object, and
  * callback_body, which substitutes ${var}s into the callbackBody template,
  * form-encoded or as JSON.
  *
@@ -16,12 +16,15 @@
  *    works on the JSON directly.  ("\n--\n" cannot occur in valid JSON.)
  *
  * Checked beyond "no crash, no leak, no UB":
- *  - callback_parse agrees with a strict reference reader written here
- *    (RFC 8259 restricted to one flat object of scalars: the grammar of
- *    numbers and literals, no control characters, valid escapes and
- *    surrogate pairs, no \u0000, at most 64 members and 64 KiB): the
- *    callback is accepted exactly when both texts are such objects and
- *    callbackUrl and callbackBody are there and non-empty;
+ *  - callback_parse (jansson underneath) agrees with a strict reference
+ *    reader written here, sharing no code with it (RFC 8259 restricted to
+ *    one flat object of scalars: the grammar of numbers and literals, no
+ *    control characters, valid escapes and surrogate pairs, no \u0000,
+ *    valid UTF-8 - no overlong forms, no encoded surrogates, nothing past
+ *    U+10FFFF -, integers within 64 bits, finite reals, no name twice, at
+ *    most 64 members and 64 KiB): the callback is accepted exactly when
+ *    both texts are such objects and callbackUrl and callbackBody are there
+ *    and non-empty;
  *  - a callbackBody without "${" comes back from callback_body verbatim;
  *  - with callbackBodyType application/json, when the template is valid
  *    JSON once its ${var}s are taken as values (dropped inside strings,
@@ -29,8 +32,11 @@
  *    key holds (quotes, backslashes, control characters).
  */
 // fuzz-sources: bench/ossemu/callback.c bench/ossemu/store.c bench/ossemu/store_upload.c
-// fuzz-sources: bench/ossemu/errors.c bench/ossemu/map.c bench/ossemu/persist.c
-// fuzz-sources: bench/ossemu/recover.c
+// fuzz-sources: bench/ossemu/errors.c bench/ossemu/map.c bench/ossemu/persist.c bench/ossemu/amzsum.c
+// fuzz-sources: bench/ossemu/recover.c bench/ossemu/objopt.c bench/ossemu/kv.c
+// fuzz-sources: bench/ossemu/keyindex.c bench/ossemu/store_list.c
+#include <errno.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -124,6 +130,41 @@ static void put_utf8(struct buf *b, unsigned cp)
 	check(buf_append(b, u, n) == 0);
 }
 
+/* The length of the valid UTF-8 character at p (end bounds it), or 0. */
+static size_t utf8_len(const unsigned char *p, const unsigned char *end)
+{
+	size_t n, i;
+	unsigned lo = 0x80, hi = 0xBF;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xC2 && p[0] <= 0xDF)
+		n = 2;
+	else if (p[0] >= 0xE0 && p[0] <= 0xEF)
+		n = 3;
+	else if (p[0] >= 0xF0 && p[0] <= 0xF4)
+		n = 4;
+	else
+		return 0;
+	/* The second byte's range excludes overlong forms, surrogates and
+	 * code points past U+10FFFF. */
+	if (p[0] == 0xE0)
+		lo = 0xA0;
+	else if (p[0] == 0xED)
+		hi = 0x9F;
+	else if (p[0] == 0xF0)
+		lo = 0x90;
+	else if (p[0] == 0xF4)
+		hi = 0x8F;
+	if ((size_t)(end - p) < n || p[1] < lo || p[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++) {
+		if (p[i] < 0x80 || p[i] > 0xBF)
+			return 0;
+	}
+	return n;
+}
+
 /* A string at the opening quote, decoded into out (if non-NULL).  strict:
  * surrogates must pair and \u0000 is refused (the flat reader's rules);
  * otherwise any \uXXXX is syntax enough. */
@@ -139,9 +180,17 @@ static int ref_string(struct rd *r, struct buf *out, int strict)
 		if (c < 0x20)
 			return -1;
 		if (c != '\\') {
-			if (out) {
-				check(buf_putc(out, (char)c) == 0);
+			size_t n = 1;
+
+			if (strict) {
+				n = utf8_len((const unsigned char *)r->p - 1, (const unsigned char *)r->end);
+				if (n == 0)
+					return -1;
 			}
+			if (out) {
+				check(buf_append(out, r->p - 1, n) == 0);
+			}
+			r->p += n - 1;
 			continue;
 		}
 		if (r->p >= r->end)
@@ -237,6 +286,26 @@ static int ref_literal(struct rd *r, const char *lit)
 	return 0;
 }
 
+/* A number's text that a 64-bit integer or a finite double holds. */
+static int number_fits(const char *s, size_t n)
+{
+	char *tmp = strndup(s, n);
+	int real = memchr(s, '.', n) || memchr(s, 'e', n) || memchr(s, 'E', n), fits;
+
+	check(tmp != NULL);
+	errno = 0;
+	if (!real) {
+		(void)strtoll(tmp, NULL, 10);
+		fits = errno != ERANGE;
+	} else {
+		double d = strtod(tmp, NULL);
+
+		fits = !((d == HUGE_VAL || d == -HUGE_VAL) && errno == ERANGE);
+	}
+	free(tmp);
+	return fits;
+}
+
 /* A scalar; its text (strings decoded) into out. */
 static int ref_scalar(struct rd *r, struct buf *out)
 {
@@ -247,8 +316,10 @@ static int ref_scalar(struct rd *r, struct buf *out)
 	if (*r->p == '"')
 		return ref_string(r, out, 1);
 	if (ref_literal(r, "true") < 0 && ref_literal(r, "false") < 0 &&
-	    ref_literal(r, "null") < 0 && ref_number(r) < 0)
-		return -1;
+	    ref_literal(r, "null") < 0) {
+		if (ref_number(r) < 0 || !number_fits(s, (size_t)(r->p - s)))
+			return -1;
+	}
 	/* A literal glued to more letters ("truex") is one bad token. */
 	if (r->p < r->end && *r->p >= 'a' && *r->p <= 'z')
 		return -1;
@@ -312,6 +383,11 @@ static int ref_flat_object(const char *doc, size_t len, struct members *m)
 				goto out;
 			}
 			check(buf_putc(&name, '\0') == 0 && buf_putc(&value, '\0') == 0);
+			if (members_get(m, name.data)) {
+				buf_free(&name); /* a name twice: refused */
+				buf_free(&value);
+				goto out;
+			}
 			m->name[m->n] = name.data;
 			m->value[m->n] = value.data;
 			m->n++;

@@ -12,8 +12,8 @@
  * bytes, known MD5s and CRCs), hands the input to op_complete_finish as
  * the request body, and checks the reply; then it aborts the upload or
  * deletes the object, so every execution starts from the same store.
- * http.c's req_header / req_query and main.c's op_name / ossemu_now are
- * copied here (http.c needs MHD, main.c has main).
+ * main.c's op_name / ossemu_now are copied here (main.c has main); the
+ * request lookups come from route.c.
  *
  * Input: the body, as the client sends it.
  *
@@ -31,7 +31,9 @@
 // fuzz-sources: bench/ossemu/stats.c bench/ossemu/callback.c bench/ossemu/body.c
 // fuzz-sources: bench/ossemu/amzsum.c bench/ossemu/auth.c bench/ossemu/store.c
 // fuzz-sources: bench/ossemu/store_upload.c bench/ossemu/errors.c bench/ossemu/map.c
-// fuzz-sources: bench/ossemu/persist.c bench/ossemu/recover.c
+// fuzz-sources: bench/ossemu/persist.c bench/ossemu/recover.c bench/ossemu/objopt.c bench/ossemu/kv.c
+// fuzz-sources: bench/ossemu/keyindex.c bench/ossemu/store_list.c
+// fuzz-sources: bench/ossemu/route.c bench/ossemu/keys.c bench/ossemu/delete.c
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -57,17 +59,7 @@ static void check_at(int ok, int line)
 }
 #define check(ok) check_at((ok), __LINE__)
 
-/* ---- copies of http.c's and main.c's small functions ----------------------- */
-
-const char *req_header(const struct req *rq, const char *name)
-{
-	return kv_header(rq->headers, rq->nheaders, name);
-}
-
-const char *req_query(const struct req *rq, const char *name, int *present)
-{
-	return kv_query(rq->query, rq->nquery, name, present);
-}
+/* ---- copies of main.c's small functions ---------------------------------- */
 
 static const char *const op_names[OP_COUNT] = {
 #define OSSEMU_OP_NAME(id, name) [id] = name,
@@ -95,11 +87,11 @@ static struct ossemu srv;
 
 static const struct part_info parts[NPARTS] = {
 	{ 1, 200 * 1024, { 0xcf, 0x3f, 0x46, 0xd5, 0x05, 0x09, 0x35, 0x71,
-			   0xe9, 0x16, 0xfc, 0xdd, 0x49, 0x67, 0x12, 0x34 }, 12066172435287683848ULL, 0 },
+			   0xe9, 0x16, 0xfc, 0xdd, 0x49, 0x67, 0x12, 0x34 }, 12066172435287683848ULL, 0, 0, 0 },
 	{ 2, 150 * 1024, { 0x33, 0x49, 0xdc, 0x70, 0x01, 0x40, 0xd7, 0xf8,
-			   0x6a, 0x07, 0x84, 0x84, 0x27, 0x80, 0xab, 0xcd }, 6571598172666981661ULL, 0 },
+			   0x6a, 0x07, 0x84, 0x84, 0x27, 0x80, 0xab, 0xcd }, 6571598172666981661ULL, 0, 0, 0 },
 	{ 5, 1000, { 0x0f, 0x34, 0x3b, 0x09, 0x31, 0x12, 0x6a, 0x20,
-		     0xf1, 0x33, 0xd6, 0x7c, 0x2b, 0x01, 0x8a, 0x3b }, 42, 0 },
+		     0xf1, 0x33, 0xd6, 0x7c, 0x2b, 0x01, 0x8a, 0x3b }, 42, 0, 0, 0 },
 };
 
 static void server_init(void)
@@ -283,7 +275,7 @@ static void complete_once(const uint8_t *data, size_t size, enum dialect d, cons
 	int verdict, fd;
 	enum err_id e;
 
-	check(store_upload_create(srv.store, "bkt", "k", NULL, 0, id) == E_OK);
+	check(store_upload_create(srv.store, "bkt", "k", NULL, NULL, 0, id) == E_OK);
 	for (int i = 0; i < NPARTS; i++) {
 		check(store_part_put(srv.store, "bkt", "k", id, &parts[i], NULL) == E_OK);
 	}

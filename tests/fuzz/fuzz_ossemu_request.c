@@ -9,15 +9,16 @@
  *
  * MHD parses HTTP and decodes the path and query; http.c's begin() then
  * calls exactly these functions on a struct req, which is what this target
- * builds.  They link without MHD except for req_header / req_query, two
- * one-line lookups that live in http.c: this file carries copies (moving
- * them to route.c would let fuzzing and unit tests drop them; see the
- * issue 5 fuzzing report).  The store is the real one, in --discard mode.
+ * builds.  They link without MHD (the req_header / req_query lookups live
+ * in route.c for that reason).  The store is the real one, in --discard
+ * mode.
  *
  * Input: one field per line ("\n" inside a line stands for a newline, "\\"
  * for a backslash), as in fuzz_sign:
- *   1 mode: words among "v1" "v4" "aws", "presign", "vhost", "token"; no
- *     scheme word means raw mode
+ *   1 mode: words among "v1" "v4" "aws", "presign", "vhost", "token",
+ *     "expired" (with "token": sign with the STS key whose token has
+ *     expired, which must then be SecurityTokenExpired); no scheme word
+ *     means raw mode
  *   2 method, 3 Host, 4 path (raw mode), 5 bucket, 6 key (signed modes)
  *   then any number of "q name=value" (query, decoded), "h name:value"
  *   (header) and "a name" (OSS V4 additional header) lines.
@@ -41,7 +42,9 @@
 // fuzz-sources: bench/ossemu/auth.c bench/ossemu/route.c bench/ossemu/body.c
 // fuzz-sources: bench/ossemu/amzsum.c bench/ossemu/store.c bench/ossemu/store_upload.c
 // fuzz-sources: bench/ossemu/errors.c bench/ossemu/map.c bench/ossemu/persist.c
-// fuzz-sources: bench/ossemu/recover.c
+// fuzz-sources: bench/ossemu/recover.c bench/ossemu/objopt.c bench/ossemu/kv.c
+// fuzz-sources: bench/ossemu/keyindex.c bench/ossemu/store_list.c
+// fuzz-sources: bench/ossemu/keys.c
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -52,6 +55,7 @@
 #include "auth.h"
 #include "buf.h"
 #include "checksum.h"
+#include "keys.h"
 #include "req.h"
 #include "sign.h"
 #include "store.h"
@@ -71,24 +75,17 @@ static void check_at(int ok, int line)
 }
 #define check(ok) check_at((ok), __LINE__)
 
-/* ---- http.c's lookups (see the header comment) ---------------------------- */
-
-const char *req_header(const struct req *rq, const char *name)
-{
-	return kv_header(rq->headers, rq->nheaders, name);
-}
-
-const char *req_query(const struct req *rq, const char *name, int *present)
-{
-	return kv_query(rq->query, rq->nquery, name, present);
-}
-
 /* ---- the server ---------------------------------------------------------- */
 
 static char ak0[] = "LTAI5tFuzzKey", sk0[] = "fuzz-secret-0-do-not-echo";
 static char ak1[] = "STS.FuzzKey", sk1[] = "fuzz-secret-1-do-not-echo";
 static char tok1[] = "CAIS+fuzz/token=do-not-echo";
-static struct ossemu_key keys[2] = { { ak0, sk0, NULL }, { ak1, sk1, tok1 } };
+/* An STS key whose token expired a second before NOW: signed with it, a
+ * request gets SecurityTokenExpired, and only then is the token echoed. */
+static char ak2[] = "STS.FuzzExpired", sk2[] = "fuzz-secret-2-do-not-echo";
+static char tok2[] = "CAIS+expired/token=do-not-echo";
+static struct ossemu_key keys[3] = { { ak0, sk0, NULL, 0 }, { ak1, sk1, tok1, 0 },
+				     { ak2, sk2, tok2, NOW - 1 } };
 static char b0[] = "bkt", b1[] = "examplebucket", b2[] = "logs";
 static char *buckets[3] = { b0, b1, b2 };
 static struct ossemu_config cfg;
@@ -103,13 +100,14 @@ static void server_init(void)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.host = "127.0.0.1";
 	cfg.keys = keys;
-	cfg.nkeys = 2;
+	cfg.nkeys = 3;
 	cfg.buckets = buckets;
 	cfg.nbuckets = 3;
 	cfg.discard = 1;
 	srv.cfg = &cfg;
 	srv.store = store_open(&cfg, err, sizeof(err));
-	check(srv.store != NULL);
+	srv.keys = keyring_new(&cfg);
+	check(srv.store != NULL && srv.keys != NULL);
 }
 
 /* ---- input ----------------------------------------------------------------- */
@@ -146,7 +144,7 @@ static size_t split_lines(char *copy, const uint8_t *data, size_t size, char **l
 }
 
 struct input {
-	int raw, v1, v4, aws, presign, vhost, token;
+	int raw, v1, v4, aws, presign, vhost, token, expired;
 	const char *method, *host, *path, *bucket, *key;
 	struct sign_kv query[MAXKV];
 	size_t nq;
@@ -177,6 +175,7 @@ static void read_input(struct input *in, char **lines, size_t nlines)
 	in->presign = has_word(lines[0], "presign");
 	in->vhost = has_word(lines[0], "vhost");
 	in->token = has_word(lines[0], "token");
+	in->expired = has_word(lines[0], "expired"); /* with token: the expired key */
 	in->raw = !in->v1 && !in->v4 && !in->aws;
 	in->method = lines[1];
 	in->host = lines[2];
@@ -304,9 +303,19 @@ static int lower_hex64(const char *s)
 /* The secrets are in the answer only if the input carried them. */
 static void check_auth_result(const struct auth_result *a, const uint8_t *data, size_t size)
 {
-	const char *secrets[3] = { sk0, sk1, tok1 };
+	const char *secrets[5] = { sk0, sk1, tok1, sk2, tok2 };
 
 	check((int)a->err >= 0 && a->err < E_COUNT);
+	/* The expired token is echoed only on that error and only for the
+	 * key it belongs to (whose token the request carried: token_check
+	 * compares it before looking at the expiry). */
+	check((a->err == E_TOKEN_EXPIRED) == (a->expired_token != NULL));
+	if (a->expired_token) {
+		check(a->expired_token == tok2 && strcmp(a->ak, ak2) == 0);
+	}
+	if (a->key) {
+		check(a->err == E_OK && a->key->token == tok1);
+	}
 	check(a->scheme != NULL);
 	check(a->dialect == DIALECT_OSS || a->dialect == DIALECT_S3);
 	check(memchr(a->ak, '\0', sizeof(a->ak)) != NULL);
@@ -315,7 +324,7 @@ static void check_auth_result(const struct auth_result *a, const uint8_t *data, 
 	if (a->anonymous) {
 		check(a->err == E_ANONYMOUS_DENIED);
 	}
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 5; i++) {
 		if (contains((const char *)data, size, secrets[i]))
 			continue;
 		check(!a->string_to_sign || !strstr(a->string_to_sign, secrets[i]));
@@ -444,7 +453,10 @@ static void run_signed(const struct input *in, const uint8_t *data, size_t size)
 	struct signed_req *s = calloc(1, sizeof(*s));
 	const char *bucket = valid_bucket(in->bucket) ? in->bucket : "bkt";
 	const char *key = in->key;
-	const char *ak = in->token ? ak1 : ak0, *sk = in->token ? sk1 : sk0;
+	int expired = in->token && in->expired;
+	const char *ak = expired ? ak2 : in->token ? ak1 : ak0;
+	const char *sk = expired ? sk2 : in->token ? sk1 : sk0;
+	const char *tok = expired ? tok2 : tok1;
 	const char *method = *in->method ? in->method : "PUT";
 	struct sign_request sr;
 	struct auth_input ai;
@@ -509,7 +521,7 @@ static void run_signed(const struct input *in, const uint8_t *data, size_t size)
 	if (in->v1 && !in->presign) {
 		add_h(s, "Date", s->rfc);
 		if (in->token) {
-			add_h(s, "x-oss-security-token", tok1);
+			add_h(s, "x-oss-security-token", tok);
 		}
 		sr.nquery = s->nq;
 		sr.nheaders = s->nh;
@@ -520,7 +532,7 @@ static void run_signed(const struct input *in, const uint8_t *data, size_t size)
 		add_q(s, "OSSAccessKeyId", ak);
 		add_q(s, "Expires", s->expires);
 		if (in->token) {
-			add_q(s, "security-token", tok1);
+			add_q(s, "security-token", tok);
 		}
 		sr.nquery = s->nq;
 		sr.nheaders = s->nh;
@@ -540,7 +552,7 @@ static void run_signed(const struct input *in, const uint8_t *data, size_t size)
 		if (!in->presign) {
 			add_h(s, "x-oss-date", s->iso);
 			if (in->token) {
-				add_h(s, "x-oss-security-token", tok1);
+				add_h(s, "x-oss-security-token", tok);
 			}
 			sr.nquery = s->nq;
 			sr.nheaders = s->nh;
@@ -563,7 +575,7 @@ static void run_signed(const struct input *in, const uint8_t *data, size_t size)
 			add_q(s, "x-oss-date", s->iso);
 			add_q(s, "x-oss-expires", "3600");
 			if (in->token) {
-				add_q(s, "x-oss-security-token", tok1);
+				add_q(s, "x-oss-security-token", tok);
 			}
 			sr.nheaders = s->nh;
 			sr.nquery = s->nq;
@@ -591,7 +603,7 @@ static void run_signed(const struct input *in, const uint8_t *data, size_t size)
 			add_h(s, "x-amz-date", s->iso);
 			add_h(s, "x-amz-content-sha256", "UNSIGNED-PAYLOAD");
 			if (in->token) {
-				add_h(s, "x-amz-security-token", tok1);
+				add_h(s, "x-amz-security-token", tok);
 			}
 			sr.nquery = s->nq;
 			sr.nheaders = s->nh;
@@ -617,7 +629,7 @@ static void run_signed(const struct input *in, const uint8_t *data, size_t size)
 			add_q(s, "X-Amz-Expires", "3600");
 			add_q(s, "X-Amz-SignedHeaders", extra);
 			if (in->token) {
-				add_q(s, "X-Amz-Security-Token", tok1);
+				add_q(s, "X-Amz-Security-Token", tok);
 			}
 			sr.nquery = s->nq;
 			p.signed_headers = extra;
@@ -662,11 +674,11 @@ static void run_signed(const struct input *in, const uint8_t *data, size_t size)
 	ai.headers = rq.headers;
 	ai.nheaders = rq.nheaders;
 	ai.now = NOW;
-	auth_check(&res, &cfg, &ai);
+	auth_check(&res, &cfg, srv.keys, &ai);
 	check_auth_result(&res, data, size);
 	if (expect_ok && rq.bucket && strcmp(rq.bucket, bucket) == 0 &&
 	    (rq.key ? strcmp(rq.key, key) == 0 : *key == '\0')) {
-		check(res.err == E_OK);
+		check(res.err == (expired ? E_TOKEN_EXPIRED : E_OK));
 		check(strcmp(res.ak, ak) == 0);
 		check(res.dialect == (in->aws ? DIALECT_S3 : DIALECT_OSS));
 	}
@@ -719,7 +731,7 @@ static void run_raw(const struct input *in, const uint8_t *data, size_t size)
 	ai.headers = in->headers;
 	ai.nheaders = in->nh;
 	ai.now = NOW;
-	auth_check(&res, &cfg, &ai);
+	auth_check(&res, &cfg, srv.keys, &ai);
 	check_auth_result(&res, data, size);
 	auth_result_cleanup(&res);
 	check_digests(&rq);

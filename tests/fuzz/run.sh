@@ -55,9 +55,9 @@ engine/sign.c engine/xml.c"
 jobs=${FUZZ_JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)}
 
 # Library flags from pkg-config, as the Makefile does; the optional ones
-# (libmicrohttpd for ossemu sources) join when present.
+# (libmicrohttpd and jansson for ossemu sources) join when present.
 pkgs=""
-for p in openssl libisal expat libcurl hwloc libmicrohttpd; do
+for p in openssl libisal expat libcurl hwloc libmicrohttpd jansson; do
 	if pkg-config --exists "$p"; then
 		pkgs="$pkgs $p"
 	else

@@ -3,8 +3,10 @@
 build/san-thread/ossemu): many connections at once through every path that
 crosses threads - offloaded Complete and callbacks, latency and bandwidth
 suspensions, the same part uploaded twice at once, Abort racing UploadPart,
-Complete racing Complete, GET racing overwrite - then checks the outcome
-is consistent and the server exits 0 with no sanitizer report.
+Complete racing Complete, GET racing overwrite, the metadata service
+rotating keys under signing clients, paced and faulted GET bodies - then
+checks the outcome is consistent and the server exits 0 with no sanitizer
+report.
 """
 import hashlib
 import http.client
@@ -14,6 +16,7 @@ import os
 import socket
 import sys
 import threading
+import time
 import base64
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -178,6 +181,44 @@ with Ossemu(args=["--latency", "20", "--conn-bandwidth", "50"]) as srv:
          "latency and bandwidth suspensions happened during the races", json.dumps(st["faults"]))
     ok, why = exit_ok(srv)
     t.ok(ok, "ossemu exits 0 without sanitizer reports", why)
+
+# The metadata service rotating keys (2 s lifetime: a new set each second)
+# while clients fetch sets and sign with them; GET bodies stalled, corrupted
+# and cut off by the reader thread-hopping through suspensions.
+with Ossemu(imds="r:2", args=["--conn-bandwidth", "20", "--fault", "getobject:stall=0.3:0.2",
+                              "--fault", "getobject:corrupt=0.3"]) as srv:
+    res = []
+    creds_path = "/latest/meta-data/ram/security-credentials/r"
+
+    # Past two half-lives whatever the build's speed, so that keys rotate.
+    deadline = time.time() + 2.6
+
+    def signer(i):
+        for j in range(1000):
+            if time.time() > deadline:
+                break
+            h = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+            h.request("GET", creds_path)
+            doc = json.loads(h.getresponse().read())
+            h.close()
+            x = Client(srv.url, scheme="v4" if i % 2 else "s3", ak=doc["AccessKeyId"],
+                       sk=doc["AccessKeySecret"], token=doc["SecurityToken"])
+            data = os.urandom(64 * KB + j)
+            a = x.request("PUT", "bkt", f"imds/{i}/{j}", body=data).status
+            g = x.request("GET", "bkt", f"imds/{i}/{j}")
+            # A corrupted body differs in one byte; a stalled one is whole.
+            res.append(a == 200 and g.status == 200 and len(g.body) == len(data) and
+                       sum(1 for p, q in zip(g.body, data) if p != q) <= 1)
+            threading.Event().wait(0.15)
+
+    errs = run([lambda i=i: signer(i) for i in range(N // 2)])
+    st = srv.stats()
+    t.ok(not errs and res and all(res), f"{len(res)} fetch-sign-put-get rounds across key rotations",
+         f"{errs} {res}")
+    t.ok(st["sts"]["tokens_used"] >= 2 and st["sts"]["imds_issued"] >= 2,
+         f"requests were signed with more than one minted token: {st['sts']}")
+    ok, why = exit_ok(srv)
+    t.ok(ok, "ossemu (--imds, paced and faulted GETs) exits 0 without sanitizer reports", why)
 
 app.shutdown()
 t.done()

@@ -6,8 +6,10 @@
 // "Host: <bucket>.oss-<region>.aliyuncs.com" ali-oss sends to an IP endpoint,
 // put/get/head, multipartUpload with parallel 4, listParts paging, abort,
 // signature errors, STS tokens, presigned URLs (V1 and V4),
-// x-oss-forbid-overwrite, Complete errors and upload callbacks (the
-// receiver's JSON must come back through ali-oss).  Every byte read back, ETag and
+// x-oss-forbid-overwrite, Complete errors, upload callbacks (the
+// receiver's JSON must come back through ali-oss), list and listV2 of odd
+// key names paged by 3 (with and without encoding-type=url) against a
+// byte-order reference computed here, and deleteMulti.  Every byte read back, ETag and
 // x-oss-hash-crc64ecma is compared with values computed here with node's
 // crypto and the independent CRC-64/XZ of lib/crc64.js, never with hoist's
 // code.  Runs on the node event loop (single-threaded); the callback
@@ -528,6 +530,77 @@ async function main() {
       const g = await c.get('cb/fail.bin');
       t.ok(Buffer.compare(g.content, body) === 0, 'callback failure: the object is still stored');
       checkSums(g.res, ossEtag(body), crc64(body), 'callback failure: stored object');
+    });
+
+    // --- listings of odd names, V1 and V2, with and without encoding-type=url ---
+    await step('list odd names', async () => {
+      const names = ['a/1', 'a/2', 'a/b/3', 'a-b', 'a/b', 'ab', 'a/', 'c', 'd e+f', '%41', 'A',
+        'z/\u00fc', '\u65e5\u672c/\u8a9e', 'sp ace/x', 'plus+/y', '~t'].map(n => `tree/${n}`);
+      for (const n of names) {
+        await c.put(n, Buffer.from(n));
+      }
+      // Byte order of the UTF-8 bytes (what OSS lists by; 'a-b' < 'a/' < 'ab').
+      const sorted = names.slice().sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+      const want = (delim) => {
+        const out = [];
+        for (const n of sorted) {
+          const rest = n.slice('tree/'.length);
+          const i = delim ? rest.indexOf(delim) : -1;
+          const item = i >= 0 ? `P:tree/${rest.slice(0, i + delim.length)}` : `K:${n}`;
+          if (out[out.length - 1] !== item) out.push(item);
+        }
+        return out;
+      };
+      const dec = (s, enc) => (enc ? decodeURIComponent(s) : s);
+      for (const enc of [false, true]) {
+        for (const delim of [null, '/']) {
+          for (const v2 of [false, true]) {
+            const got = [];
+            let marker = null;
+            let pages = 0;
+            for (;;) {
+              const q = { prefix: 'tree/', 'max-keys': 3 };
+              if (delim) q.delimiter = delim;
+              if (enc) q['encoding-type'] = 'url';
+              let r;
+              if (v2) {
+                if (marker) q['continuation-token'] = marker;
+                r = await c.listV2(q);
+              } else {
+                if (marker) q.marker = marker;
+                r = await c.list(q);
+              }
+              const page = (r.objects || []).map(o => `K:${dec(o.name, enc)}`)
+                .concat((r.prefixes || []).map(p => `P:${dec(p, enc)}`));
+              page.sort((x, y) => Buffer.compare(Buffer.from(x.slice(2)), Buffer.from(y.slice(2))));
+              got.push(...page);
+              pages++;
+              if (!r.isTruncated || pages > 20) break;
+              marker = v2 ? r.nextContinuationToken : dec(r.nextMarker, enc);
+            }
+            const w = want(delim);
+            t.ok(JSON.stringify(got) === JSON.stringify(w),
+              `ali-oss ${v2 ? 'listV2' : 'list'}${enc ? ' encoding-type=url' : ''}${delim ? ' delimiter /' : ''}: ` +
+              `pages of 3 give the byte-ordered listing`, `got  ${JSON.stringify(got)}\nwant ${JSON.stringify(w)}`);
+          }
+        }
+      }
+      const r = await c.list({ prefix: 'tree/a', 'max-keys': 100 });
+      t.ok(r.objects.every(o => o.type === 'Normal' && o.storageClass === 'Standard' && o.owner.id),
+        'ali-oss list: type, storageClass and owner in every entry');
+      const r2 = await c.listV2({ prefix: 'tree/c', 'max-keys': 100 });
+      t.ok(r2.keyCount === 1 && r2.objects[0].size === Buffer.byteLength('tree/c') && r2.objects[0].owner === null,
+        'ali-oss listV2: keyCount, size; no owner without fetch-owner');
+      const d = await c.deleteMulti(names.slice(0, 8));
+      t.ok(d.res.status === 200 && d.deleted.length === 8 &&
+        d.deleted.map(x => x.Key).join('|') === names.slice(0, 8).join('|'),
+      'ali-oss deleteMulti (verbose): every key reported deleted, in order',
+      JSON.stringify(d.deleted));
+      const q = await c.deleteMulti(names.slice(8).concat(['tree/never-there']), { quiet: true });
+      t.ok(q.res.status === 200 && q.deleted.length === 0, 'ali-oss deleteMulti quiet: 200, nothing listed');
+      const left = await c.list({ prefix: 'tree/' });
+      t.ok((left.objects || []).length === 0, 'after deleteMulti the prefix is empty',
+        JSON.stringify((left.objects || []).map(o => o.name)));
     });
 
     await step('stats', async () => {

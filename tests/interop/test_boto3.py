@@ -3,9 +3,12 @@
 against a real ossemu, in the S3 dialect (AWS SigV4, path-style addressing).
 
 What it owns: proving that ossemu speaks S3 as boto3 expects it -
-put/get/head, multipart upload with ListParts paging, Abort, and the S3
-error codes (SignatureDoesNotMatch, InvalidAccessKeyId, BadDigest,
-EntityTooSmall, InvalidPart, InvalidPartOrder, NoSuchUpload) - and that what
+put/get/head, multipart upload with ListParts paging, Abort, the S3 error
+codes (SignatureDoesNotMatch, InvalidAccessKeyId, BadDigest,
+EntityTooSmall, InvalidPart, InvalidPartOrder, NoSuchUpload), the
+list_objects / list_objects_v2 paginators over odd key names (against a
+byte-order reference computed here), delete_objects, SSE-KMS (whose ETag
+is not the MD5), metadata, storage classes and checksum mode - and that what
 comes back is right: bytes read back, ETags recomputed here with hashlib (S3
 part ETag = lower-case MD5, final = MD5 of the concatenated raw digests plus
 "-N") and CRC64 recomputed with crcmod (tests/lib/hoisttest.py), never with
@@ -284,6 +287,86 @@ def run(srv, s3):
         expect_error("unknown access key: 403 InvalidAccessKeyId",
                      lambda: unknown.get_object(Bucket=BUCKET, Key="s3/small.bin"), "InvalidAccessKeyId", 403)
     step("auth", auth)
+
+    names = ["a/1", "a/2", "a/b/3", "a-b", "a/b", "ab", "a/", "c", "d e+f", "%41", "A",
+             "z/\u00fc", "\u65e5\u672c/\u8a9e", "sp ace/x", "plus+/y", "~t"]
+    keys = [f"tree/{n}" for n in names]
+    byte_order = sorted(keys, key=lambda k: k.encode())
+
+    def want(delim):
+        out = []
+        for k in byte_order:
+            rest = k[len("tree/"):]
+            item = ("P", "tree/" + rest[:rest.index(delim) + 1]) if delim and delim in rest else ("K", k)
+            if not out or out[-1] != item:
+                out.append(item)
+        return out
+
+    def listings():
+        for k in keys:
+            s3.put_object(Bucket=BUCKET, Key=k, Body=k.encode())
+        for op in ("list_objects", "list_objects_v2"):
+            for delim in (None, "/"):
+                for size in (1, 3, 1000):
+                    kw = {"Bucket": BUCKET, "Prefix": "tree/", "PaginationConfig": {"PageSize": size}}
+                    if delim:
+                        kw["Delimiter"] = delim
+                    got = []
+                    for page in s3.get_paginator(op).paginate(**kw):
+                        items = [("K", o["Key"]) for o in page.get("Contents", [])]
+                        items += [("P", p["Prefix"]) for p in page.get("CommonPrefixes", [])]
+                        got += sorted(items, key=lambda i: i[1].encode())
+                    if got != want(delim):
+                        t.ok(False, f"boto3 {op} delimiter {delim!r} by {size}", f"got {got}\nwant {want(delim)}")
+                        break
+                else:
+                    t.ok(True, f"boto3 {op} paginator{' delimiter /' if delim else ''}: pages of 1, 3 "
+                               f"and 1000 give the byte-ordered listing (keys url-decoded by botocore)")
+        r = s3.list_objects_v2(Bucket=BUCKET, Prefix="tree/c", FetchOwner=True)
+        t.ok(r["KeyCount"] == 1 and r["Contents"][0]["StorageClass"] == "STANDARD" and
+             r["Contents"][0]["Size"] == len(b"tree/c") and r["Contents"][0].get("Owner"),
+             "boto3 list_objects_v2: KeyCount, StorageClass, Size, Owner with FetchOwner")
+        r = s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": k} for k in keys[:8]]})
+        t.ok(sorted(d["Key"] for d in r.get("Deleted", [])) == sorted(keys[:8]) and not r.get("Errors"),
+             "boto3 delete_objects: every key Deleted", str(r.get("Deleted")))
+        r = s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": k} for k in keys[8:] + ["tree/none"]],
+                                                     "Quiet": True})
+        t.ok(not r.get("Deleted") and not r.get("Errors"), "boto3 delete_objects Quiet: nothing reported")
+        r = s3.list_objects_v2(Bucket=BUCKET, Prefix="tree/")
+        t.eq(r["KeyCount"], 0, "after delete_objects the prefix is empty")
+    step("listings and delete_objects", listings)
+
+    def options():
+        body = data(70000, "sse")
+        r = s3.put_object(Bucket=BUCKET, Key="opt/kms.bin", Body=body, ServerSideEncryption="aws:kms",
+                          Metadata={"owner": "ops"}, ContentType="image/png", StorageClass="STANDARD_IA")
+        t.ok(r["ETag"] != s3_etag(body) and len(r["ETag"]) == 34 and r["ServerSideEncryption"] == "aws:kms" and
+             r.get("SSEKMSKeyId"), "boto3 put_object SSE-KMS: an ETag that is not the MD5, the key id")
+        g = s3.get_object(Bucket=BUCKET, Key="opt/kms.bin")
+        t.ok(g["Body"].read() == body and g["ETag"] == r["ETag"] and g["Metadata"] == {"owner": "ops"} and
+             g["ContentType"] == "image/png" and g["StorageClass"] == "STANDARD_IA" and
+             g["ServerSideEncryption"] == "aws:kms",
+             "boto3 get_object SSE-KMS: the bytes, metadata, type, storage class, encryption")
+        path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"boto3-kms-{os.getpid()}")
+        try:
+            s3.download_file(BUCKET, "opt/kms.bin", path)
+            with open(path, "rb") as f:
+                t.ok(f.read() == body, "boto3 download_file of an SSE-KMS object copes with its non-MD5 ETag")
+        finally:
+            if os.path.exists(path):
+                os.unlink(path)
+        r = s3.put_object(Bucket=BUCKET, Key="opt/crc32.bin", Body=body, ChecksumAlgorithm="CRC32")
+        t.ok(r.get("ChecksumCRC32"), "boto3 put_object ChecksumAlgorithm CRC32: echoed")
+        g = s3.get_object(Bucket=BUCKET, Key="opt/crc32.bin", ChecksumMode="ENABLED")
+        t.ok(g["Body"].read() == body and g.get("ChecksumCRC32") == r.get("ChecksumCRC32"),
+             "boto3 get_object ChecksumMode ENABLED: the stored CRC32, validated by botocore")
+        arch = s3.put_object(Bucket=BUCKET, Key="opt/glacier.bin", Body=b"cold", StorageClass="GLACIER")
+        t.ok(arch["ResponseMetadata"]["HTTPStatusCode"] == 200, "boto3 put_object StorageClass GLACIER")
+        expect_error("boto3 get_object of a GLACIER object: 403 InvalidObjectState",
+                     lambda: s3.get_object(Bucket=BUCKET, Key="opt/glacier.bin"), "InvalidObjectState", 403)
+        t.eq(s3.head_object(Bucket=BUCKET, Key="opt/glacier.bin")["StorageClass"], "GLACIER",
+             "boto3 head_object of a GLACIER object: 200, StorageClass GLACIER")
+    step("object options", options)
 
 
 if __name__ == "__main__":

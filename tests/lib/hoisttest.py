@@ -113,10 +113,12 @@ class Ossemu:
     """A real ossemu process on 127.0.0.1 with a free port.
 
     Use as a context manager; .url is "http://127.0.0.1:PORT"; .stats()
-    fetches /-/stats; .stop() sends SIGTERM and returns the exit code."""
+    fetches /-/stats; .stop() sends SIGTERM and returns the exit code.
+    imds="ROLE:TTL" also serves the ECS metadata service at .url (so the
+    metadata base URL a client is given is .url itself)."""
 
     def __init__(self, buckets=("bkt",), keys=("ak:sk",), args=(), data_dir=None,
-                 discard=False, port=0, tls=None):
+                 discard=False, port=0, tls=None, imds=None, imds_mode=None):
         self.tmp = None
         if data_dir is None and not discard:
             self.tmp = tempfile.mkdtemp(prefix="ossemu-")
@@ -133,6 +135,10 @@ class Ossemu:
             cmd += ["--data-dir", data_dir]
         if tls:
             cmd += ["--tls-cert", tls[0], "--tls-key", tls[1]]
+        if imds:  # "ROLE[:TTL_SECONDS]": the metadata service under .url + "/latest/"
+            cmd += ["--imds", imds]
+        if imds_mode:  # "both", "v2" (token required) or "v1" (no token service)
+            cmd += ["--imds-mode", imds_mode]
         cmd += list(args)
         self.cmd = cmd
         self.log = tempfile.NamedTemporaryFile(prefix="ossemu-log-", delete=False)

@@ -1,0 +1,41 @@
+# bench/ossemu/bench-lib.sh - what ossemu's speed scripts share (sourced,
+# not run): a tmpfs work directory cleaned up on exit, starting ossemu on a
+# data directory there, and the clocks they measure with.
+#
+# After `bench_setup NAME`: $tmp is a fresh directory under /dev/shm.
+# `bench_start ARGS...` starts $ossemu --port 0 --data-dir $tmp/data
+# --anonymous --bucket bench ARGS, waits for its first line and sets $pid
+# and $url.  `server_cpu` prints the server's user+system CPU seconds
+# (/proc/PID/stat), `now` the wall clock; both as decimals for awk.
+
+bench_setup() {
+	bench_name=$1
+	[ -x "$ossemu" ] || { echo "$bench_name: build $ossemu first (make build/ossemu)" >&2; exit 1; }
+	[ -d /dev/shm ] || { echo "$bench_name: needs /dev/shm (tmpfs)" >&2; exit 1; }
+	tmp=$(mktemp -d "/dev/shm/ossemu-$bench_name.XXXXXX")
+	pid=""
+	trap bench_cleanup EXIT INT TERM
+	mkdir "$tmp/data"
+	hz=$(getconf CLK_TCK)
+}
+
+bench_cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	rm -rf "$tmp"
+}
+
+bench_start() {
+	"$ossemu" --port 0 --data-dir "$tmp/data" --anonymous --bucket bench "$@" \
+		> "$tmp/out" 2> "$tmp/err" &
+	pid=$!
+	i=0
+	while ! grep -q "listening" "$tmp/out" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && { echo "$bench_name: ossemu did not start:" >&2; cat "$tmp/err" >&2; exit 1; }
+		sleep 0.05
+	done
+	url=$(sed -n '1s/^ossemu listening on //p' "$tmp/out")
+}
+
+server_cpu() { awk -v hz="$hz" '{print ($14 + $15) / hz}' "/proc/$pid/stat"; }
+now() { date +%s.%N; }
