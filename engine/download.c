@@ -319,6 +319,8 @@ static hoist_status on_head(struct hoist_download *d, struct request *r, char *d
 		return HOIST_E_NOMEM;
 	o->crc64 = r->resp_crc;
 	o->crc64_valid = r->resp_crc_valid;
+	if (result_setstr(&d->res.request_id, r->request_id) < 0)
+		return HOIST_E_NOMEM;
 	o->sse = is_sse_kms(r->echo);
 	if (!o->etag) {
 		ctx_log(d->ctx, "%s: HEAD gave no ETag; the GETs cannot be pinned with If-Match",
