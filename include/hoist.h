@@ -94,7 +94,7 @@ HOIST_EXTERN const char *hoist_version(void);
 	X(E_SERVER, 8, "the server refused the request")                      \
 	X(E_CHECKSUM, 9, "checksum mismatch")                                 \
 	X(E_CALLBACK, 10, "upload callback failed (the object was stored)")   \
-	X(E_SOURCE_CHANGED, 11, "the source changed during the upload")       \
+	X(E_SOURCE_CHANGED, 11, "the source changed during the transfer")       \
 	X(E_CANCELLED, 12, "cancelled")                                       \
 	X(E_TLS, 13, "TLS error (certificate or handshake)")                  \
 	X(E_INTERNAL, 14, "internal error")                                   \
