@@ -32,6 +32,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
 #include "dialect.h"
 #include "retry.h"
 
@@ -148,6 +149,10 @@ static void pipe_done(void *owner, struct part *p, const struct request *r)
 	struct hoist_download *d = owner;
 	struct hoist_part_info info;
 
+	if (sink_journaling(d->sink)) {
+		sink_journal_mark(d->sink, p->number - 1, d->ranges[p->number - 1].crc);
+		d->journaled++;
+	}
 	if (!d->spec.on_part)
 		return;
 	memset(&info, 0, sizeof(info));
@@ -268,6 +273,54 @@ static void plan_ranges(struct plan *pl, uint64_t size, uint64_t requested)
 	pl->nparts = size <= ps ? 0 : (unsigned)((size + ps - 1) / ps);
 }
 
+static int same_str(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/* What an earlier run to the same file left: its journaled ranges are
+ * kept when HEAD describes the same object and the ranges are the same;
+ * otherwise the journal starts anew for this object. */
+static void resume_ranges(struct hoist_download *d)
+{
+	const struct dljournal_hdr *found;
+	struct dljournal_hdr h;
+	uint64_t crc;
+	unsigned i;
+	int keep;
+
+	if (!sink_journaling(d->sink))
+		return;
+	found = sink_resume_found(d->sink);
+	keep = found && found->size == d->obj.size && found->range == d->plan.part_size &&
+	       same_str(found->etag, d->obj.etag) && same_str(found->version_id, d->obj.version_id);
+	if (found && !keep) {
+		ctx_log(d->ctx, "%s: the partial download left by an earlier run is of another "
+			"object or range size; starting over", d->spec.key);
+	}
+	for (i = 0; keep && i < d->pipe.nparts; i++) {
+		struct part *p = &d->pipe.parts[i];
+
+		if (p->len == 0 || !sink_resume_range(d->sink, i, &crc))
+			continue;
+		d->ranges[i].got = p->len;
+		d->ranges[i].crc = crc;
+		part_pipe_mark_done(&d->pipe, p);
+		d->res.resumed_parts++;
+	}
+	if (keep) {
+		ctx_log(d->ctx, "%s: resuming: %u of %u ranges are on disk already", d->spec.key,
+			d->res.resumed_parts, d->pipe.nparts);
+	}
+	memset(&h, 0, sizeof(h));
+	h.size = d->obj.size;
+	h.range = d->plan.part_size;
+	h.etag = d->obj.etag;
+	h.version_id = d->obj.version_id;
+	sink_journal_start(d->sink, &h, keep);
+	d->journal_started = 1;
+}
+
 static int start_ranges(struct hoist_download *d)
 {
 	struct part_pipe_conf pc;
@@ -288,6 +341,7 @@ static int start_ranges(struct hoist_download *d)
 			   &d->cancel, &pipe_ops, d) < 0)
 		return -1;
 	d->pipe_ready = 1;
+	resume_ranges(d);
 	sink_prepare(d->sink, d->obj.size);
 	d->state = DL_RANGES;
 	part_pipe_run(&d->pipe);
@@ -566,6 +620,40 @@ void download_wait_finished(struct hoist_download *d)
 	pthread_mutex_unlock(&d->lock);
 }
 
+/* A failed download's partial file is kept for the next run when a rerun
+ * may succeed and there is something to continue from. */
+static int worth_keeping(const struct hoist_download *d)
+{
+	switch (d->res.status) {
+	case HOIST_E_CHECKSUM:
+	case HOIST_E_SOURCE_CHANGED:
+	case HOIST_E_NOT_FOUND:
+	case HOIST_E_INVALID_ARG:
+	case HOIST_E_CONFLICT:
+		return 0;
+	default:
+		/* Something to continue from: ranges journaled by this run,
+		 * or an earlier run's state this run did not get to judge
+		 * (HEAD failed).  An empty temporary file is only clutter. */
+		return sink_journaling(d->sink) &&
+		       (d->journaled || d->res.resumed_parts ||
+			(!d->journal_started && sink_resume_found(d->sink) != NULL));
+	}
+}
+
+static void say_kept(struct hoist_result *r)
+{
+	struct buf b = BUF_INIT;
+
+	if (r->message &&
+	    buf_printf(&b, "%s; the partial download is kept: rerun the same command to resume "
+			   "(--restart starts over)", r->message) == 0) {
+		free(r->message);
+		r->message = buf_detach(&b);
+	}
+	buf_free(&b);
+}
+
 void download_settle(struct hoist_download *d)
 {
 	char err[400];
@@ -582,6 +670,9 @@ void download_settle(struct hoist_download *d)
 			failure_init(&f, st, "write", 0, err);
 			result_set_failure(&d->res, &f);
 		}
+	} else if (d->sink && worth_keeping(d)) {
+		sink_keep(d->sink);
+		say_kept(&d->res);
 	} else if (d->sink) {
 		sink_abort(d->sink);
 	}

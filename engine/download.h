@@ -59,6 +59,8 @@ struct dl_spec {
 	uint64_t expected_crc64;
 	int expected_crc64_set;
 	int require_verified;
+	int no_resume;
+	int restart;
 	hoist_progress_fn progress;
 	hoist_part_fn on_part;
 	void *userdata;
@@ -127,6 +129,8 @@ struct hoist_download {
 	struct plan plan;
 	struct part_pipe pipe;
 	int pipe_ready;
+	int journal_started;       /* the journal describes this object now */
+	unsigned journaled;        /* ranges of this run handed to the journal */
 	struct dl_range *ranges;
 	unsigned head;             /* ordered sinks: first range not wholly taken */
 	struct dl_range *paused;   /* ranges waiting for a chunk */

@@ -78,6 +78,8 @@ static hoist_status fill_spec(struct hoist_download *d, const struct hoist_engin
 	s->expected_crc64 = o->expected_crc64;
 	s->expected_crc64_set = o->expected_crc64_set;
 	s->require_verified = o->require_verified;
+	s->no_resume = o->no_resume;
+	s->restart = o->restart;
 	s->progress = o->progress;
 	s->on_part = o->on_part;
 	s->userdata = o->userdata;
@@ -151,6 +153,8 @@ static hoist_status start_with(struct hoist_download **out, struct hoist_engine 
 		sc->chunk_size = d->chunk_size;
 		sc->max_chunks = d->spec.jobs + 16;
 		sc->share = &d->share;
+		sc->resume = !o->no_resume;
+		sc->restart = o->restart;
 		sc->notify = download_sink_notify;
 		sc->owner = d;
 		d->sink_kind = sc->kind;

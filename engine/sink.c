@@ -37,6 +37,8 @@ struct sink {
 	struct sink_conf conf;
 	char *path;                /* SINK_PATH target */
 	char *tmp;                 /* SINK_PATH temporary */
+	struct dljournal *journal; /* resumable: beside tmp */
+	int resumable;             /* journal found, temporary file found */
 	int fd;                    /* file sinks; -1 ordered */
 	int own_fd;
 	pthread_t thread;
@@ -58,8 +60,14 @@ struct sink {
 		char msg[256];
 	} synced;
 
+	/* ---- loop thread until queued, then the writer (the queue orders) */
+	struct dljournal_hdr hdr;
+
 	/* ---- writer thread */
 	struct sink_chunk *pending;  /* ordered: sorted by offset */
+	unsigned *mark_idx;          /* marks of one batch */
+	uint64_t *mark_crc;
+	size_t nmarks, mark_cap;
 	uint64_t next_off;           /* ordered: the write point */
 
 	/* ---- loop thread */
@@ -161,6 +169,43 @@ static int ordered_take(struct sink *s, struct sink_chunk *c, struct sink_chunk 
 	return rc;
 }
 
+/* A batch's marks: the ranges' bytes were written above (queue order);
+ * make them durable, then say so, in that order, so a line never
+ * describes bytes a crash could lose.  One fdatasync covers every mark of
+ * the batch: while it runs, more marks queue up for the next one. */
+static int flush_marks(struct sink *s)
+{
+	if (fdatasync(s->fd) < 0)
+		return -errno;
+	return dljournal_append(s->journal, s->mark_idx, s->mark_crc, s->nmarks);
+}
+
+static int journal_item(struct sink *s, const struct sink_chunk *c)
+{
+	if (!s->journal)
+		return 0;
+	if (c->kind == SINK_ITEM_HEADER)
+		return dljournal_reset(s->journal, &s->hdr);
+	if (s->nmarks == s->mark_cap) {
+		size_t ncap = s->mark_cap ? s->mark_cap * 2 : 64;
+		unsigned *ni = realloc(s->mark_idx, ncap * sizeof(*ni));
+		uint64_t *nc;
+
+		if (!ni)
+			return -ENOMEM;
+		s->mark_idx = ni;
+		nc = realloc(s->mark_crc, ncap * sizeof(*nc));
+		if (!nc)
+			return -ENOMEM;
+		s->mark_crc = nc;
+		s->mark_cap = ncap;
+	}
+	s->mark_idx[s->nmarks] = c->range;
+	s->mark_crc[s->nmarks] = c->crc;
+	s->nmarks++;
+	return 0;
+}
+
 static void *writer_main(void *arg)
 {
 	struct sink *s = arg;
@@ -211,7 +256,11 @@ static void *writer_main(void *arg)
 				done_tail = &c->next;
 				continue;
 			}
-			if (s->conf.kind == SINK_ORDERED) {
+			if (c->kind != SINK_ITEM_DATA) {
+				rc = journal_item(s, c);
+				*done_tail = c;
+				done_tail = &c->next;
+			} else if (s->conf.kind == SINK_ORDERED) {
 				rc = ordered_take(s, c, &done_tail);
 			} else {
 				rc = pwrite_all(s->fd, c->data, c->len, c->off);
@@ -225,6 +274,16 @@ static void *writer_main(void *arg)
 				failed = 1;
 			}
 		}
+		if (!failed && s->nmarks) {
+			rc = flush_marks(s);
+			if (rc < 0) {
+				pthread_mutex_lock(&s->lock);
+				record_error_locked(s, -rc, "journal");
+				pthread_mutex_unlock(&s->lock);
+				failed = 1;
+			}
+		}
+		s->nmarks = 0;
 
 		pthread_mutex_lock(&s->lock);
 		if (done) {
@@ -267,6 +326,67 @@ static char *temp_name(const char *path)
 	return buf_detach(&b);
 }
 
+/* ".NAME.hoist-SUFFIX" beside path. */
+static char *beside(const char *path, const char *suffix)
+{
+	const char *slash = strrchr(path, '/');
+	struct buf b = BUF_INIT;
+	int rc;
+
+	if (slash) {
+		rc = buf_printf(&b, "%.*s/.%s.hoist-%s", (int)(slash - path), path, slash + 1, suffix);
+	} else {
+		rc = buf_printf(&b, ".%s.hoist-%s", path, suffix);
+	}
+	if (rc < 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_detach(&b);
+}
+
+/* A resumable file sink: the journal first (its lock says whether another
+ * download owns this target), then the temporary file, reused when the
+ * journal found one to go with. */
+static hoist_status open_resumable(struct sink *s, const struct sink_conf *c, char *err,
+				   size_t errlen)
+{
+	char *jpath = NULL;
+	hoist_status st = HOIST_E_NOMEM;
+	int existed;
+
+	s->path = strdup(c->path);
+	s->tmp = s->path ? beside(c->path, "tmp") : NULL;
+	jpath = s->path ? beside(c->path, "journal") : NULL;
+	if (!s->tmp || !jpath)
+		goto out;
+	st = dljournal_open(&s->journal, jpath, err, errlen);
+	if (st != HOIST_OK) {
+		free(s->tmp);
+		s->tmp = NULL; /* another download's: not ours to remove */
+		goto out;
+	}
+	s->fd = open(s->tmp, O_WRONLY | O_CLOEXEC);
+	existed = s->fd >= 0;
+	if (!existed) {
+		s->fd = open(s->tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+	}
+	if (s->fd < 0) {
+		snprintf(err, errlen, "cannot create '%s': %s", s->tmp, strerror(errno));
+		st = HOIST_E_IO;
+		goto out;
+	}
+	s->own_fd = 1;
+	if (!existed || c->restart) {
+		dljournal_forget(s->journal);
+	}
+	s->resumable = dljournal_found(s->journal) != NULL;
+	st = HOIST_OK;
+out:
+	free(jpath);
+	return st;
+}
+
 hoist_status sink_open(struct sink **out, const struct sink_conf *c, char *err, size_t errlen)
 {
 	struct sink *s = calloc(1, sizeof(*s));
@@ -281,7 +401,12 @@ hoist_status sink_open(struct sink **out, const struct sink_conf *c, char *err, 
 	s->conf = *c;
 	s->fd = -1;
 	s->synced.queue_tail = &s->synced.queue;
-	if (c->kind == SINK_PATH) {
+	if (c->kind == SINK_PATH && c->resume) {
+		st = open_resumable(s, c, err, errlen);
+		if (st != HOIST_OK)
+			goto out;
+		st = HOIST_E_NOMEM;
+	} else if (c->kind == SINK_PATH) {
 		s->path = strdup(c->path);
 		s->tmp = s->path ? temp_name(c->path) : NULL;
 		if (!s->tmp)
@@ -459,6 +584,11 @@ static void remove_temp(struct sink *s)
 		free(s->tmp);
 		s->tmp = NULL;
 	}
+	if (s->journal) {
+		dljournal_remove(s->journal);
+		dljournal_free(s->journal);
+		s->journal = NULL;
+	}
 }
 
 /* fsync of the directory: the rename itself must survive a crash. */
@@ -517,6 +647,11 @@ hoist_status sink_commit(struct sink *s, char *err, size_t errlen)
 		if (!what) {
 			free(s->tmp);
 			s->tmp = NULL;
+			if (s->journal) {
+				dljournal_remove(s->journal);
+				dljournal_free(s->journal);
+				s->journal = NULL;
+			}
 			e = -sync_dir_of(s->path);
 			if (e) {
 				what = "fsync the directory of";
@@ -541,12 +676,85 @@ void sink_abort(struct sink *s)
 	remove_temp(s);
 }
 
+void sink_keep(struct sink *s)
+{
+	if (s->ended)
+		return;
+	stop_writer(s, 0);
+	s->ended = 1;
+	if (s->own_fd && s->fd >= 0) {
+		close(s->fd);
+		s->fd = -1;
+	}
+	free(s->tmp);
+	s->tmp = NULL;
+	dljournal_free(s->journal);
+	s->journal = NULL;
+}
+
+const struct dljournal_hdr *sink_resume_found(const struct sink *s)
+{
+	return s->resumable ? dljournal_found(s->journal) : NULL;
+}
+
+int sink_resume_range(const struct sink *s, unsigned index, uint64_t *crc)
+{
+	return s->resumable && dljournal_range(s->journal, index, crc);
+}
+
+int sink_journaling(const struct sink *s)
+{
+	return s->journal != NULL;
+}
+
+/* A journal step as a queue item (freed when it comes back). */
+static void queue_item(struct sink *s, int kind, unsigned index, uint64_t crc)
+{
+	struct sink_chunk *c = chunk_new(0);
+
+	if (!c) {
+		/* Without the item the journal just lacks this step: the
+		 * range is fetched again on resume.  Nothing is wrong. */
+		return;
+	}
+	c->oversize = 1;
+	c->kind = kind;
+	c->range = index;
+	c->crc = crc;
+	sink_submit(s, c);
+}
+
+void sink_journal_start(struct sink *s, const struct dljournal_hdr *h, int keep)
+{
+	if (!s->journal)
+		return;
+	if (keep)
+		return; /* the earlier header stands; new lines follow the old */
+	s->resumable = 0;
+	dljournal_hdr_cleanup(&s->hdr);
+	s->hdr.size = h->size;
+	s->hdr.range = h->range;
+	s->hdr.etag = h->etag ? strdup(h->etag) : NULL;
+	s->hdr.version_id = h->version_id ? strdup(h->version_id) : NULL;
+	queue_item(s, SINK_ITEM_HEADER, 0, 0);
+}
+
+void sink_journal_mark(struct sink *s, unsigned index, uint64_t crc)
+{
+	if (s->journal) {
+		queue_item(s, SINK_ITEM_MARK, index, crc);
+	}
+}
+
 void sink_free(struct sink *s)
 {
 	if (!s)
 		return;
 	sink_abort(s);
 	remove_temp(s);
+	dljournal_hdr_cleanup(&s->hdr);
+	free(s->mark_idx);
+	free(s->mark_crc);
 	pthread_mutex_lock(&s->lock);
 	free_chain(s->synced.queue);
 	free_chain(s->synced.returned);

@@ -39,6 +39,7 @@
 #include <stdint.h>
 
 #include "budget.h"
+#include "dljournal.h"
 #include "hoist.h"
 
 struct sink_chunk {
@@ -47,8 +48,20 @@ struct sink_chunk {
 	size_t len;
 	size_t cap;
 	int reserve;               /* one of the head's two */
-	int oversize;              /* sink_chunk_big's: freed when it comes back */
+	int oversize;              /* freed when it comes back (sink_chunk_big's, marks) */
+	int kind;                  /* SINK_ITEM_* */
+	unsigned range;            /* a mark's range index */
+	uint64_t crc;              /* a mark's CRC64 */
 	char data[];
+};
+
+/* What a queued item is: bytes, or (resumable file sinks) a journal step,
+ * run by the writer in queue order, so a range's mark comes after its
+ * bytes were written. */
+enum {
+	SINK_ITEM_DATA = 0,
+	SINK_ITEM_MARK,            /* range is durable: fdatasync, then journal it */
+	SINK_ITEM_HEADER           /* (re)write the journal's header */
 };
 
 enum sink_kind {
@@ -69,6 +82,8 @@ struct sink_conf {
 	size_t chunk_size;
 	unsigned max_chunks;       /* file sinks: chunks alive at most */
 	struct budget_share *share; /* ordered: chunks reserved here (BORROWED) */
+	int resume;                /* SINK_PATH: keep a journal, reuse one found */
+	int restart;               /* drop what an earlier run left */
 	void (*notify)(void *owner); /* writer thread: chunks back, or an error */
 	void *owner;
 };
@@ -94,6 +109,20 @@ void sink_submit(struct sink *s, struct sink_chunk *c);
 /* Loop thread: takes back the chunks the writer finished.  Returns the
  * number taken. */
 unsigned sink_collect(struct sink *s);
+/* Resume (SINK_PATH with resume): what the earlier run's journal said.
+ * NULL when there is nothing to resume (no journal, no temporary file,
+ * restart).  Loop thread or owner, before sink_journal_start. */
+const struct dljournal_hdr *sink_resume_found(const struct sink *s);
+/* 1 and *crc when range index is durable from the earlier run. */
+int sink_resume_range(const struct sink *s, unsigned index, uint64_t *crc);
+/* Loop thread: 1 when the sink journals ranges. */
+int sink_journaling(const struct sink *s);
+/* Loop thread: the object is h (COPIED): keep the earlier run's lines
+ * when keep, else start the journal anew (queued to the writer). */
+void sink_journal_start(struct sink *s, const struct dljournal_hdr *h, int keep);
+/* Loop thread: range index's bytes are all submitted; once written and
+ * fdatasynced, the writer journals it with crc. */
+void sink_journal_mark(struct sink *s, unsigned index, uint64_t crc);
 /* Any thread: 1 and the one-line reason when a write failed. */
 int sink_failed(struct sink *s, char *msg, size_t len);
 /* The temporary file's name (SINK_PATH), for messages; NULL otherwise. */
@@ -107,7 +136,10 @@ hoist_status sink_commit(struct sink *s, char *err, size_t errlen);
 /* Caller's thread: stops the writer (queued chunks are dropped) and
  * removes the temporary file.  Nothing to do after a commit. */
 void sink_abort(struct sink *s);
-/* Aborts if neither commit nor abort ran, then frees.  NULL is fine. */
+/* Caller's thread: writes what is queued (marks too), stops the writer
+ * and leaves the temporary file and the journal for the next run. */
+void sink_keep(struct sink *s);
+/* Aborts if neither commit, abort nor keep ran, then frees.  NULL is fine. */
 void sink_free(struct sink *s);
 
 #endif

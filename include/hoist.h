@@ -585,6 +585,18 @@ struct hoist_download_options {
 	/* Ordered sinks: the most bytes held ahead of the write point
 	 * (reserved against the engine's memory_limit); 0: no cap of its own. */
 	uint64_t memory_limit;
+	/* Resume (file targets): a journal of the ranges whose bytes are
+	 * durable in the temporary file is kept beside it
+	 * (".NAME.hoist-journal"; a range is journaled only after an
+	 * fdatasync).  A download that fails for a reason a retry may cure
+	 * (network, server, local I/O, cancel) keeps both, and the next
+	 * download to the same path continues if HEAD still describes the
+	 * same object (size, ETag, version) and the range size is the same:
+	 * result->resumed_parts ranges are not fetched again.  A failure that
+	 * a rerun cannot cure (checksum, the object changed, not found)
+	 * removes them. */
+	int no_resume;             /* 1: no journal; remove everything on failure */
+	int restart;               /* 1: ignore what an earlier run left */
 	hoist_progress_fn progress; /* as for uploads; "parts" are ranges */
 	hoist_part_fn on_part;     /* once per finished range */
 	void *userdata;            /* BORROWED until the download is freed */

@@ -619,7 +619,7 @@ static int cp_download(struct cp_args *a, char **argv)
 
 	(void)argv;
 	if (u->callback_url || u->complete_all || u->forbid_overwrite || u->content_type ||
-	    u->s3_checksum || u->io || u->expected_size) {
+	    u->s3_checksum || u->io || u->expected_size || u->checkpoint_dir) {
 		cli_usage_error("cp", "an upload option was given to a download (hoist cp URL FILE)");
 		return CLI_EXIT_USAGE;
 	}
@@ -631,6 +631,8 @@ static int cp_download(struct cp_args *a, char **argv)
 	da.opts.jobs = u->jobs;
 	da.opts.concurrency = u->concurrency;
 	da.opts.checksum = u->checksum;
+	da.opts.no_resume = u->no_resume;
+	da.opts.restart = u->restart;
 	da.url_text = a->file;
 	da.dest = a->url_text;
 	da.memory_limit = a->memory_limit;

@@ -11,6 +11,8 @@ temporary left); an object overwritten mid-download is exit 6 (If-Match);
 ulimit -f is exit 3 and no FILE; an archived object is one line.
 """
 import glob
+import json
+import signal
 import hashlib
 import os
 import subprocess
@@ -176,19 +178,40 @@ with TempDir() as d, Ossemu(args=["--anonymous"]) as srv:
          js and js["retries"] == 0, "an archived object: exit 3, one line naming InvalidObjectState, no retry",
          p.err)
 
-    # ulimit -f: EFBIG, exit 3, nothing left.
+    # ulimit -f: EFBIG, exit 3, no FILE; the partial state is kept for a
+    # rerun (which then completes), or nothing at all with --no-resume.
     out = os.path.join(d, "limited")
-    cmd = "ulimit -f 1024; exec %s cp oss://bkt/size/%d %s --endpoint %s --part-size 1M" % (
-        HOIST, 3 * R + 7, out, srv.url)
-    p = subprocess.run(["sh", "-c", cmd], capture_output=True, text=True, timeout=120)
-    t.ok(p.returncode == 3 and "File too large" in p.stderr and not os.path.exists(out) and
-         leftovers(d) == [], "ulimit -f 1024: exit 3, the errno named, no FILE, no temporary",
-         p.stderr)
+    for extra, name in (("--no-resume", "--no-resume"), ("", "resumable")):
+        cmd = "ulimit -f 1024; exec %s cp oss://bkt/size/%d %s --endpoint %s --part-size 1M %s" % (
+            HOIST, 3 * R + 7, out, srv.url, extra)
+        p = subprocess.run(["sh", "-c", cmd], capture_output=True, text=True, timeout=120)
+        t.ok(p.returncode == 3 and "File too large" in p.stderr and
+             len([ln for ln in p.stderr.splitlines() if ln.startswith("hoist:")]) == 1 and
+             not os.path.exists(out), "ulimit -f 1024 (%s): exit 3, one line naming the errno, no FILE" % name,
+             p.stderr)
+        # (The preallocation fails before any range: nothing worth keeping.)
+        t.eq(leftovers(d), [], "ulimit -f 1024 (%s): no temporary, no journal" % name)
+    p, js = dl(srv, "size/%d" % (3 * R + 7), out, "--part-size", "1M")
+    check(t, "the rerun without the limit", p, js, os.path.join(d, "src%d" % (3 * R + 7)), out, 3 * R + 7)
+    t.eq(leftovers(d), [], "after the rerun: no temporary, no journal")
+    os.unlink(out)
     p = subprocess.run(["sh", "-c", "ulimit -f 1024; exec %s cp oss://bkt/size/%d - --endpoint %s"
                         " --part-size 1M > %s" % (HOIST, 3 * R + 7, srv.url, out)],
                        capture_output=True, text=True, timeout=120)
     t.ok(p.returncode == 3 and "File too large" in p.stderr,
          "ulimit -f on standard output: exit 3, the errno named", p.stderr)
+    os.unlink(out)
+
+    # A slow reader of standard output: the ranges wait for the writer
+    # (paused), which is not a stall: no retries, every byte in order.
+    src = os.path.join(d, "src%d" % (3 * R + 7))
+    reader = "import sys,time; time.sleep(3); sys.stdout.buffer.write(sys.stdin.buffer.read())"
+    cmd = "%s cp oss://bkt/size/%d - --endpoint %s --part-size 256K --json | %s -c '%s' > %s" % (
+        HOIST, 3 * R + 7, srv.url, sys.executable, reader, out)
+    p = subprocess.run(["sh", "-c", cmd], capture_output=True, text=True, timeout=120)
+    js = json.loads([ln for ln in p.stderr.splitlines() if ln.startswith("{")][-1]) if "{" in p.stderr else {}
+    t.ok(p.returncode == 0 and sha(out) == sha(src) and js.get("retries") == 0,
+         "a reader that sleeps 3 s: exact bytes, no stall retries", p.stderr[-500:])
     os.unlink(out)
 
     # A directory that cannot take the temporary file: exit 3 at once, one line.
@@ -246,4 +269,49 @@ with TempDir() as d, Ossemu(args=["--anonymous", "--fault", "getobject:stall=1:1
     p, js = res["p"]
     t.ok(p.returncode == 6 and "changed" in p.err and not os.path.exists(out) and leftovers(d) == [],
          "the object replaced mid-download: exit 6, no FILE, no temporary", p.err)
+# ---- resume: SIGKILL or Ctrl-C, then the same command continues -------------------------------
+with TempDir() as d, Ossemu(args=["--anonymous", "--conn-bandwidth", "4"]) as srv:
+    size = 24 * R + 5
+    src = make_file(os.path.join(d, "src"), size, seed=21)
+    cp(srv, src, "bkt", "slow", "--part-size", "8M")
+    nranges = 25
+    for sig, name in ((signal.SIGKILL, "SIGKILL"), (signal.SIGINT, "Ctrl-C")):
+        out = os.path.join(d, "out-" + name)
+        e = dict(os.environ, OSS_ACCESS_KEY_ID="ak", OSS_ACCESS_KEY_SECRET="sk")
+        proc = subprocess.Popen([HOIST, "cp", "oss://bkt/slow", out, "--endpoint", srv.url,
+                                 "--part-size", "1M", "--jobs", "2", "--fixed-jobs", "--quiet"],
+                                env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(2.0)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+        want_rc = -9 if sig == signal.SIGKILL else 130
+        t.ok(proc.returncode == want_rc and not os.path.exists(out),
+             "%s mid-download: exit %d, no FILE" % (name, want_rc), err.decode()[-300:])
+        if sig == signal.SIGINT:
+            t.ok("rerun the same command" in err.decode(), "Ctrl-C: the line says how to resume",
+                 err.decode())
+        jpath = os.path.join(d, ".out-%s.hoist-journal" % name)
+        lines = [ln for ln in open(jpath).read().splitlines() if ln.startswith("r ")] \
+            if os.path.exists(jpath) else []
+        t.ok(0 < len(lines) < nranges, "%s: the journal lists the finished ranges (%d)" % (name, len(lines)))
+        before = srv.stats()["requests"]["getobject"].get("206", 0)
+        p, js = dl(srv, "slow", out, "--part-size", "1M", "--jobs", "2", "--fixed-jobs")
+        gets = srv.stats()["requests"]["getobject"].get("206", 0) - before
+        if check(t, "%s: the same command resumes" % name, p, js, src, out, size):
+            t.ok(js["resumed_parts"] >= len(lines) and gets <= nranges - len(lines),
+                 "%s: %d ranges kept, only the missing ones fetched (%d GETs)" % (name, js["resumed_parts"], gets))
+        t.eq(leftovers(d), [], "%s: after the resumed download, no temporary or journal" % name)
+
+    # A journal of another object (overwritten since) is not trusted.
+    out = os.path.join(d, "other")
+    proc = subprocess.Popen([HOIST, "cp", "oss://bkt/slow", out, "--endpoint", srv.url, "--part-size", "1M",
+                             "--jobs", "2", "--quiet"], env=e)
+    time.sleep(1.5)
+    proc.kill()
+    proc.wait()
+    src2 = make_file(os.path.join(d, "src2"), size, seed=22)
+    cp(srv, src2, "bkt", "slow", "--part-size", "8M")
+    p, js = dl(srv, "slow", out, "--part-size", "1M")
+    if check(t, "a partial download of an overwritten object", p, js, src2, out, size):
+        t.eq(js["resumed_parts"], 0, "the partial download of the old object was not reused")
 t.done()
