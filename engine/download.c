@@ -149,10 +149,7 @@ static void pipe_done(void *owner, struct part *p, const struct request *r)
 	struct hoist_download *d = owner;
 	struct hoist_part_info info;
 
-	if (sink_journaling(d->sink)) {
-		sink_journal_mark(d->sink, p->number - 1, d->ranges[p->number - 1].crc);
-		d->journaled++;
-	}
+	sink_journal_mark(d->sink, p->number - 1, d->ranges[p->number - 1].crc);
 	if (!d->spec.on_part)
 		return;
 	memset(&info, 0, sizeof(info));
@@ -632,12 +629,10 @@ static int worth_keeping(const struct hoist_download *d)
 	case HOIST_E_CONFLICT:
 		return 0;
 	default:
-		/* Something to continue from: ranges journaled by this run,
-		 * or an earlier run's state this run did not get to judge
-		 * (HEAD failed).  An empty temporary file is only clutter. */
-		return sink_journaling(d->sink) &&
-		       (d->journaled || d->res.resumed_parts ||
-			(!d->journal_started && sink_resume_found(d->sink) != NULL));
+		/* Whether there is something to continue from (ranges in the
+		 * journal, or an earlier run's state this run did not get to
+		 * judge because HEAD failed) the sink decides. */
+		return sink_journaling(d->sink);
 	}
 }
 
@@ -670,11 +665,15 @@ void download_settle(struct hoist_download *d)
 			failure_init(&f, st, "write", 0, err);
 			result_set_failure(&d->res, &f);
 		}
-	} else if (d->sink && worth_keeping(d)) {
-		sink_keep(d->sink);
-		say_kept(&d->res);
 	} else if (d->sink) {
-		sink_abort(d->sink);
+		/* An earlier run's ranges count: kept by this run, or not yet
+		 * judged because HEAD failed. */
+		int earlier = d->res.resumed_parts ||
+			      (!d->journal_started && sink_resume_found(d->sink) != NULL);
+
+		if (sink_keep(d->sink, worth_keeping(d), earlier)) {
+			say_kept(&d->res);
+		}
 	}
 	d->res.seconds = hoist__now_s() - d->t0;
 	if (d->res.status == HOIST_OK) {

@@ -130,7 +130,6 @@ struct hoist_download {
 	struct part_pipe pipe;
 	int pipe_ready;
 	int journal_started;       /* the journal describes this object now */
-	unsigned journaled;        /* ranges of this run handed to the journal */
 	struct dl_range *ranges;
 	unsigned head;             /* ordered sinks: first range not wholly taken */
 	struct dl_range *paused;   /* ranges waiting for a chunk */

@@ -68,6 +68,7 @@ struct sink {
 	unsigned *mark_idx;          /* marks of one batch */
 	uint64_t *mark_crc;
 	size_t nmarks, mark_cap;
+	unsigned lines;              /* range lines journaled (read after the join) */
 	uint64_t next_off;           /* ordered: the write point */
 
 	/* ---- loop thread */
@@ -175,9 +176,15 @@ static int ordered_take(struct sink *s, struct sink_chunk *c, struct sink_chunk 
  * the batch: while it runs, more marks queue up for the next one. */
 static int flush_marks(struct sink *s)
 {
+	int rc;
+
 	if (fdatasync(s->fd) < 0)
 		return -errno;
-	return dljournal_append(s->journal, s->mark_idx, s->mark_crc, s->nmarks);
+	rc = dljournal_append(s->journal, s->mark_idx, s->mark_crc, s->nmarks);
+	if (rc == 0) {
+		s->lines += (unsigned)s->nmarks;
+	}
+	return rc;
 }
 
 static int journal_item(struct sink *s, const struct sink_chunk *c)
@@ -676,12 +683,20 @@ void sink_abort(struct sink *s)
 	remove_temp(s);
 }
 
-void sink_keep(struct sink *s)
+int sink_keep(struct sink *s, int may_keep, int earlier)
 {
 	if (s->ended)
-		return;
+		return 0;
+	if (!may_keep || !s->journal || s->conf.kind != SINK_PATH) {
+		sink_abort(s);
+		return 0;
+	}
 	stop_writer(s, 0);
 	s->ended = 1;
+	if (!s->lines && !earlier) {
+		remove_temp(s); /* an empty temporary file is only clutter */
+		return 0;
+	}
 	if (s->own_fd && s->fd >= 0) {
 		close(s->fd);
 		s->fd = -1;
@@ -690,6 +705,7 @@ void sink_keep(struct sink *s)
 	s->tmp = NULL;
 	dljournal_free(s->journal);
 	s->journal = NULL;
+	return 1;
 }
 
 const struct dljournal_hdr *sink_resume_found(const struct sink *s)

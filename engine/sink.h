@@ -136,9 +136,12 @@ hoist_status sink_commit(struct sink *s, char *err, size_t errlen);
 /* Caller's thread: stops the writer (queued chunks are dropped) and
  * removes the temporary file.  Nothing to do after a commit. */
 void sink_abort(struct sink *s);
-/* Caller's thread: writes what is queued (marks too), stops the writer
- * and leaves the temporary file and the journal for the next run. */
-void sink_keep(struct sink *s);
+/* Caller's thread, after a failed transfer: writes what is queued (marks
+ * too), stops the writer, and leaves the temporary file and the journal
+ * for the next run when may_keep and the journal then lists a range (of
+ * this run, or earlier ones: earlier); otherwise removes them as
+ * sink_abort.  Returns 1 when kept. */
+int sink_keep(struct sink *s, int may_keep, int earlier);
 /* Aborts if neither commit, abort nor keep ran, then frees.  NULL is fine. */
 void sink_free(struct sink *s);
 
