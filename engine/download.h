@@ -101,6 +101,7 @@ struct hoist_download {
 	enum sink_kind sink_kind;
 	struct budget_share share;
 	size_t chunk_size;
+	unsigned max_chunks;       /* file sinks */
 	long recv_buffer;
 	char *target;              /* the path, for messages; NULL: fd or writer */
 

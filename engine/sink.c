@@ -56,6 +56,7 @@ struct sink {
 		int closing;           /* commit: write what is queued, then exit */
 		int aborting;          /* drop what is queued, exit */
 		int busy;              /* the writer holds chunks it took */
+		int idle;              /* the writer sleeps on cond: signal it */
 		int err;               /* first errno, 0: none */
 		char msg[256];
 	} synced;
@@ -226,7 +227,9 @@ static void *writer_main(void *arg)
 
 		while (!s->synced.queue && !s->synced.want_prealloc && !s->synced.closing &&
 		       !s->synced.aborting) {
+			s->synced.idle = 1;
 			pthread_cond_wait(&s->cond, &s->lock);
+			s->synced.idle = 0;
 		}
 		if (s->synced.aborting)
 			break;
@@ -513,7 +516,11 @@ void sink_submit(struct sink *s, struct sink_chunk *c)
 	pthread_mutex_lock(&s->lock);
 	*s->synced.queue_tail = c;
 	s->synced.queue_tail = &c->next;
-	pthread_cond_signal(&s->cond);
+	/* A busy writer looks at the queue again before it sleeps: a futex
+	 * wake per chunk was ~5 % of the loop's time at 1 GB/s. */
+	if (s->synced.idle) {
+		pthread_cond_signal(&s->cond);
+	}
 	pthread_mutex_unlock(&s->lock);
 }
 
