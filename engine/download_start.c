@@ -90,12 +90,11 @@ static hoist_status fill_spec(struct hoist_download *d, const struct hoist_engin
  * flight fills one chunk and curl holds one receive buffer for it, so
  * both shrink as jobs grow, within CHUNK_MEMORY for the chunks (file
  * sinks: ranges in flight + 8 at least, the rest for the writer's queue):
- * 8 jobs get 1 MiB chunks, 64 get 448 KiB, 256 get 64 KiB (then 512
- * chunks).  Larger chunks mean fewer hand-offs to the writer (a lock, now
+ * 8 jobs get 1 MiB chunks, 64 get 336 KiB, 256 get 80 KiB (307 of
+ * them).  Larger chunks mean fewer hand-offs to the writer (a lock, now
  * and then a wakeup) and fewer pwrite calls; past ~1 MiB they stop paying
- * and only cost memory.  Measured peak RSS to a file: 40 MiB at the
- * default 64 jobs, 55 MiB at --jobs 256 --fixed-jobs. */
-#define CHUNK_MEMORY (32u << 20)
+ * and only cost memory: with 32 MiB, 256 jobs peaked at 66-70 MiB RSS. */
+#define CHUNK_MEMORY (24u << 20)
 
 static void size_buffers(struct hoist_download *d, unsigned jobs)
 {
