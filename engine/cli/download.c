@@ -147,6 +147,7 @@ static void print_human(FILE *f, const struct hoist_result *r, const char *dest)
 		[HOIST_VERIFY_GET_CRC64] = "CRC64 verified against the object's x-oss-hash-crc64ecma",
 		[HOIST_VERIFY_GET_MD5] = "verified: the MD5 of the bytes equals the object's ETag",
 		[HOIST_VERIFY_GET_EXPECTED] = "CRC64 verified against --expect-crc64 only",
+		[HOIST_VERIFY_GET_S3SUM] = "verified against the object's full-object x-amz-checksum",
 	};
 	char size[32], rate[32];
 	double secs = r->seconds;

@@ -277,7 +277,7 @@ void cli_print_result_json(FILE *f, const struct hoist_result *r, int with_parts
 			   const struct hoist_part_info *parts, size_t nparts)
 {
 	static const char *const verify[] = { "none", "response", "head", "parts", "etag",
-					     "get_crc64", "get_md5", "expected" };
+					     "get_crc64", "get_md5", "expected", "get_s3sum" };
 	int first = 1;
 	size_t i;
 
