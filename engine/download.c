@@ -634,6 +634,9 @@ static void tick(struct loop_client *c, uint64_t now)
 			g->paused_req->last_io_ms = now;
 		}
 	}
+	if (d->sink) {
+		sink_kick(d->sink);
+	}
 	if (d->pipe_ready) {
 		part_pipe_tick(&d->pipe, now);
 	}
