@@ -126,16 +126,16 @@ static int pipe_verify(void *owner, struct part *p, const struct request *r, str
 
 static void report_progress(struct hoist_download *d, int final)
 {
-	uint64_t done = d->received > d->obj.size ? d->obj.size : d->received;
-	uint64_t sum = 0;
+	uint64_t done = 0;
 	unsigned i;
 
+	/* Bytes taken, over every range: never backwards (a retry continues
+	 * where its range stopped) and the object's size at the end. */
 	if (!d->spec.progress || !d->ranges)
 		return;
 	for (i = 0; i < d->pipe.nparts; i++) {
-		sum += d->ranges[i].got;
+		done += d->ranges[i].got;
 	}
-	done = sum;
 	if (done < d->reported && !final)
 		return;
 	ctx_callback_enter();

@@ -145,7 +145,6 @@ struct hoist_download {
 	uint64_t rng;
 	int failing;
 	struct req_stats stats;
-	uint64_t received;         /* body bytes taken, every attempt */
 	uint64_t reported;
 	uint64_t last_progress_ms;
 	double t0;

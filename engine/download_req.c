@@ -216,7 +216,6 @@ static size_t range_sink(struct request *r, const char *data, size_t n)
 		return CURL_WRITEFUNC_PAUSE;
 	}
 	r->pos += n;
-	d->received += n - drop;
 	if (r->sent_total) {
 		*r->sent_total += n;
 	}

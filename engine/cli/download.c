@@ -123,14 +123,19 @@ static char *destination(const char *dest, const char *key, char *msg, size_t le
 	size_t dl, bl;
 	char *out;
 
-	if (stat(dest, &st) != 0 || !S_ISDIR(st.st_mode))
+	dl = strlen(dest);
+	if (stat(dest, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		if (dl && dest[dl - 1] == '/') {
+			snprintf(msg, len, "'%s' is not a directory", dest);
+			return NULL;
+		}
 		return strdup(dest);
+	}
 	base = base ? base + 1 : key;
 	if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
 		snprintf(msg, len, "the key '%s' has no last segment to name a file in '%s'", key, dest);
 		return NULL;
 	}
-	dl = strlen(dest);
 	bl = strlen(base);
 	out = malloc(dl + bl + 2);
 	if (out) {
