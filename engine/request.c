@@ -459,6 +459,7 @@ static CURLcode prepare(struct request *r)
 	struct buf auth = BUF_INIT, line = BUF_INIT;
 	CURL *h = NULL;
 	CURLcode cc = CURLE_OUT_OF_MEMORY;
+	char *cainfo = NULL;
 	size_t i;
 
 	if (dialect_url(&r->url, c, r->bucket, r->key, r->query, r->nquery) < 0)
@@ -525,6 +526,12 @@ static CURLcode prepare(struct request *r)
 	if (c->ca_file) {
 		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
 	}
+	/* With a CA file in effect (ours, or libcurl's default bundle), no CA
+	 * directory: libcurl reuses the store it built (CURLOPT_CA_CACHE_TIMEOUT)
+	 * only when it came from a file alone, so Debian's default CApath made
+	 * every connection parse the whole bundle again. */
+	if (c->ca_file || (curl_easy_getinfo(h, CURLINFO_CAINFO, &cainfo) == CURLE_OK && cainfo))
+		curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
 	if (c->insecure) {
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);

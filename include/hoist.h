@@ -129,9 +129,21 @@ enum hoist_addressing {
 	HOIST_ADDRESSING_PATH = 2
 };
 
-#define HOIST_ENGINE_OPTIONS_VERSION 2
+/* Where the hash workers run (engine options version 2). */
+enum hoist_pinning {
+	/* Bind each hash worker to one core of the engine's CPUs (cpus, or
+	 * the affinity mask of the thread calling hoist_engine_new, as
+	 * taskset, numactl or an MPI launcher left it).  With one core and
+	 * no cpus list there is nothing to choose: no binding. */
+	HOIST_PINNING_AUTO = 0,
+	/* Never bind: the workers keep the affinity of the thread calling
+	 * hoist_engine_new (an embedder that places its threads itself). */
+	HOIST_PINNING_OFF = 1
+};
+
+#define HOIST_ENGINE_OPTIONS_VERSION 3
 struct hoist_engine_options {
-	unsigned version;          /* HOIST_ENGINE_OPTIONS_VERSION (1 or 2) */
+	unsigned version;          /* HOIST_ENGINE_OPTIONS_VERSION (1 to 3) */
 	enum hoist_dialect dialect;
 	/* "http(s)://host[:port]".  NULL: derived from region as
 	 * https://oss-<region>[-internal].aliyuncs.com (OSS) or
@@ -144,7 +156,10 @@ struct hoist_engine_options {
 	const char *session_token; /* STS token, may be NULL */
 	enum hoist_signature signature;
 	enum hoist_addressing addressing;
-	unsigned hash_threads;     /* 0: one per core (hwloc), each pinned */
+	/* 0: one per core of the engine's CPUs (see pinning and cpus), at
+	 * most the process's cgroup CPU limit (cpu.max, or
+	 * cpu.cfs_quota_us / cpu.cfs_period_us) rounded up. */
+	unsigned hash_threads;
 	unsigned io_threads;       /* curl multi event loops; 0: 1 */
 	unsigned max_connections;  /* 0: 1024; caps connections across loops */
 	int insecure;              /* 1: do not verify the TLS peer (default verify) */
@@ -162,6 +177,16 @@ struct hoist_engine_options {
 	void (*log)(const char *line, void *userdata);
 	void *log_userdata;        /* BORROWED until hoist_engine_free */
 	/* ---- version 2 */
+	enum hoist_pinning pinning; /* default HOIST_PINNING_AUTO */
+	/* The CPUs the hash workers may use, as a list like "0-3,8" (the
+	 * form of /sys/devices/system/cpu/online); COPIED.  NULL: the
+	 * affinity mask of the thread calling hoist_engine_new.  A list the
+	 * kernel will not run a worker on (offline CPUs, or outside the
+	 * process's cpuset) fails hoist_engine_new with HOIST_E_INVALID_ARG;
+	 * listed CPUs it cannot use beside usable ones it drops, as
+	 * sched_setaffinity(2) does. */
+	const char *cpus;
+	/* ---- version 3 */
 	/* Bytes of data buffers the engine may hold at once, over all its
 	 * transfers (the part buffers of streams; see "Streams").  Files are
 	 * streamed from their range and need none.  0: 256 MiB. */
@@ -588,7 +613,8 @@ HOIST_EXTERN hoist_status hoist_plan_parts(uint64_t size, uint64_t requested,
  *
  *   struct                  version  added
  *   hoist_engine_options    1        dialect .. log_userdata
- *                           2        memory_limit
+ *                           2        pinning, cpus
+ *                           3        memory_limit
  *   hoist_upload_options    1        bucket .. userdata
  *                           2        concurrency, s3_checksum
  *                           3        expected_size, memory_limit

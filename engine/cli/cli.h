@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "hoist.h"
 
 /* Exit codes: the contract with scripts, documented in EXIT_CODES.md and in
@@ -158,9 +160,15 @@ extern const char cli_help_common[];
 
 /* ------------------------------------------------------------ output.c */
 
-/* Writes s as a JSON string literal (quotes included); NULL -> null.
- * Invalid UTF-8 bytes become U+FFFD so the output always parses. */
-void cli_json_string(FILE *f, const char *s);
+/* JSON values for --json (jansson; the caller owns the reference):
+ * cli_json_str is s as a string, NULL -> null, each invalid UTF-8 byte as
+ * U+FFFD so the output always parses; cli_json_u64 is any unsigned 64-bit
+ * integer, INT64_MAX and above included (a CRC64).  Both NULL on OOM. */
+json_t *cli_json_str(const char *s);
+json_t *cli_json_u64(uint64_t v);
+/* Prints v, compact, and a newline, then releases it (NULL: an OOM line
+ * on stderr). */
+void cli_json_print(FILE *f, json_t *v);
 /* Writes s for a human: control bytes as \xNN so a key cannot move the
  * cursor.  NULL -> "-". */
 void cli_print_safe(FILE *f, const char *s);

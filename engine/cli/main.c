@@ -27,7 +27,7 @@ const char cli_help_common[] =
 	"  --insecure            do not verify the server's TLS certificate\n"
 	"  --connect-timeout S   seconds (default 10)\n"
 	"  --retries N           re-sends of a failed request (default 5)\n"
-	"  --threads N           hashing threads (default: one per core, pinned)\n"
+	"  --threads N           hashing threads (default: one per core it may use, pinned)\n"
 	"  --io-threads N        network event loops (default 1)\n"
 	"  --max-connections N   connections across loops (default 1024)\n"
 	"Output options:\n"
