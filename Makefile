@@ -84,6 +84,12 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 CORE_OBJ   := $(call obj,$(CORE_SRC))
 ENGINE_OBJ := $(call obj,$(ENGINE_SRC))
 CLI_OBJ    := $(call obj,$(CLI_SRC))
+# hoist-mpi (engine/mpi/), built when an MPI compiler wrapper is found.
+MPICC      ?= $(shell command -v mpicc 2>/dev/null)
+CLI_SHARED := $(call obj,engine/cli/args.c engine/cli/awsconfig.c engine/cli/output.c engine/cli/progress.c)
+ifneq ($(MPICC),)
+MPI_BIN    := $(BUILD)/hoist-mpi
+endif
 OSSEMU_OBJ := $(call obj,$(OSSEMU_SRC))
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOL_BIN   := $(patsubst bench/tools/%.c,$(BUILD)/%,$(TOOL_SRC))
@@ -109,7 +115,7 @@ LIB_OBJ   := $(CORE_OBJ) $(ENGINE_OBJ)
 
 .PHONY: all deps check test demo fuzz bench bench-quick bench-rgw clean help
 .PHONY: install uninstall abi-baseline
-all: $(BUILD)/hoist $(BUILD)/ossemu $(LIBHOIST) $(BUILD)/$(SONAME) $(BUILD)/libhoist.so \
+all: $(BUILD)/hoist $(BUILD)/ossemu $(LIBHOIST) $(BUILD)/$(SONAME) $(BUILD)/libhoist.so $(MPI_BIN) \
 	$(UNIT_BIN) $(TOOL_BIN)
 
 help:
@@ -173,6 +179,12 @@ $(LIBHOIST): $(BUILD)/obj/libhoist-public.o
 # for no extra shared object at start-up.
 $(BUILD)/hoist: $(CLI_OBJ) $(LIBHOIST)
 	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $(CLI_OBJ) $(LIBHOIST) $(JANSSON_LIBS) $(LIB_LIBS)
+
+# hoist-mpi (make deps installs Open MPI): the CLI's shared option, output
+# and progress code and the public archive, compiled and linked by mpicc.
+$(BUILD)/hoist-mpi: engine/mpi/main.c $(CLI_SHARED) $(LIBHOIST)
+	OMPI_CC=$(CC) $(MPICC) $(CPPFLAGS) -Iengine/cli $(CFLAGS) $(JANSSON_CFLAGS) $(LDFLAGS) -o $@ \
+		engine/mpi/main.c $(CLI_SHARED) $(LIBHOIST) $(JANSSON_LIBS) $(LIB_LIBS)
 
 $(BUILD)/ossemu: $(OSSEMU_OBJ) $(LIBCORE)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OSSEMU_OBJ) $(LIBCORE) $(MHD_LIBS) $(JANSSON_LIBS) $(LIB_LIBS)

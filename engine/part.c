@@ -153,6 +153,12 @@ void part_pipe_mark_done(struct part_pipe *pp, struct part *p)
 	pp->acked += p->len;
 }
 
+void part_pipe_exclude(struct part_pipe *pp, struct part *p)
+{
+	p->state = PART_DONE;
+	pp->done_parts++;
+}
+
 /* ---------------------------------------------------------------- hash */
 
 static void part_hashed_worker(struct hash_job *j)

@@ -206,6 +206,9 @@ int part_pipe_busy(const struct part_pipe *pp);
 void part_pipe_tick(struct part_pipe *pp, uint64_t now_ms);
 /* Marks p done without a request of ours (resume: the server holds it). */
 void part_pipe_mark_done(struct part_pipe *pp, struct part *p);
+/* p is another process's (a share's parts are a slice of the plan): never
+ * hashed or sent, not counted as bytes moved. */
+void part_pipe_exclude(struct part_pipe *pp, struct part *p);
 /* Bytes sent so far by parts in flight (progress). */
 uint64_t part_pipe_inflight_bytes(const struct part_pipe *pp);
 

@@ -368,9 +368,9 @@ typedef void (*hoist_part_fn)(const struct hoist_part_info *part, void *userdata
 /* Version 2 appended concurrency and s3_checksum; a caller built against
  * version 1 (the struct without them) keeps working: its version field
  * says how much of the struct the engine may read. */
-#define HOIST_UPLOAD_OPTIONS_VERSION 3
+#define HOIST_UPLOAD_OPTIONS_VERSION 4
 struct hoist_upload_options {
-	unsigned version;          /* HOIST_UPLOAD_OPTIONS_VERSION (1 to 3) */
+	unsigned version;          /* HOIST_UPLOAD_OPTIONS_VERSION (1 to 4) */
 	const char *bucket;        /* required */
 	const char *key;           /* required, 1..1023 bytes of UTF-8 */
 	uint64_t part_size;        /* 0: 8 MiB; grown to keep <= 10000 parts,
@@ -408,6 +408,14 @@ struct hoist_upload_options {
 	/* At most this many bytes of the engine's memory budget for this
 	 * upload's part buffers (0: no cap of its own). */
 	uint64_t memory_limit;
+	/* ---- version 4: a share of an upload driven elsewhere ("Shares") */
+	/* The id of a multipart upload another process made with
+	 * hoist_initiate_upload (COPIED); NULL: an upload of its own.  With
+	 * it, a file start uploads only parts first_part (1-based) to
+	 * first_part + part_count - 1 (part_count 0: to the last part). */
+	const char *upload_id;
+	unsigned first_part;
+	unsigned part_count;
 };
 #ifdef __cplusplus
 #define HOIST_UPLOAD_OPTIONS_INIT { HOIST_UPLOAD_OPTIONS_VERSION }
@@ -581,6 +589,60 @@ HOIST_EXTERN const struct hoist_upload_entry *hoist_upload_list_get(const struct
 								    size_t i);
 HOIST_EXTERN void hoist_upload_list_free(struct hoist_upload_list *list);
 
+/* ---------------------------------------------------------------- shares
+ *
+ * One multipart upload split across processes or hosts (hoist-mpi, a
+ * Slurm array, Spark executors), each with an engine of its own:
+ *
+ *  1. One of them calls hoist_initiate_upload (result->upload_id).
+ *  2. Each uploads its share: hoist_upload_file_start with upload_id,
+ *     first_part and part_count set, and the same part_size everywhere
+ *     (the plan is a function of the file's size and part_size:
+ *     hoist_plan_parts).  A share first lists the upload's parts and keeps
+ *     those whose bytes, hashed again here, match what the server holds,
+ *     so rerunning a share after a crash sends only what is missing.  A
+ *     share never completes, never journals and never aborts the upload
+ *     on failure: that is the driver's call.  After hoist_upload_wait,
+ *     hoist_upload_parts gives the share's parts.
+ *  3. The parts of every share are gathered (hoist_part_list_new / _add)
+ *     and one process calls hoist_complete_upload, which completes with
+ *     that list and checks the server's whole-object CRC64 against the
+ *     parts' CRC64s combined in order, exactly as a whole upload does.
+ *
+ * The S3 additional checksums (s3_checksum) and upload callbacks are not
+ * available to shares (HOIST_E_INVALID_ARG): Complete would have to name
+ * what the shares computed.
+ */
+
+/* InitiateMultipartUpload for opts->bucket / opts->key (content_type,
+ * forbid_overwrite apply).  Blocking.  result->upload_id gets the id. */
+HOIST_EXTERN hoist_status hoist_initiate_upload(struct hoist_engine *engine,
+						const struct hoist_upload_options *opts,
+						struct hoist_result *result);
+/* The parts a finished share uploaded or kept (ascending numbers, every
+ * one with its ETag and, when checksums are on, its CRC64).  *out is
+ * OWNED by the caller (hoist_part_list_free).  HOIST_E_INVALID_ARG when u
+ * is not a share or has not finished successfully. */
+HOIST_EXTERN hoist_status hoist_upload_parts(struct hoist_upload *u,
+					     struct hoist_part_list **out);
+/* An empty list to gather parts into (NULL: out of memory). */
+HOIST_EXTERN struct hoist_part_list *hoist_part_list_new(void);
+/* Appends a part (etag COPIED).  Any order; hoist_complete_upload sorts. */
+HOIST_EXTERN hoist_status hoist_part_list_add(struct hoist_part_list *list,
+					      unsigned part_number, uint64_t size,
+					      const char *etag, uint64_t crc64,
+					      int crc64_valid);
+/* CompleteMultipartUpload of opts->bucket / opts->key with parts, which
+ * must be numbered 1..N without a gap or a repeat.  Blocking.  When every
+ * part has its CRC64, the object's is checked against them combined
+ * (result->verified, crc64); a mismatch is HOIST_E_CHECKSUM.
+ * result->bytes is the sum of the parts' sizes. */
+HOIST_EXTERN hoist_status hoist_complete_upload(struct hoist_engine *engine,
+						const struct hoist_upload_options *opts,
+						const char *upload_id,
+						const struct hoist_part_list *parts,
+						struct hoist_result *result);
+
 /* --------------------------------------------------------------- helpers */
 
 /* CRC-64/XZ as OSS computes it (x-oss-hash-crc64ecma): update(prev, ...)
@@ -618,6 +680,7 @@ HOIST_EXTERN hoist_status hoist_plan_parts(uint64_t size, uint64_t requested,
  *   hoist_upload_options    1        bucket .. userdata
  *                           2        concurrency, s3_checksum
  *                           3        expected_size, memory_limit
+ *                           4        upload_id, first_part, part_count
  *   hoist_result            1        version .. message
  *
  * Structs the library fills and hands out by pointer (hoist_part_info,

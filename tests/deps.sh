@@ -20,7 +20,8 @@ libhwloc-dev libexpat1-dev libmicrohttpd-dev libjansson-dev libcmocka-dev
 python3 python3-boto3 python3-crcmod curl ca-certificates openssl
 clang libclang-rt-14-dev
 nodejs npm python3-awscrt awscli rclone iperf3 gnuplot-nox procps time
-ceph-mon ceph-osd radosgw ceph-common uuid-runtime abigail-tools strace"
+ceph-mon ceph-osd radosgw ceph-common uuid-runtime abigail-tools strace
+openmpi-bin libopenmpi-dev"
 [ -n "${HOIST_DEPS_EXTRA:-}" ] && DEB="$DEB $HOIST_DEPS_EXTRA"
 
 missing=""

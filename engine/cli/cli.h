@@ -10,7 +10,8 @@
  * JSON), progress.c (the progress bar).
  * Threading: everything runs on the main thread, except the progress and
  * per-part callbacks, which the engine calls from its own threads one at a
- * time per upload (see hoist.h).
+ * time per upload (see hoist.h).  engine/mpi/ (hoist-mpi) reuses args.c,
+ * awsconfig.c, output.c and progress.c.
  */
 #ifndef HOIST_CLI_H
 #define HOIST_CLI_H
@@ -177,6 +178,10 @@ void cli_print_safe(FILE *f, const char *s);
 void cli_print_part(FILE *f, const struct hoist_part_info *p);
 /* The final printout of a finished upload, human form. */
 void cli_print_result(FILE *f, const struct hoist_result *r);
+/* The result as a JSON object (as below; NULL on OOM), for a caller that
+ * adds fields of its own (hoist-mpi's per-rank figures). */
+json_t *cli_result_json(const struct hoist_result *r, int with_parts,
+			const struct hoist_part_info *parts, size_t nparts);
 /* The whole result as one JSON object and a newline; with_parts adds the
  * nparts per-part records as "part_list" (--json --verbose). */
 void cli_print_result_json(FILE *f, const struct hoist_result *r, int with_parts,

@@ -71,29 +71,6 @@ static const char main_help[] =
 	"  130  cancelled (Ctrl-C or SIGTERM); the upload is kept for resume\n"
 	"       unless --no-resume\n";
 
-int cli_exit_code(hoist_status s)
-{
-	switch (s) {
-	case HOIST_OK:
-		return CLI_EXIT_OK;
-	case HOIST_E_INVALID_ARG:
-		return CLI_EXIT_USAGE;
-	case HOIST_E_CHECKSUM:
-		return CLI_EXIT_CHECKSUM;
-	case HOIST_E_CALLBACK:
-		return CLI_EXIT_CALLBACK;
-	case HOIST_E_SOURCE_CHANGED:
-		return CLI_EXIT_SOURCE_CHANGED;
-	case HOIST_E_CANCELLED:
-		return CLI_EXIT_CANCELLED;
-	default:
-		/* NOMEM, IO, NETWORK, THROTTLED, AUTH, NOT_FOUND, SERVER,
-		 * TLS, INTERNAL, CONFLICT and any code added later: the
-		 * transfer did not happen. */
-		return CLI_EXIT_TRANSFER;
-	}
-}
-
 int main(int argc, char **argv)
 {
 	static const struct {

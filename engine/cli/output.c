@@ -360,8 +360,31 @@ static json_t *part_json(const struct hoist_part_info *p)
 	return jobj_done(&j);
 }
 
-void cli_print_result_json(FILE *f, const struct hoist_result *r, int with_parts,
-			   const struct hoist_part_info *parts, size_t nparts)
+int cli_exit_code(hoist_status s)
+{
+	switch (s) {
+	case HOIST_OK:
+		return CLI_EXIT_OK;
+	case HOIST_E_INVALID_ARG:
+		return CLI_EXIT_USAGE;
+	case HOIST_E_CHECKSUM:
+		return CLI_EXIT_CHECKSUM;
+	case HOIST_E_CALLBACK:
+		return CLI_EXIT_CALLBACK;
+	case HOIST_E_SOURCE_CHANGED:
+		return CLI_EXIT_SOURCE_CHANGED;
+	case HOIST_E_CANCELLED:
+		return CLI_EXIT_CANCELLED;
+	default:
+		/* NOMEM, IO, NETWORK, THROTTLED, AUTH, NOT_FOUND, SERVER,
+		 * TLS, INTERNAL, CONFLICT and any code added later: the
+		 * transfer did not happen. */
+		return CLI_EXIT_TRANSFER;
+	}
+}
+
+json_t *cli_result_json(const struct hoist_result *r, int with_parts,
+			const struct hoist_part_info *parts, size_t nparts)
 {
 	static const char *const verify[] = { "none", "response", "head", "parts", "etag" };
 	struct jobj j = { json_object(), 0 };
@@ -416,7 +439,13 @@ void cli_print_result_json(FILE *f, const struct hoist_result *r, int with_parts
 		}
 		set(&j, "part_list", list);
 	}
-	cli_json_print(f, jobj_done(&j));
+	return jobj_done(&j);
+}
+
+void cli_print_result_json(FILE *f, const struct hoist_result *r, int with_parts,
+			   const struct hoist_part_info *parts, size_t nparts)
+{
+	cli_json_print(f, cli_result_json(r, with_parts, parts, nparts));
 }
 
 void cli_print_failure(const struct hoist_result *r, hoist_status s)
