@@ -56,7 +56,8 @@ LIB_CFLAGS  := $(call pc,libcurl,cflags) $(call pc,openssl,cflags) $(call pc,lib
 LIB_LIBS    := $(call pc,libcurl,libs) $(call pc,openssl,libs) $(call pc,libisal,libs) $(call pc,hwloc,libs) $(call pc,expat,libs) -lm
 MHD_CFLAGS  := $(call pc,libmicrohttpd,cflags)
 MHD_LIBS    := $(call pc,libmicrohttpd,libs)
-# JSON (callbacks, /-/stats, the metadata service): ossemu only.
+# JSON (callbacks, /-/stats, the metadata service): ossemu, and the CLI's
+# reading of the ECS metadata service and the credentials file.
 JANSSON_CFLAGS := $(call pc,jansson,cflags)
 JANSSON_LIBS := $(call pc,jansson,libs)
 CMOCKA_CFLAGS := $(call pc,cmocka,cflags)
@@ -104,7 +105,7 @@ $(LIBHOIST): $(CORE_OBJ) $(ENGINE_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/hoist: $(CLI_OBJ) $(LIBHOIST)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIBHOIST) $(LIB_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIBHOIST) $(LIB_LIBS) $(JANSSON_LIBS)
 
 $(BUILD)/ossemu: $(OSSEMU_OBJ) $(LIBCORE)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OSSEMU_OBJ) $(LIBCORE) $(MHD_LIBS) $(JANSSON_LIBS) $(LIB_LIBS)
