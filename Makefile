@@ -59,8 +59,8 @@ endif
 ifdef NEED_PKG
 LIB_CFLAGS  := $(call pc,libcurl,cflags) $(call pc,openssl,cflags) $(call pc,libisal,cflags) $(call pc,expat,cflags) $(call pc,hwloc,cflags)
 LIB_LIBS    := $(call pc,libcurl,libs) $(call pc,openssl,libs) $(call pc,libisal,libs) $(call pc,expat,libs) $(call pc,hwloc,libs) -lm
-# jansson: the CLI's --json and ossemu's JSON (callbacks, /-/stats, the
-# metadata service); the library does not link it.
+# jansson: the CLI's --json, credentials file and ECS metadata, and ossemu's
+# JSON (callbacks, /-/stats, the metadata service); the library does not link it.
 JANSSON_CFLAGS := $(call pc,jansson,cflags)
 JANSSON_LIBS := $(call pc,jansson,libs)
 MHD_CFLAGS  := $(call pc,libmicrohttpd,cflags)
@@ -86,7 +86,8 @@ ENGINE_OBJ := $(call obj,$(ENGINE_SRC))
 CLI_OBJ    := $(call obj,$(CLI_SRC))
 # hoist-mpi (engine/mpi/), built when an MPI compiler wrapper is found.
 MPICC      ?= $(shell command -v mpicc 2>/dev/null)
-CLI_SHARED := $(call obj,engine/cli/args.c engine/cli/awsconfig.c engine/cli/output.c engine/cli/progress.c)
+CLI_SHARED := $(call obj,engine/cli/args.c engine/cli/awsconfig.c engine/cli/creds.c engine/cli/output.c \
+              engine/cli/progress.c)
 ifneq ($(MPICC),)
 MPI_BIN    := $(BUILD)/hoist-mpi
 endif

@@ -24,6 +24,7 @@
 #include "dialect.h"
 #include "request.h"
 #include "response.h"
+#include "creds.h"
 #include "retry.h"
 #include "xml.h"
 
@@ -44,6 +45,7 @@ hoist_status blocking_run(struct ctx *ctx, const struct op_spec *spec,
 	const struct conf *c = ctx->conf;
 	uint64_t rng = retry_seed();
 	unsigned attempt;
+	int token_retried = 0;
 
 	*out = NULL;
 	for (attempt = 1;; attempt++) {
@@ -78,6 +80,17 @@ hoist_status blocking_run(struct ctx *ctx, const struct op_spec *spec,
 		if (st == HOIST_OK) {
 			*out = r;
 			return HOIST_OK;
+		}
+		if (!retry && !token_retried && request_token_refresh(r)) {
+			uint64_t gen = r->creds_gen;
+
+			/* The caller's thread may wait for the refresher (a
+			 * minute at most: the provider's own timeouts are
+			 * shorter), then sends once more. */
+			token_retried = 1;
+			request_free(r);
+			creds_wait(ctx->creds, gen, 60000);
+			continue;
 		}
 		if (retry && attempt < c->max_attempts) {
 			uint64_t d = request_retry_delay(ctx, r, attempt, &rng);

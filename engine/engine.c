@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "creds.h"
 #include "dialect.h"
 #include "hashpool.h"
 #include "loop.h"
@@ -135,6 +136,10 @@ static hoist_status conf_init(struct conf *c,
 	}
 	if (o->session_token && !o->access_key_id) {
 		FAIL(HOIST_E_INVALID_ARG, "a session token needs an access key");
+	}
+	if (o->credentials && (o->access_key_id || o->session_token)) {
+		FAIL(HOIST_E_INVALID_ARG,
+		     "static keys and a credentials provider are exclusive (give one)");
 	}
 	if (o->addressing != HOIST_ADDRESSING_AUTO && o->addressing != HOIST_ADDRESSING_VIRTUAL &&
 	    o->addressing != HOIST_ADDRESSING_PATH) {
@@ -247,6 +252,9 @@ static hoist_status copy_options(struct hoist_engine_options *o,
 	case 2:
 		memcpy(o, in, offsetof(struct hoist_engine_options, memory_limit));
 		break;
+	case 3:
+		memcpy(o, in, offsetof(struct hoist_engine_options, credentials));
+		break;
 	case HOIST_ENGINE_OPTIONS_VERSION:
 		*o = *in;
 		break;
@@ -303,6 +311,15 @@ static hoist_status engine_create(struct hoist_engine **out,
 	if (st != HOIST_OK)
 		goto out;
 	e->ctx.conf = &e->conf;
+	{
+		struct creds_options co = { opts->credentials, opts->credentials_userdata,
+					    opts->credentials_refresh_ahead_s };
+
+		st = creds_new(&e->ctx.creds, &e->ctx, e->conf.ak, e->conf.sk, e->conf.token, &co,
+			       errbuf, errlen);
+		if (st != HOIST_OK)
+			goto out;
+	}
 	budget_init(&e->budget, e->conf.memory_limit);
 	e->budget_ready = 1;
 
@@ -432,6 +449,8 @@ void hoist_engine_free(struct hoist_engine *e)
 	free(e->loops);
 	hashpool_free(e->pool);
 	topo_free(e->topo);
+	/* After the loops: no request signs any more. */
+	creds_free(e->ctx.creds);
 	if (e->ctx.share) {
 		curl_share_cleanup(e->ctx.share);
 	}

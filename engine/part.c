@@ -339,6 +339,24 @@ static int retry_later(struct part_pipe *pp, struct part *p, struct request *r,
 	return 0;
 }
 
+/* p's request was refused because its session token expired, and new
+ * keys are on their way (request_token_refresh): send it once more when
+ * they are in, whatever the attempts so far (it is not a transient
+ * failure, and it happens once). */
+static int token_retry(struct part_pipe *pp, struct part *p, struct request *r)
+{
+	if (p->token_retried || atomic_load_explicit(pp->cancel, memory_order_relaxed) ||
+	    !request_token_refresh(r))
+		return -1;
+	p->token_retried = 1;
+	p->creds_waiting = 1;
+	p->creds_gen = r->creds_gen;
+	pp->stats->retries++;
+	p->state = PART_WAITING;
+	loop_timer_set(pp->loop, &p->timer, REQUEST_CREDS_POLL_MS);
+	return 0;
+}
+
 static void part_done(struct request *r)
 {
 	struct part *p = r->owner;
@@ -377,7 +395,8 @@ static void part_done(struct request *r)
 		part_pipe_schedule(pp);
 		return;
 	}
-	if (retry && retry_later(pp, p, r, &f) == 0) {
+	if ((retry && retry_later(pp, p, r, &f) == 0) ||
+	    (!retry && token_retry(pp, p, r) == 0)) {
 		request_free(r);
 		part_pipe_schedule(pp);
 		return;
@@ -391,6 +410,12 @@ static void part_timer_fire(struct loop_timer *t)
 	struct part *p = container_of(t, struct part, timer);
 	struct part_pipe *pp = p->pipe;
 
+	if (p->creds_waiting && !request_creds_ready(pp->ctx, p->creds_gen) &&
+	    !atomic_load_explicit(pp->cancel, memory_order_relaxed)) {
+		loop_timer_set(pp->loop, &p->timer, REQUEST_CREDS_POLL_MS);
+		return;
+	}
+	p->creds_waiting = 0;
 	p->state = PART_READY;
 	p->next_retry = NULL;
 	if (pp->retry_tail) {

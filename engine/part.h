@@ -65,6 +65,9 @@ struct part {
 	uint64_t len;
 	enum part_state state;
 	unsigned attempts;
+	int token_retried;         /* the one resend after an expired token is spent */
+	int creds_waiting;         /* the resend waits for the refresh of creds_gen */
+	uint64_t creds_gen;
 	unsigned hash_extra;       /* PART_SUM_* to hash beyond the pipe's own */
 	int have_md5;
 	int have_crc;

@@ -130,6 +130,7 @@ static void ctl_enter(struct hoist_upload *u, enum upload_state state)
 {
 	u->state = state;
 	u->ctl_attempts = 0;
+	u->ctl_token_retried = 0;
 	ctl_send(u);
 }
 
@@ -167,6 +168,12 @@ static void ctl_timer_fire(struct loop_timer *t)
 {
 	struct hoist_upload *u = container_of(t, struct hoist_upload, ctl_timer);
 
+	if (u->ctl_creds_waiting && !request_creds_ready(u->ctx, u->ctl_creds_gen) &&
+	    !atomic_load_explicit(&u->cancel, memory_order_relaxed)) {
+		loop_timer_set(u->loop, &u->ctl_timer, REQUEST_CREDS_POLL_MS);
+		return;
+	}
+	u->ctl_creds_waiting = 0;
 	ctl_send(u);
 }
 
@@ -645,6 +652,20 @@ static void ctl_done(struct request *r)
 		return;
 	}
 
+	if (!retry && !u->failing && !u->ctl_token_retried && request_token_refresh(r)) {
+		/* The token expired and new keys are coming: once more. */
+		u->ctl_token_retried = 1;
+		u->ctl_creds_waiting = 1;
+		u->ctl_creds_gen = r->creds_gen;
+		u->stats.retries++;
+		if (u->state == UP_COMPLETE) {
+			u->complete_retried = 1;
+		}
+		u->scratch[0] = '\0';
+		loop_timer_set(u->loop, &u->ctl_timer, REQUEST_CREDS_POLL_MS);
+		request_free(r);
+		return;
+	}
 	if (retry && u->ctl_attempts < c->max_attempts && !u->failing) {
 		uint64_t delay = request_retry_delay(u->ctx, r, u->ctl_attempts, &u->rng);
 		char *m = status_message(&f);

@@ -137,6 +137,11 @@ struct hoist_upload {
 	struct part_pipe pipe;
 	struct request *ctl;       /* the one control request in flight */
 	unsigned ctl_attempts;
+	/* An expired session token: one resend per control step, once the
+	 * refresh of ctl_creds_gen is over (request_token_refresh). */
+	int ctl_token_retried;
+	int ctl_creds_waiting;
+	uint64_t ctl_creds_gen;
 	struct loop_timer ctl_timer;
 	uint64_t rng;              /* control requests' backoff */
 	int complete_retried;      /* a Complete was re-sent: NoSuchUpload may mean done */

@@ -141,9 +141,45 @@ enum hoist_pinning {
 	HOIST_PINNING_OFF = 1
 };
 
-#define HOIST_ENGINE_OPTIONS_VERSION 3
+/* ----------------------------------------------------------- credentials
+ *
+ * Keys come either fixed in the engine options (access_key_id, ...) or
+ * from a provider the engine calls for them (engine options version 4).
+ * A provider's keys may expire: the engine asks again ahead of expiry, on
+ * a thread of its own ("hoist-creds"; never an event loop, never under an
+ * engine lock), and swaps the new set in whole, so every request is
+ * signed with one complete set.  A request refused because its session
+ * token expired (OSS 403 SecurityTokenExpired, S3 400 ExpiredToken) makes
+ * the engine ask at once, and that request is sent again once, with the
+ * new keys; every other authentication failure (a wrong secret, an
+ * invalid token, AccessDenied) stays final as before.  Without a provider
+ * an expired token fails the transfer (HOIST_E_AUTH).
+ */
+struct hoist_credentials {
+	const char *access_key_id;     /* required */
+	const char *access_key_secret; /* required */
+	const char *session_token;     /* STS token; NULL or "": none */
+	/* When the keys stop working, Unix seconds (UTC); 0: they do not
+	 * expire (the provider is then asked only after a server says the
+	 * token expired). */
+	int64_t expiration;
+};
+
+/* Fills *out with the current keys and returns HOIST_OK, or another status
+ * with one line in errbuf (what failed and where, never a secret).  The
+ * strings are BORROWED until the provider is called again or the engine
+ * is freed; the engine copies them when the call returns.  Called from
+ * the thread running hoist_engine_new (the first time: a failure there
+ * fails hoist_engine_new with the provider's status and line), then from
+ * the engine's "hoist-creds" thread, never two calls at a time, never
+ * under an engine lock.  It may block (it is not on a transfer's path),
+ * but hoist_engine_free waits for a call in progress. */
+typedef hoist_status (*hoist_credentials_fn)(struct hoist_credentials *out, char *errbuf,
+					     size_t errlen, void *userdata);
+
+#define HOIST_ENGINE_OPTIONS_VERSION 4
 struct hoist_engine_options {
-	unsigned version;          /* HOIST_ENGINE_OPTIONS_VERSION (1 to 3) */
+	unsigned version;          /* HOIST_ENGINE_OPTIONS_VERSION (1 to 4) */
 	enum hoist_dialect dialect;
 	/* "http(s)://host[:port]".  NULL: derived from region as
 	 * https://oss-<region>[-internal].aliyuncs.com (OSS) or
@@ -191,6 +227,17 @@ struct hoist_engine_options {
 	 * transfers (the part buffers of streams; see "Streams").  Files are
 	 * streamed from their range and need none.  0: 256 MiB. */
 	uint64_t memory_limit;
+	/* ---- version 4: credentials from a provider ("credentials" above) */
+	/* With a provider, access_key_id, access_key_secret and
+	 * session_token must be NULL (HOIST_E_INVALID_ARG otherwise). */
+	hoist_credentials_fn credentials; /* NULL: the keys above */
+	void *credentials_userdata; /* BORROWED until hoist_engine_free */
+	/* Ask for new keys this many seconds before they expire.  0: a
+	 * quarter of their lifetime, at most 300 s (a 15 min STS token is
+	 * renewed at 11 min 15 s, a 1 h one at 55 min).  Too small and a
+	 * slow provider lets requests go out with keys about to expire; too
+	 * large and it asks for keys the service has not rotated yet. */
+	unsigned credentials_refresh_ahead_s;
 };
 /* Designated in C so that -Wextra (-Wmissing-field-initializers) stays
  * quiet in callers; C++ before C++20 has no designated initializers. */
@@ -677,6 +724,8 @@ HOIST_EXTERN hoist_status hoist_plan_parts(uint64_t size, uint64_t requested,
  *   hoist_engine_options    1        dialect .. log_userdata
  *                           2        pinning, cpus
  *                           3        memory_limit
+ *                           4        credentials, credentials_userdata,
+ *                                    credentials_refresh_ahead_s
  *   hoist_upload_options    1        bucket .. userdata
  *                           2        concurrency, s3_checksum
  *                           3        expected_size, memory_limit

@@ -73,11 +73,31 @@ struct cli_aws_profile {
 	char *region;
 };
 
+/* Copies the value of each keys[i] in section `want` of the INI file at
+ * path into *outs[i] (malloc'd) unless already set.  "[section]" lines,
+ * "key = value" lines, '#' and ';' comments.  Returns 1 when the section
+ * exists, 0 when it (or the file) does not. */
+int cli_ini_lookup(const char *path, const char *want, const char *const keys[],
+		   char **outs[], size_t nkeys);
+
 /* Fills the fields still NULL in p: the keys from the credentials file
  * when want_keys, the region from the config file when want_region.
  * Missing files or profiles leave them NULL. */
 void cli_aws_profile_load(struct cli_aws_profile *p, int want_keys, int want_region);
 void cli_aws_profile_cleanup(struct cli_aws_profile *p);
+
+/* ------------------------------------------------------------ creds.c */
+
+struct cli_creds;
+/* Walks the credentials chain of url's dialect (creds.c has the order)
+ * and fills eo: static keys, or a provider the engine calls again for
+ * keys that expire; nothing for anonymous requests.  With c->verbose, one
+ * stderr line names the source (never a key).  *out owns what eo points
+ * to: free it after the engine.  Returns 0, or -1 after a usage line. */
+struct cli_common;
+int cli_creds_resolve(struct cli_creds **out, struct hoist_engine_options *eo,
+		      const struct cli_common *c, const struct cli_url *url, const char *cmd);
+void cli_creds_free(struct cli_creds *cc);
 
 /* Options every network command shares (endpoint, credentials, TLS ...). */
 struct cli_common {
@@ -98,6 +118,9 @@ struct cli_common {
 	int quiet;
 	int json;
 	struct cli_aws_profile aws; /* s3:// only, when the environment is silent */
+	const char *profile;       /* --profile (oss://) */
+	struct cli_creds *creds;   /* the chosen credentials (creds.c); the
+	                              engine borrows them: freed after it */
 };
 
 /* getopt_long ids of the shared options (above any short option letter). */
@@ -118,6 +141,7 @@ enum cli_common_opt {
 	OPT_QUIET,
 	OPT_JSON,
 	OPT_HELP,
+	OPT_PROFILE,
 	OPT_COMMON_END_           /* command-specific ids start here */
 };
 
