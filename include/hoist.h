@@ -94,7 +94,7 @@ HOIST_EXTERN const char *hoist_version(void);
 	X(E_SERVER, 8, "the server refused the request")                      \
 	X(E_CHECKSUM, 9, "checksum mismatch")                                 \
 	X(E_CALLBACK, 10, "upload callback failed (the object was stored)")   \
-	X(E_SOURCE_CHANGED, 11, "the source changed during the upload")       \
+	X(E_SOURCE_CHANGED, 11, "the source changed during the transfer")       \
 	X(E_CANCELLED, 12, "cancelled")                                       \
 	X(E_TLS, 13, "TLS error (certificate or handshake)")                  \
 	X(E_INTERNAL, 14, "internal error")                                   \
@@ -281,7 +281,19 @@ enum hoist_verify {
 	/* No CRC64 from the server (S3 stores, or checksum md5), but the
 	 * object's ETag matched: the MD5 of a single PUT, or the multipart
 	 * ETag ("-N") of the part MD5s we sent, in order. */
-	HOIST_VERIFY_ETAG = 4
+	HOIST_VERIFY_ETAG = 4,
+	/* Downloads (hoist_download_*): */
+	/* The CRC64 of the bytes received, combined over the ranges in order,
+	 * equals the object's x-oss-hash-crc64ecma (as HEAD reported it; the
+	 * same header on every ranged GET is the whole object's). */
+	HOIST_VERIFY_GET_CRC64 = 5,
+	/* No CRC64 from the store, but a single-part ETag (an S3 PutObject
+	 * without SSE-KMS/SSE-C) equals the MD5 of the bytes received (only
+	 * when the object came in one range, whose bytes arrive in order). */
+	HOIST_VERIFY_GET_MD5 = 6,
+	/* Only the caller's expected_crc64 matched (the store offered no
+	 * checksum of its own). */
+	HOIST_VERIFY_GET_EXPECTED = 7
 };
 
 /* A result is allocated by the caller, filled by the library, and its
@@ -587,6 +599,134 @@ HOIST_EXTERN hoist_status hoist_upload_file(struct hoist_engine *engine,
 					    const struct hoist_upload_options *opts,
 					    struct hoist_result *result);
 
+/* -------------------------------------------------------------- download
+ *
+ * A download reads one object into a file, a descriptor or an ordered
+ * callback: a HEAD (size, ETag, CRC64, version id), then the object in
+ * ranges of part_size bytes fetched by parallel ranged GETs on the
+ * engine's event loops, with the adaptive concurrency of uploads.  Every
+ * GET carries If-Match on the HEAD's ETag (and versionId when pinned or
+ * reported), so an object replaced during the download fails it with
+ * HOIST_E_SOURCE_CHANGED instead of mixing two versions; every answer
+ * must be 206 with the Content-Range asked for (OSS is sent
+ * x-oss-range-behavior: standard, without which it answers an invalid
+ * range with the whole object).  A 0-byte object is one plain GET.  An
+ * archived object (403 InvalidObjectState) fails at once (HOIST_E_AUTH,
+ * one line naming the code).
+ *
+ * The CRC64 of every range is computed as its bytes arrive, combined in
+ * order, and compared with the object's x-oss-hash-crc64ecma; a mismatch
+ * is HOIST_E_CHECKSUM and nothing is re-fetched (a file target is left as
+ * it was).  result->verified says which check was made (the
+ * HOIST_VERIFY_GET_* values, or NONE when the store offered nothing to
+ * check against: S3 multipart objects, objects copied without a CRC64).
+ * A range whose transfer breaks is re-fetched from the first byte not yet
+ * received, with the retry policy of uploads.
+ *
+ * Writes never run on an event loop: one writer thread per download
+ * pwrite()s chunks of a few hundred KiB at their offsets (no range-sized
+ * buffer), and a request whose bytes cannot be buffered is paused until
+ * the writer catches up.  A file target is written to a temporary file
+ * beside it (".NAME.hoist-PID-N", preallocated), which hoist_download_wait
+ * fsyncs and renames over the target (then fsyncs the directory) only
+ * after every check passed: the target is either the old file or the
+ * whole verified object, never a partial one.  A local write error
+ * (ENOSPC, EFBIG) is HOIST_E_IO with the path and errno in the message;
+ * the temporary file is removed.
+ */
+
+/* Ordered sink: called with the object's bytes in order, from the
+ * download's writer thread ("hoist-write"; never an event loop), one call
+ * at a time.  Returns 0, or a negative errno value (the download then
+ * fails with HOIST_E_IO). */
+typedef int (*hoist_write_fn)(const void *buf, size_t len, void *userdata);
+
+#define HOIST_DOWNLOAD_OPTIONS_VERSION 1
+struct hoist_download_options {
+	unsigned version;          /* HOIST_DOWNLOAD_OPTIONS_VERSION */
+	const char *bucket;        /* required */
+	const char *key;           /* required, 1..1023 bytes */
+	const char *version_id;    /* NULL: the current version */
+	uint64_t part_size;        /* range size; 0: 8 MiB; grown to keep at
+	                              most 100,000 ranges */
+	unsigned jobs;             /* ranges in flight at most; 0: 64; <= 4096 */
+	enum hoist_concurrency concurrency; /* default adaptive */
+	/* NONE: no CRC64 computed or checked; any other value: CRC64. */
+	enum hoist_checksum checksum;
+	/* The caller's own catalogue: the object must have this size / CRC64
+	 * (HOIST_E_CHECKSUM otherwise, before the target is touched). */
+	uint64_t expected_size;
+	int expected_size_set;
+	uint64_t expected_crc64;
+	int expected_crc64_set;
+	/* 1: fail (HOIST_E_CHECKSUM) a download that could not be verified
+	 * end to end (verified would be HOIST_VERIFY_NONE). */
+	int require_verified;
+	/* Ordered sinks: the most bytes held ahead of the write point
+	 * (reserved against the engine's memory_limit); 0: no cap of its own. */
+	uint64_t memory_limit;
+	/* Resume (file targets): a journal of the ranges whose bytes are
+	 * durable in the temporary file is kept beside it
+	 * (".NAME.hoist-journal"; a range is journaled only after an
+	 * fdatasync).  A download that fails for a reason a retry may cure
+	 * (network, server, local I/O, cancel) keeps both, and the next
+	 * download to the same path continues if HEAD still describes the
+	 * same object (size, ETag, version) and the range size is the same:
+	 * result->resumed_parts ranges are not fetched again.  A failure that
+	 * a rerun cannot cure (checksum, the object changed, not found)
+	 * removes them. */
+	int no_resume;             /* 1: no journal; remove everything on failure */
+	int restart;               /* 1: ignore what an earlier run left */
+	hoist_progress_fn progress; /* as for uploads; "parts" are ranges */
+	hoist_part_fn on_part;     /* once per finished range */
+	void *userdata;            /* BORROWED until the download is freed */
+};
+#ifdef __cplusplus
+#define HOIST_DOWNLOAD_OPTIONS_INIT { HOIST_DOWNLOAD_OPTIONS_VERSION }
+#else
+#define HOIST_DOWNLOAD_OPTIONS_INIT { .version = HOIST_DOWNLOAD_OPTIONS_VERSION }
+#endif
+
+struct hoist_download;
+
+/* Starts downloading into path (replaced only by a complete, verified
+ * object; see above).  Returns at once; on failure *out is NULL and
+ * result tells why (a temporary that cannot be created beside path fails
+ * here, HOIST_E_IO). */
+HOIST_EXTERN hoist_status hoist_download_file_start(struct hoist_download **out,
+						    struct hoist_engine *engine,
+						    const char *path,
+						    const struct hoist_download_options *opts,
+						    struct hoist_result *result);
+/* Into a seekable descriptor (BORROWED until the download is freed),
+ * written at the object's offsets and fsynced by hoist_download_wait; it
+ * is not truncated or preallocated, and holds partial bytes on failure. */
+HOIST_EXTERN hoist_status hoist_download_fd_start(struct hoist_download **out,
+						  struct hoist_engine *engine, int fd,
+						  const struct hoist_download_options *opts,
+						  struct hoist_result *result);
+/* Into write, in order (standard output, a pipe, a hash).  Bytes are
+ * handed over before the object's CRC64 is checked (a stream cannot wait
+ * for the end): a failed check is reported by hoist_download_wait. */
+HOIST_EXTERN hoist_status hoist_download_writer_start(struct hoist_download **out,
+						      struct hoist_engine *engine,
+						      hoist_write_fn write, void *write_userdata,
+						      const struct hoist_download_options *opts,
+						      struct hoist_result *result);
+/* Blocks until the download ends, makes a file target durable (fsync,
+ * rename, fsync of the directory) or removes its temporary file, fills
+ * result (etag, version_id, bytes, crc64, verified, parts = ranges,
+ * part_size, retries, seconds) and returns the status.  As
+ * hoist_upload_wait otherwise. */
+HOIST_EXTERN hoist_status hoist_download_wait(struct hoist_download *d,
+					      struct hoist_result *result);
+/* As hoist_upload_cancel: async-signal-safe. */
+HOIST_EXTERN void hoist_download_cancel(struct hoist_download *d);
+/* Waits if still running (the temporary file is removed unless
+ * hoist_download_wait committed it), frees.  Refused from a callback or
+ * an engine thread. */
+HOIST_EXTERN void hoist_download_free(struct hoist_download *d);
+
 /* ------------------------------------------------ multipart housekeeping */
 
 /* AbortMultipartUpload.  Blocking. */
@@ -731,6 +871,7 @@ HOIST_EXTERN hoist_status hoist_plan_parts(uint64_t size, uint64_t requested,
  *                           3        expected_size, memory_limit
  *                           4        upload_id, first_part, part_count
  *   hoist_result            1        version .. message
+ *   hoist_download_options  1        version .. userdata
  *
  * Structs the library fills and hands out by pointer (hoist_part_info,
  * hoist_part_entry, hoist_upload_entry) carry no version: fields are only

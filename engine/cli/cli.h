@@ -5,7 +5,8 @@
  * header.  Its files split by concern: main.c (dispatch, --help, exit
  * codes), args.c (option values: sizes, oss:// and s3:// URLs, endpoints,
  * credentials, the options every command shares), awsconfig.c (the AWS
- * CLI's credentials and config files, for s3://), cp.c (the upload),
+ * CLI's credentials and config files, for s3://), cp.c (the upload, and
+ * the command line of a download), download.c (the download),
  * housekeeping.c (abort, ls-uploads, ls-parts), output.c (result printing,
  * JSON), progress.c (the progress bar).
  * Threading: everything runs on the main thread, except the progress and
@@ -176,6 +177,16 @@ void cli_usage_error(const char *cmd, const char *fmt, ...)
 /* ------------------------------------------------------------- commands */
 
 int cli_cp(int argc, char **argv);
+
+/* A download (download.c): `hoist cp URL DEST`, parsed by cp.c. */
+struct cli_download_args {
+	struct cli_common *common;
+	struct hoist_download_options opts; /* part size, jobs, checks ... */
+	const char *url_text;
+	const char *dest;          /* FILE, DIR or "-" */
+	uint64_t memory_limit;     /* --memory-limit, 0: the engine's default */
+};
+int cli_download(const struct cli_download_args *a);
 int cli_abort(int argc, char **argv);
 int cli_ls_uploads(int argc, char **argv);
 int cli_ls_parts(int argc, char **argv);

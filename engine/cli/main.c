@@ -48,6 +48,7 @@ static const char main_help[] =
 	"\n"
 	"Commands:\n"
 	"  cp FILE oss://BUCKET/KEY       upload a file (also s3://BUCKET/KEY)\n"
+	"  cp oss://BUCKET/KEY FILE|DIR|-   download an object (also s3://)\n"
 	"  abort oss://BUCKET/KEY --upload-id ID   abort a multipart upload\n"
 	"  ls-uploads oss://BUCKET[/PREFIX]        list multipart uploads in progress\n"
 	"  ls-parts oss://BUCKET/KEY --upload-id ID  list an upload's parts\n"
@@ -67,7 +68,9 @@ static const char main_help[] =
 	"  4    checksum mismatch: a part or the object did not verify; nothing\n"
 	"       was completed with wrong bytes\n"
 	"  5    the upload callback failed; the object IS stored\n"
-	"  6    the file changed during the upload; nothing was completed\n"
+	"  6    the source changed during the transfer: the file during an upload\n"
+	"       (nothing was completed), the object during a download (FILE\n"
+	"       untouched)\n"
 	"  130  cancelled (Ctrl-C or SIGTERM); the upload is kept for resume\n"
 	"       unless --no-resume\n";
 
