@@ -47,6 +47,9 @@ static hoist_status copy_options(struct hoist_upload_options *o,
 	case 2:
 		memcpy(o, in, offsetof(struct hoist_upload_options, expected_size));
 		break;
+	case 3:
+		memcpy(o, in, offsetof(struct hoist_upload_options, on_done));
+		break;
 	case HOIST_UPLOAD_OPTIONS_VERSION:
 		*o = *in;
 		break;
@@ -146,6 +149,7 @@ static hoist_status fill_spec(struct hoist_upload *u, const struct hoist_engine 
 	s->restart = o->restart;
 	s->progress = o->progress;
 	s->on_part = o->on_part;
+	s->on_done = o->on_done;
 	s->userdata = o->userdata;
 	s->jobs = o->jobs ? o->jobs : 64;
 	per_loop = e->conf.max_connections / e->conf.io_threads;

@@ -340,12 +340,21 @@ struct hoist_part_info {
 /* Called once per finished part (for --verbose listings). */
 typedef void (*hoist_part_fn)(const struct hoist_part_info *part, void *userdata);
 
+/* Called once when the upload has ended, successfully or not (upload
+ * options version 4): from the upload's event loop thread, after its last
+ * progress and part callbacks, just before hoist_upload_wait is released
+ * (a wait another thread starts once this callback has been called returns
+ * as soon as it has returned).  For a caller that runs many uploads at once and must learn
+ * which one ended without a thread per upload.  Like every callback, it
+ * must not free the upload (refused) nor block. */
+typedef void (*hoist_done_fn)(hoist_status status, void *userdata);
+
 /* Version 2 appended concurrency and s3_checksum; a caller built against
  * version 1 (the struct without them) keeps working: its version field
  * says how much of the struct the engine may read. */
-#define HOIST_UPLOAD_OPTIONS_VERSION 3
+#define HOIST_UPLOAD_OPTIONS_VERSION 4
 struct hoist_upload_options {
-	unsigned version;          /* HOIST_UPLOAD_OPTIONS_VERSION (1 to 3) */
+	unsigned version;          /* HOIST_UPLOAD_OPTIONS_VERSION (1 to 4) */
 	const char *bucket;        /* required */
 	const char *key;           /* required, 1..1023 bytes of UTF-8 */
 	uint64_t part_size;        /* 0: 8 MiB; grown to keep <= 10000 parts,
@@ -383,6 +392,8 @@ struct hoist_upload_options {
 	/* At most this many bytes of the engine's memory budget for this
 	 * upload's part buffers (0: no cap of its own). */
 	uint64_t memory_limit;
+	/* ---- version 4: many uploads at once (hoist cp -r) */
+	hoist_done_fn on_done;     /* NULL: none; userdata is passed to it */
 };
 #ifdef __cplusplus
 #define HOIST_UPLOAD_OPTIONS_INIT { HOIST_UPLOAD_OPTIONS_VERSION }
@@ -592,6 +603,7 @@ HOIST_EXTERN hoist_status hoist_plan_parts(uint64_t size, uint64_t requested,
  *   hoist_upload_options    1        bucket .. userdata
  *                           2        concurrency, s3_checksum
  *                           3        expected_size, memory_limit
+ *                           4        on_done
  *   hoist_result            1        version .. message
  *
  * Structs the library fills and hands out by pointer (hoist_part_info,
