@@ -591,6 +591,66 @@ HOIST_EXTERN hoist_status hoist_plan_parts(uint64_t size, uint64_t requested,
 					   enum hoist_dialect dialect,
 					   uint64_t *part_size, unsigned *nparts);
 
+/* -------------------------------------------------- objects in a bucket
+ *
+ * What is already stored, for callers that compare a local tree with a
+ * bucket (hoist cp -r --skip-existing).  Blocking, on the caller's thread,
+ * with the engine's retry policy; HOIST_E_INVALID_ARG from an engine
+ * thread.
+ */
+
+#define HOIST_LIST_OPTIONS_VERSION 1
+struct hoist_list_options {
+	unsigned version;          /* HOIST_LIST_OPTIONS_VERSION */
+	const char *bucket;        /* required */
+	const char *prefix;        /* NULL or "": every key */
+	const char *start_after;   /* NULL: from the first key */
+	unsigned page_size;        /* keys per ListObjectsV2 page; 0: 1000 (the most) */
+};
+#ifdef __cplusplus
+#define HOIST_LIST_OPTIONS_INIT { HOIST_LIST_OPTIONS_VERSION }
+#else
+#define HOIST_LIST_OPTIONS_INIT { .version = HOIST_LIST_OPTIONS_VERSION }
+#endif
+
+/* One listed object.  Listings carry no CRC64; on S3 the ETag of a
+ * single-part upload is the MD5 of the object, a multipart one ("-N")
+ * is not an MD5 of anything. */
+struct hoist_object_entry {
+	const char *key;           /* decoded */
+	uint64_t size;
+	int64_t mtime;             /* LastModified in Unix seconds; 0: unreadable */
+	const char *last_modified; /* as the server wrote it */
+	const char *etag;          /* with its quotes, as sent; "" when absent */
+	const char *storage_class; /* "" when absent */
+};
+
+struct hoist_object_lister;
+/* A listing of the keys under opts->prefix in ascending byte order of
+ * their UTF-8 (the order OSS and S3 list in: "a-b" before "a/b").  Nothing
+ * is sent yet.  *out is OWNED by the caller (hoist_object_lister_free). */
+HOIST_EXTERN hoist_status hoist_object_lister_new(struct hoist_object_lister **out,
+						  struct hoist_engine *engine,
+						  const struct hoist_list_options *opts,
+						  struct hoist_result *result);
+/* The next object: *entry is BORROWED until the next call or the free, and
+ * NULL (with HOIST_OK) at the end.  Fetches a page (ListObjectsV2, with
+ * encoding-type=url) when the last one is used up, so the listing holds
+ * one page in memory whatever its length.  A listing whose keys do not
+ * ascend fails with HOIST_E_SERVER, as does an unreadable page; after a
+ * failure the lister returns the end. */
+HOIST_EXTERN hoist_status hoist_object_lister_next(struct hoist_object_lister *lister,
+						   const struct hoist_object_entry **entry,
+						   struct hoist_result *result);
+HOIST_EXTERN void hoist_object_lister_free(struct hoist_object_lister *lister);
+
+/* HEAD of one object: on HOIST_OK result->bytes is its size,
+ * result->etag its ETag, result->crc64 / crc64_valid the server's CRC64
+ * (OSS; S3 stores send none), result->version_id when versioned.  A
+ * missing object is HOIST_E_NOT_FOUND. */
+HOIST_EXTERN hoist_status hoist_head_object(struct hoist_engine *engine, const char *bucket,
+					    const char *key, struct hoist_result *result);
+
 /* -------------------------------------------------------------- versions
  *
  * What each version of a versioned struct added.  A caller sets `version`
@@ -605,6 +665,7 @@ HOIST_EXTERN hoist_status hoist_plan_parts(uint64_t size, uint64_t requested,
  *                           3        expected_size, memory_limit
  *                           4        on_done
  *   hoist_result            1        version .. message
+ *   hoist_list_options      1        bucket .. page_size
  *
  * Structs the library fills and hands out by pointer (hoist_part_info,
  * hoist_part_entry, hoist_upload_entry) carry no version: fields are only
