@@ -48,6 +48,7 @@ static const char main_help[] =
 	"\n"
 	"Commands:\n"
 	"  cp FILE oss://BUCKET/KEY       upload a file (also s3://BUCKET/KEY)\n"
+	"  cp -r DIR oss://BUCKET/PREFIX/ upload a tree through one engine\n"
 	"  abort oss://BUCKET/KEY --upload-id ID   abort a multipart upload\n"
 	"  ls-uploads oss://BUCKET[/PREFIX]        list multipart uploads in progress\n"
 	"  ls-parts oss://BUCKET/KEY --upload-id ID  list an upload's parts\n"
@@ -68,6 +69,7 @@ static const char main_help[] =
 	"       was completed with wrong bytes\n"
 	"  5    the upload callback failed; the object IS stored\n"
 	"  6    the file changed during the upload; nothing was completed\n"
+	"  7    cp -r: some files failed (each reported); the others were copied\n"
 	"  130  cancelled (Ctrl-C or SIGTERM); the upload is kept for resume\n"
 	"       unless --no-resume\n";
 
