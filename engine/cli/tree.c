@@ -589,7 +589,15 @@ struct tree {
 	int listing_done;
 	int fatal;                 /* stop walking: listing failed, Ctrl-C */
 	hoist_status fatal_status;
+	unsigned refusals;         /* failures in a row that every file would get */
 };
+
+/* After this many files in a row refused for a reason every other file
+ * would share (credentials, TLS, no such bucket), with none sent, the tree
+ * stops: a million-file run must not print a million identical lines.
+ * Lower would stop on a few files that really are refused on their own;
+ * higher only prints more of the same. */
+#define REFUSALS_TO_STOP 8
 
 static volatile sig_atomic_t tree_cancel;
 
@@ -758,6 +766,31 @@ static void job_free(struct job *j)
 	free(j);
 }
 
+static void cancel_running(struct tree *t);
+
+/* Counts a failure that says the whole tree will fail (see
+ * REFUSALS_TO_STOP) and stops the run when there were enough. */
+static void note_refusal(struct tree *t, const struct hoist_result *r, hoist_status st)
+{
+	int shared = st == HOIST_E_AUTH || st == HOIST_E_TLS ||
+		     (r->error_code && strcmp(r->error_code, "NoSuchBucket") == 0);
+
+	if (!shared) {
+		t->refusals = 0;
+		return;
+	}
+	if (++t->refusals < REFUSALS_TO_STOP || t->sent || t->fatal)
+		return;
+	t->fatal = 1;
+	t->fatal_status = st;
+	cancel_running(t);
+	pthread_mutex_lock(&t->term_lock);
+	progress_clear_locked(t);
+	fprintf(stderr, "hoist: stopping: %u files in a row were refused (%s) and none was sent\n",
+		t->refusals, r->error_code && *r->error_code ? r->error_code : cli_status_name(st));
+	pthread_mutex_unlock(&t->term_lock);
+}
+
 /* Reaps the uploads that ended (main thread). */
 static void reap(struct tree *t)
 {
@@ -787,10 +820,12 @@ static void reap(struct tree *t)
 		if (st == HOIST_OK) {
 			t->sent++;
 			t->sent_bytes += res.bytes;
+			t->refusals = 0;
 			json_file(t, j->rel, j->key, "sent", NULL, &res, st);
 		} else {
 			json_file(t, j->rel, j->key, "failed", NULL, &res, st);
 			note_failure(t, j->rel, res.message ? res.message : hoist_strerror(st));
+			note_refusal(t, &res, st);
 		}
 		hoist_result_cleanup(&res);
 		job_free(j);
@@ -1288,6 +1323,9 @@ int cli_tree_upload(const struct cli_tree_opts *opts, const struct cli_common *c
 		} else {
 			fprintf(stderr, "hoist: %" PRIu64 " files failed, none was copied\n", t.failed);
 		}
+	} else if (t.fatal && t.refusals >= REFUSALS_TO_STOP) {
+		fprintf(stderr, "hoist: the tree upload stopped after %" PRIu64 " refused files; fix the cause and rerun\n",
+			t.failed);
 	} else if (t.fatal) {
 		fputs("hoist: the tree upload stopped: the listing it needs failed\n", stderr);
 	}

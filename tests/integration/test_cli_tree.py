@@ -16,7 +16,8 @@ symlink to a file, one to a directory, a FIFO:
 - --include/--exclude in order; --follow-symlinks with a loop;
 - a file that cannot be sent (its key would pass 1,023 bytes) is reported
   on its own line and the others land: exit 7;
-- 1,205 files merged with a listing of two pages; the S3 dialect.
+- 1,205 files merged with a listing of two pages; a store refusing every
+  file stops the run after 8; the S3 dialect.
 """
 import json
 import os
@@ -264,6 +265,14 @@ with TempDir() as d, Ossemu(args=["--anonymous"]) as srv:
                            "--checksum-compare", env=env)
     t.ok(p.returncode == 0 and [x["file"] for x in per if x["action"] == "sent"] == ["ab"],
          "s3:// --checksum-compare: the listed MD5 ETag finds the one changed file", p.stdout[-1500:])
+
+    # ---- a store that refuses every file: the run stops instead of trying them all
+    p, per, summ = tree_cp(srv, many, "oss://bkt/t6/", "--files", "16",
+                           env={"OSS_ACCESS_KEY_SECRET": "wrong"})
+    t.ok(p.returncode == 3 and "stopping: 8 files in a row were refused (SignatureDoesNotMatch)" in p.stderr
+         and summ and summ["failed"] <= 8 + 16 and summ["sent"] == 0,
+         "every file refused: exit 3 after 8 refusals (plus those in flight), not 1,205 failures",
+         "rc=%s %s\n%s" % (p.returncode, summ, p.stderr[-1500:]))
 
     # ---- usage
     p = hoist("cp", "--skip-existing", src, "oss://bkt/x/", "--endpoint", srv.url)
