@@ -334,7 +334,9 @@ static int level_read(struct level *l, int fd, int follow)
 	if (errno != 0)
 		goto fail;
 	closedir(d);
-	qsort(l->ents, l->n, sizeof(*l->ents), dent_cmp);
+	if (l->n > 1) {
+		qsort(l->ents, l->n, sizeof(*l->ents), dent_cmp); /* an empty one has no array */
+	}
 	return 0;
 fail:
 	saved = errno ? errno : ENOMEM;
