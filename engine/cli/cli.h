@@ -7,8 +7,8 @@
  * credentials, the options every command shares), awsconfig.c (the AWS
  * CLI's credentials and config files, for s3://), cp.c (the upload),
  * housekeeping.c (abort, ls-uploads, ls-parts), output.c (result printing,
- * JSON), progress.c (the progress bar), tree.c (cp -r: walk, listing
- * merge, many uploads on one engine).
+ * JSON), progress.c (the progress bar), tree.c (cp -r: filters, listing
+ * merge, many uploads on one engine) and walk.c (its walk, walk.h).
  * Threading: everything runs on the main thread, except the progress and
  * per-part callbacks, which the engine calls from its own threads one at a
  * time per upload (see hoist.h).

@@ -2,21 +2,15 @@
  * tree.c - `hoist cp -r DIR oss://BUCKET/PREFIX/`: a whole tree through one
  * engine.
  *
- * Owns: the walk of DIR, the include/exclude filters, the merge of the
- * walk with a listing of PREFIX (--skip-existing, --checksum-compare), the
+ * Owns: the include/exclude filters, the merge of the walk of DIR with a
+ * listing of PREFIX (--skip-existing, --checksum-compare), the
  * scheduling of many uploads at once on one engine, the per-file reports
  * and the summary.
  *
- * The walk is in byte order of the keys it makes, the order in which OSS
- * and S3 list keys, so that it merges with one paged listing in fixed
- * memory: each directory's entries are sorted by their key form, a
- * directory "a" as "a/" (so "a-b" comes before "a/b": '-' is 0x2D, '/'
- * 0x2F).  A directory is read whole when the walk enters it, so memory is
- * one entry list per level of the current path, never the whole tree, and
- * the first file is sent as soon as the first directories are read.
- * Symlinks and special files are skipped and counted; with
- * --follow-symlinks a link is followed, and a directory that is already on
- * the current path (a loop) is skipped and counted.
+ * The walk (walk.c) is in byte order of the keys it makes, the order in
+ * which OSS and S3 list keys, so that --skip-existing merges it with one
+ * paged listing (hoist_object_lister_next) in fixed memory: both cursors
+ * only move forward.
  *
  * Scheduling: every file is one hoist upload on the same engine (its
  * loops, connections and hash pool), so small files go as concurrent
@@ -34,7 +28,6 @@
  * engine's loop threads call on_done and progress (the queue's lock, an
  * atomic counter) and the log callback (the terminal lock).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -52,6 +45,7 @@
 #include <openssl/evp.h>
 
 #include "cli.h"
+#include "walk.h"
 
 /* ------------------------------------------------------------ options */
 
@@ -78,8 +72,9 @@ static const struct option tree_options[] = {
 const char cli_tree_help[] =
 	"Trees (hoist cp -r DIR oss://BUCKET/PREFIX/):\n"
 	"  -r, --recursive       upload every file under DIR as PREFIX + its path\n"
-	"                        relative to DIR ('/' between names, bytes as they are);\n"
-	"                        empty directories make no object\n"
+	"                        relative to DIR ('/' between names, bytes as they are;\n"
+	"                        a PREFIX not ending in '/' gets one); empty\n"
+	"                        directories make no object\n"
 	"  --include GLOB        --exclude GLOB: repeatable, matched (fnmatch, '*' also\n"
 	"                        matches '/') against the relative path of each file, in\n"
 	"                        order; the last pattern that matches decides, a file\n"
@@ -89,7 +84,9 @@ const char cli_tree_help[] =
 	"                        is a loop: skipped and counted); default: symlinks,\n"
 	"                        like devices, FIFOs and sockets, are skipped and counted\n"
 	"  --files N             files in flight at most (default 256); --jobs bounds\n"
-	"                        the requests in flight over the whole tree\n"
+	"                        the requests in flight over the whole tree (a small\n"
+	"                        file is one, a multipart one up to --jobs / 2 parts):\n"
+	"                        on a long network path raise it to the hundreds\n"
 	"  --skip-existing       do not send a file when PREFIX already holds its key\n"
 	"                        with the same size and a last-modified time not older\n"
 	"                        than the file's mtime (one paged listing of PREFIX,\n"
@@ -171,355 +168,6 @@ int cli_tree_apply(struct cli_tree_opts *t, int id, const char *arg)
 	default:
 		return 0;
 	}
-}
-
-/* --------------------------------------------------------------- walk */
-
-enum kind {
-	K_FILE,
-	K_DIR,
-	K_LINK,     /* a symlink not followed */
-	K_SPECIAL,  /* device, FIFO, socket */
-	K_BROKEN    /* a followed symlink whose target is missing */
-};
-
-struct dent {
-	char *key;                 /* the name, with '/' appended for a directory */
-	size_t nlen;               /* the name's length (without that '/') */
-	unsigned char kind;
-	unsigned char followed;    /* reached through a symlink */
-};
-
-struct level {
-	int fd;                    /* the directory, for openat / fstatat */
-	dev_t dev;
-	ino_t ino;
-	struct dent *ents;
-	size_t n, next;
-	size_t rel_len;            /* length of rel for this directory ("" or "a/b/") */
-};
-
-struct walk {
-	const char *root;
-	int follow;
-	struct level *stack;
-	size_t depth, cap;
-	char *rel;                 /* the relative path being built */
-	size_t rel_cap;
-};
-
-enum item_kind {
-	IT_FILE,
-	IT_SKIP,                   /* symlink, special file, loop, broken link */
-	IT_ERROR,                  /* could not read or stat: reported and counted */
-	IT_END
-};
-
-struct item {
-	enum item_kind kind;
-	const char *rel;           /* BORROWED until the next walk_next */
-	const char *why;           /* IT_SKIP: "symlink", ...; IT_ERROR: what failed */
-	int err;                   /* IT_ERROR: errno */
-	struct stat st;            /* IT_FILE */
-};
-
-static int dent_cmp(const void *a, const void *b)
-{
-	const struct dent *x = a, *y = b;
-
-	return strcmp(x->key, y->key);
-}
-
-static void level_free(struct level *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++) {
-		free(l->ents[i].key);
-	}
-	free(l->ents);
-	if (l->fd >= 0) {
-		close(l->fd);
-	}
-	memset(l, 0, sizeof(*l));
-	l->fd = -1;
-}
-
-/* What a directory entry is, from d_type when the file system gives it,
- * else from lstat; a followed symlink is what its target is. */
-static void classify(struct dent *e, int dfd, const char *name, unsigned char dtype, int follow)
-{
-	struct stat st;
-
-	if (dtype == DT_UNKNOWN) {
-		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-			e->kind = K_BROKEN;
-			return;
-		}
-		dtype = S_ISREG(st.st_mode) ? DT_REG : S_ISDIR(st.st_mode) ? DT_DIR
-			: S_ISLNK(st.st_mode) ? DT_LNK : DT_CHR;
-	}
-	if (dtype == DT_LNK) {
-		if (!follow) {
-			e->kind = K_LINK;
-			return;
-		}
-		e->followed = 1;
-		if (fstatat(dfd, name, &st, 0) != 0) {
-			e->kind = K_BROKEN;
-			return;
-		}
-		dtype = S_ISREG(st.st_mode) ? DT_REG : S_ISDIR(st.st_mode) ? DT_DIR : DT_CHR;
-	}
-	e->kind = dtype == DT_REG ? K_FILE : dtype == DT_DIR ? K_DIR : K_SPECIAL;
-}
-
-/* Reads the directory open at fd into l (which takes fd), sorted by key
- * form.  0, or -1 with errno. */
-static int level_read(struct level *l, int fd, int follow)
-{
-	struct stat st;
-	struct dirent *de;
-	size_t cap = 0;
-	DIR *d;
-	int dfd, saved;
-
-	l->fd = fd;
-	if (fstat(fd, &st) != 0)
-		return -1;
-	l->dev = st.st_dev;
-	l->ino = st.st_ino;
-	dfd = dup(fd);
-	if (dfd < 0)
-		return -1;
-	d = fdopendir(dfd);
-	if (!d) {
-		saved = errno;
-		close(dfd);
-		errno = saved;
-		return -1;
-	}
-	for (;;) {
-		struct dent *e;
-		size_t nl;
-
-		errno = 0;
-		de = readdir(d);
-		if (!de)
-			break;
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (l->n == cap) {
-			size_t ncap = cap ? cap * 2 : 32;
-			struct dent *ne = realloc(l->ents, ncap * sizeof(*ne));
-
-			if (!ne)
-				goto fail;
-			l->ents = ne;
-			cap = ncap;
-		}
-		e = &l->ents[l->n];
-		memset(e, 0, sizeof(*e));
-		classify(e, fd, de->d_name, de->d_type, follow);
-		nl = strlen(de->d_name);
-		e->nlen = nl;
-		e->key = malloc(nl + 2);
-		if (!e->key)
-			goto fail;
-		memcpy(e->key, de->d_name, nl);
-		e->key[nl] = e->kind == K_DIR ? '/' : '\0';
-		e->key[nl + 1] = '\0';
-		l->n++;
-	}
-	if (errno != 0)
-		goto fail;
-	closedir(d);
-	if (l->n > 1) {
-		qsort(l->ents, l->n, sizeof(*l->ents), dent_cmp); /* an empty one has no array */
-	}
-	return 0;
-fail:
-	saved = errno ? errno : ENOMEM;
-	closedir(d);
-	errno = saved;
-	return -1;
-}
-
-static int rel_set(struct walk *w, size_t at, const char *name, size_t nlen, int slash)
-{
-	size_t need = at + nlen + 2;
-
-	if (need > w->rel_cap) {
-		size_t ncap = need * 2;
-		char *nr = realloc(w->rel, ncap);
-
-		if (!nr)
-			return -1;
-		w->rel = nr;
-		w->rel_cap = ncap;
-	}
-	memcpy(w->rel + at, name, nlen);
-	if (slash) {
-		w->rel[at + nlen++] = '/';
-	}
-	w->rel[at + nlen] = '\0';
-	return 0;
-}
-
-static int walk_push(struct walk *w, int fd, size_t rel_len)
-{
-	struct level *l;
-
-	if (w->depth == w->cap) {
-		size_t ncap = w->cap ? w->cap * 2 : 16;
-		struct level *ns = realloc(w->stack, ncap * sizeof(*ns));
-
-		if (!ns) {
-			close(fd);
-			errno = ENOMEM;
-			return -1;
-		}
-		w->stack = ns;
-		w->cap = ncap;
-	}
-	l = &w->stack[w->depth];
-	memset(l, 0, sizeof(*l));
-	l->rel_len = rel_len;
-	if (level_read(l, fd, w->follow) != 0) {
-		int saved = errno;
-
-		level_free(l);
-		errno = saved;
-		return -1;
-	}
-	w->depth++;
-	return 0;
-}
-
-static int on_path(const struct walk *w, dev_t dev, ino_t ino)
-{
-	size_t i;
-
-	for (i = 0; i < w->depth; i++) {
-		if (w->stack[i].dev == dev && w->stack[i].ino == ino)
-			return 1;
-	}
-	return 0;
-}
-
-/* Opens root.  0, or -1 with errno (ENOTDIR when it is not a directory). */
-static int walk_open(struct walk *w, const char *root, int follow)
-{
-	int fd;
-
-	memset(w, 0, sizeof(*w));
-	w->root = root;
-	w->follow = follow;
-	if (rel_set(w, 0, "", 0, 0) < 0) {
-		errno = ENOMEM;
-		return -1;
-	}
-	/* The root itself may be a link to a directory, as with cp -r. */
-	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	return walk_push(w, fd, 0);
-}
-
-static void walk_close(struct walk *w)
-{
-	while (w->depth) {
-		level_free(&w->stack[--w->depth]);
-	}
-	free(w->stack);
-	free(w->rel);
-	memset(w, 0, sizeof(*w));
-}
-
-/* The next item of the walk, in byte order of relative paths. */
-static void walk_next(struct walk *w, struct item *it)
-{
-	memset(it, 0, sizeof(*it));
-	while (w->depth) {
-		struct level *l = &w->stack[w->depth - 1];
-		struct dent *e;
-		int fd, flags;
-
-		if (l->next == l->n) {
-			level_free(l);
-			w->depth--;
-			continue;
-		}
-		e = &l->ents[l->next++];
-		if (rel_set(w, l->rel_len, e->key, e->nlen, 0) < 0) {
-			it->kind = IT_ERROR;
-			it->why = "out of memory";
-			it->err = ENOMEM;
-			it->rel = "";
-			return;
-		}
-		it->rel = w->rel;
-		switch (e->kind) {
-		case K_LINK:
-			it->kind = IT_SKIP;
-			it->why = "symlink";
-			return;
-		case K_SPECIAL:
-			it->kind = IT_SKIP;
-			it->why = "special file";
-			return;
-		case K_BROKEN:
-			it->kind = IT_SKIP;
-			it->why = "broken symlink";
-			return;
-		case K_FILE:
-			flags = e->followed ? 0 : AT_SYMLINK_NOFOLLOW;
-			if (fstatat(l->fd, e->key, &it->st, flags) != 0) {
-				it->kind = IT_ERROR;
-				it->why = "cannot stat";
-				it->err = errno;
-				return;
-			}
-			if (!S_ISREG(it->st.st_mode)) {
-				it->kind = IT_SKIP; /* changed since it was listed */
-				it->why = "not a regular file";
-				return;
-			}
-			it->kind = IT_FILE;
-			return;
-		case K_DIR:
-		default:
-			break;
-		}
-		flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (e->followed ? 0 : O_NOFOLLOW);
-		fd = openat(l->fd, e->key, flags);
-		if (fd < 0) {
-			it->kind = IT_ERROR;
-			it->why = "cannot open the directory";
-			it->err = errno;
-			return;
-		}
-		{
-			struct stat st;
-			size_t rl = l->rel_len + e->nlen + 1;
-
-			if (fstat(fd, &st) == 0 && on_path(w, st.st_dev, st.st_ino)) {
-				close(fd);
-				it->kind = IT_SKIP;
-				it->why = "symlink loop";
-				return;
-			}
-			if (rel_set(w, l->rel_len, e->key, e->nlen, 1) < 0 || walk_push(w, fd, rl) < 0) {
-				it->kind = IT_ERROR;
-				it->why = "cannot read the directory";
-				it->err = errno;
-				it->rel = w->rel;
-				return;
-			}
-		}
-		/* l may have moved with the stack: loop again from the top. */
-	}
-	it->kind = IT_END;
 }
 
 /* The last matching pattern decides; no match: included. */
@@ -1104,11 +752,11 @@ static int already_there(struct tree *t, const char *rel, const char *key, const
 
 /* ---------------------------------------------------------------- run */
 
-static void one_item(struct tree *t, const struct item *it)
+static void one_item(struct tree *t, const struct walk_item *it)
 {
 	char *key;
 
-	if (it->kind == IT_SKIP) {
+	if (it->kind == WALK_SKIP) {
 		t->special++;
 		json_file(t, it->rel, NULL, "skipped", it->why, NULL, HOIST_OK);
 		if (t->common->verbose) {
@@ -1118,7 +766,7 @@ static void one_item(struct tree *t, const struct item *it)
 		}
 		return;
 	}
-	if (it->kind == IT_ERROR) {
+	if (it->kind == WALK_ERROR) {
 		char m[256];
 
 		snprintf(m, sizeof(m), "%s: %s", it->why, strerror(it->err));
@@ -1219,8 +867,8 @@ int cli_tree_upload(const struct cli_tree_opts *opts, const struct cli_common *c
 		    const char *dir, const struct cli_url *url)
 {
 	struct tree t;
-	struct walk w;
-	struct item it;
+	struct walk *w = NULL;
+	struct walk_item it;
 	struct sigaction sa;
 	struct hoist_result res = HOIST_RESULT_INIT;
 	char *root = NULL;
@@ -1229,7 +877,6 @@ int cli_tree_upload(const struct cli_tree_opts *opts, const struct cli_common *c
 	hoist_status st;
 
 	memset(&t, 0, sizeof(t));
-	memset(&w, 0, sizeof(w));
 	pthread_mutex_init(&t.lock, NULL);
 	pthread_cond_init(&t.cond, NULL);
 	pthread_mutex_init(&t.term_lock, NULL);
@@ -1247,7 +894,7 @@ int cli_tree_upload(const struct cli_tree_opts *opts, const struct cli_common *c
 		goto out;
 	}
 	t.root = root;
-	if (walk_open(&w, root, opts->follow_symlinks) != 0) {
+	if (walk_new(&w, root, opts->follow_symlinks) != 0) {
 		fputs("hoist: cannot upload the tree '", stderr);
 		cli_print_safe(stderr, dir);
 		fprintf(stderr, "': %s\n", errno == ENOTDIR ? "it is not a directory" : strerror(errno));
@@ -1290,8 +937,8 @@ int cli_tree_upload(const struct cli_tree_opts *opts, const struct cli_common *c
 	t.draw = !common->quiet && !common->json && isatty(STDERR_FILENO);
 	t.t0 = now_s();
 	for (;;) {
-		walk_next(&w, &it);
-		if (it.kind == IT_END)
+		walk_next(w, &it);
+		if (it.kind == WALK_END)
 			break;
 		one_item(&t, &it);
 		if (tree_cancel && !t.fatal) {
@@ -1335,7 +982,7 @@ out:
 	hoist_object_lister_free(t.lister);
 	hoist_engine_free(t.engine);
 	hoist_result_cleanup(&res);
-	walk_close(&w);
+	walk_free(w);
 	for (i = 0; i < t.nnotes; i++) {
 		free(t.notes[i].rel);
 		free(t.notes[i].message);
