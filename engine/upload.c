@@ -870,11 +870,18 @@ void upload_stream_notify(void *owner)
 /* ------------------------------------------------------------ lifecycle */
 
 /* Runs from a posted message, when nothing of this upload is on the stack:
- * after the broadcast the owner may free the upload at once. */
+ * after the broadcast the owner may free the upload at once, so the done
+ * callback runs before it (a wait that starts inside it then returns as
+ * soon as the callback does). */
 static void fin_msg_fn(struct loop_msg *m)
 {
 	struct hoist_upload *u = container_of(m, struct hoist_upload, fin_msg);
 
+	if (u->spec.on_done) {
+		ctx_callback_enter();
+		u->spec.on_done(u->res.status, u->spec.userdata);
+		ctx_callback_leave();
+	}
 	pthread_mutex_lock(&u->lock);
 	u->synced.finished = 1;
 	pthread_cond_broadcast(&u->cond);

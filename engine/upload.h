@@ -76,6 +76,7 @@ struct upload_spec {
 	int restart;
 	hoist_progress_fn progress;
 	hoist_part_fn on_part;
+	hoist_done_fn on_done;
 	void *userdata;
 };
 

@@ -50,6 +50,9 @@ static hoist_status copy_options(struct hoist_upload_options *o,
 	case 3:
 		memcpy(o, in, offsetof(struct hoist_upload_options, upload_id));
 		break;
+	case 4:
+		memcpy(o, in, offsetof(struct hoist_upload_options, on_done));
+		break;
 	case HOIST_UPLOAD_OPTIONS_VERSION:
 		*o = *in;
 		break;
@@ -158,6 +161,7 @@ static hoist_status fill_spec(struct hoist_upload *u, const struct hoist_engine 
 	s->restart = o->restart;
 	s->progress = o->progress;
 	s->on_part = o->on_part;
+	s->on_done = o->on_done;
 	s->userdata = o->userdata;
 	s->jobs = o->jobs ? o->jobs : 64;
 	per_loop = e->conf.max_connections / e->conf.io_threads;

@@ -424,12 +424,21 @@ struct hoist_part_info {
 /* Called once per finished part (for --verbose listings). */
 typedef void (*hoist_part_fn)(const struct hoist_part_info *part, void *userdata);
 
+/* Called once when the upload has ended, successfully or not (upload
+ * options version 4): from the upload's event loop thread, after its last
+ * progress and part callbacks, just before hoist_upload_wait is released
+ * (a wait another thread starts once this callback has been called returns
+ * as soon as it has returned).  For a caller that runs many uploads at once and must learn
+ * which one ended without a thread per upload.  Like every callback, it
+ * must not free the upload (refused) nor block. */
+typedef void (*hoist_done_fn)(hoist_status status, void *userdata);
+
 /* Version 2 appended concurrency and s3_checksum; a caller built against
  * version 1 (the struct without them) keeps working: its version field
  * says how much of the struct the engine may read. */
-#define HOIST_UPLOAD_OPTIONS_VERSION 4
+#define HOIST_UPLOAD_OPTIONS_VERSION 5
 struct hoist_upload_options {
-	unsigned version;          /* HOIST_UPLOAD_OPTIONS_VERSION (1 to 4) */
+	unsigned version;          /* HOIST_UPLOAD_OPTIONS_VERSION (1 to 5) */
 	const char *bucket;        /* required */
 	const char *key;           /* required, 1..1023 bytes of UTF-8 */
 	uint64_t part_size;        /* 0: 8 MiB; grown to keep <= 10000 parts,
@@ -475,6 +484,8 @@ struct hoist_upload_options {
 	const char *upload_id;
 	unsigned first_part;
 	unsigned part_count;
+	/* ---- version 5: many uploads at once (hoist cp -r) */
+	hoist_done_fn on_done;     /* NULL: none; userdata is passed to it */
 };
 #ifdef __cplusplus
 #define HOIST_UPLOAD_OPTIONS_INIT { HOIST_UPLOAD_OPTIONS_VERSION }
@@ -854,6 +865,66 @@ HOIST_EXTERN hoist_status hoist_plan_parts(uint64_t size, uint64_t requested,
 					   enum hoist_dialect dialect,
 					   uint64_t *part_size, unsigned *nparts);
 
+/* -------------------------------------------------- objects in a bucket
+ *
+ * What is already stored, for callers that compare a local tree with a
+ * bucket (hoist cp -r --skip-existing).  Blocking, on the caller's thread,
+ * with the engine's retry policy; HOIST_E_INVALID_ARG from an engine
+ * thread.
+ */
+
+#define HOIST_LIST_OPTIONS_VERSION 1
+struct hoist_list_options {
+	unsigned version;          /* HOIST_LIST_OPTIONS_VERSION */
+	const char *bucket;        /* required */
+	const char *prefix;        /* NULL or "": every key */
+	const char *start_after;   /* NULL: from the first key */
+	unsigned page_size;        /* keys per ListObjectsV2 page; 0: 1000 (the most) */
+};
+#ifdef __cplusplus
+#define HOIST_LIST_OPTIONS_INIT { HOIST_LIST_OPTIONS_VERSION }
+#else
+#define HOIST_LIST_OPTIONS_INIT { .version = HOIST_LIST_OPTIONS_VERSION }
+#endif
+
+/* One listed object.  Listings carry no CRC64; on S3 the ETag of a
+ * single-part upload is the MD5 of the object, a multipart one ("-N")
+ * is not an MD5 of anything. */
+struct hoist_object_entry {
+	const char *key;           /* decoded */
+	uint64_t size;
+	int64_t mtime;             /* LastModified in Unix seconds; 0: unreadable */
+	const char *last_modified; /* as the server wrote it */
+	const char *etag;          /* with its quotes, as sent; "" when absent */
+	const char *storage_class; /* "" when absent */
+};
+
+struct hoist_object_lister;
+/* A listing of the keys under opts->prefix in ascending byte order of
+ * their UTF-8 (the order OSS and S3 list in: "a-b" before "a/b").  Nothing
+ * is sent yet.  *out is OWNED by the caller (hoist_object_lister_free). */
+HOIST_EXTERN hoist_status hoist_object_lister_new(struct hoist_object_lister **out,
+						  struct hoist_engine *engine,
+						  const struct hoist_list_options *opts,
+						  struct hoist_result *result);
+/* The next object: *entry is BORROWED until the next call or the free, and
+ * NULL (with HOIST_OK) at the end.  Fetches a page (ListObjectsV2, with
+ * encoding-type=url) when the last one is used up, so the listing holds
+ * one page in memory whatever its length.  A listing whose keys do not
+ * ascend fails with HOIST_E_SERVER, as does an unreadable page; after a
+ * failure the lister returns the end. */
+HOIST_EXTERN hoist_status hoist_object_lister_next(struct hoist_object_lister *lister,
+						   const struct hoist_object_entry **entry,
+						   struct hoist_result *result);
+HOIST_EXTERN void hoist_object_lister_free(struct hoist_object_lister *lister);
+
+/* HEAD of one object: on HOIST_OK result->bytes is its size,
+ * result->etag its ETag, result->crc64 / crc64_valid the server's CRC64
+ * (OSS; S3 stores send none), result->version_id when versioned.  A
+ * missing object is HOIST_E_NOT_FOUND. */
+HOIST_EXTERN hoist_status hoist_head_object(struct hoist_engine *engine, const char *bucket,
+					    const char *key, struct hoist_result *result);
+
 /* -------------------------------------------------------------- versions
  *
  * What each version of a versioned struct added.  A caller sets `version`
@@ -870,8 +941,10 @@ HOIST_EXTERN hoist_status hoist_plan_parts(uint64_t size, uint64_t requested,
  *                           2        concurrency, s3_checksum
  *                           3        expected_size, memory_limit
  *                           4        upload_id, first_part, part_count
+ *                           5        on_done
  *   hoist_result            1        version .. message
  *   hoist_download_options  1        version .. userdata
+ *   hoist_list_options      1        bucket .. page_size
  *
  * Structs the library fills and hands out by pointer (hoist_part_info,
  * hoist_part_entry, hoist_upload_entry) carry no version: fields are only

@@ -8,7 +8,8 @@
  * CLI's credentials and config files, for s3://), cp.c (the upload, and
  * the command line of a download), download.c (the download),
  * housekeeping.c (abort, ls-uploads, ls-parts), output.c (result printing,
- * JSON), progress.c (the progress bar).
+ * JSON), progress.c (the progress bar), tree.c (cp -r: filters, listing
+ * merge, many uploads on one engine) and walk.c (its walk, walk.h).
  * Threading: everything runs on the main thread, except the progress and
  * per-part callbacks, which the engine calls from its own threads one at a
  * time per upload (see hoist.h).  engine/mpi/ (hoist-mpi) reuses args.c,
@@ -34,6 +35,7 @@ enum cli_exit {
 	CLI_EXIT_CHECKSUM = 4,     /* a part or the object failed verification */
 	CLI_EXIT_CALLBACK = 5,     /* object stored, the upload callback failed */
 	CLI_EXIT_SOURCE_CHANGED = 6, /* the file changed under the upload */
+	CLI_EXIT_SOME_FAILED = 7,  /* cp -r: some files failed, the others were copied */
 	CLI_EXIT_CANCELLED = 130   /* Ctrl-C or SIGTERM, as shells count it */
 };
 
@@ -246,5 +248,35 @@ void cli_progress_update(uint64_t increment, uint64_t transferred,
 void cli_progress_clear(struct cli_progress *p);
 /* Draws the final state and ends the line (ok: the upload succeeded). */
 void cli_progress_finish(struct cli_progress *p, int ok);
+
+/* -------------------------------------------------------------- tree.c */
+
+/* cp -r: the tree options, filled by cli_tree_apply while cp parses. */
+struct cli_tree_filter {
+	int exclude;               /* 1: --exclude, 0: --include */
+	const char *pattern;       /* BORROWED from argv */
+};
+struct cli_tree_opts {
+	int recursive;             /* -r */
+	int any;                   /* a tree option other than -r was given */
+	struct cli_tree_filter *filters; /* room for argc entries, the caller's */
+	size_t nfilters;
+	int follow_symlinks;
+	int skip_existing;
+	int checksum_compare;
+	unsigned files;            /* --files; 0: 256 */
+};
+
+/* cp's option rows plus the tree's, after the shared ones (malloc'd). */
+struct option *cli_tree_options_merge(const struct option *cp);
+/* 1 when id was a tree option (applied), 0 when not, -1 after a usage line. */
+int cli_tree_apply(struct cli_tree_opts *t, int id, const char *arg);
+/* Uploads the tree under dir to url's bucket and prefix; uo carries the
+ * per-file options (bucket set; key, jobs and callbacks are the tree's).
+ * Returns the exit code. */
+int cli_tree_upload(const struct cli_tree_opts *opts, const struct cli_common *common,
+		    struct hoist_engine_options *eo, const struct hoist_upload_options *uo,
+		    const char *dir, const struct cli_url *url);
+extern const char cli_tree_help[];
 
 #endif
