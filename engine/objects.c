@@ -48,7 +48,7 @@ struct hoist_object_lister {
 
 static hoist_status fetch_page(struct hoist_object_lister *l, struct hoist_result *res)
 {
-	struct op_spec s = { "ListObjectsV2", "GET", l->bucket, NULL, { { NULL, NULL } }, 0 };
+	struct op_spec s = { .op = "ListObjectsV2", .method = "GET", .bucket = l->bucket };
 	struct request *r = NULL;
 	hoist_status st;
 
@@ -203,7 +203,7 @@ out:
 hoist_status hoist_head_object(struct hoist_engine *engine, const char *bucket, const char *key,
 			       struct hoist_result *result)
 {
-	struct op_spec s = { "HeadObject", "HEAD", bucket, key, { { NULL, NULL } }, 0 };
+	struct op_spec s = { .op = "HeadObject", .method = "HEAD", .bucket = bucket, .key = key };
 	struct hoist_result r = HOIST_RESULT_INIT;
 	struct request *rq = NULL;
 	hoist_status st;

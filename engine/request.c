@@ -39,6 +39,7 @@
 #include <sys/socket.h>
 
 #include "checksum.h"
+#include "creds.h"
 #include "retry.h"
 #include "source.h"
 
@@ -96,6 +97,8 @@ void request_free(struct request *r)
 	free(r->retry_after);
 	free(r->qos_delay);
 	free(r->content_length);
+	free(r->content_range);
+	free(r->last_modified);
 	free(r->echo);
 	error_doc_cleanup(&r->err);
 	free(r);
@@ -208,6 +211,14 @@ static size_t write_body(char *data, size_t size, size_t nmemb, void *ud)
 	size_t cap = r->body_cap ? r->body_cap : BODY_CAP_DEFAULT;
 
 	r->last_io_ms = hoist__now_ms();
+	if (r->sink && r->sink_mode == 0) {
+		long http = 0;
+
+		curl_easy_getinfo(r->xfer.easy, CURLINFO_RESPONSE_CODE, &http);
+		r->sink_mode = http >= 200 && http < 300 ? 1 : 2;
+	}
+	if (r->sink_mode == 1)
+		return r->sink(r, data, n);
 	if (r->body.len + n > cap) {
 		/* Keep reading (the connection stays reusable), keep nothing
 		 * more. */
@@ -345,7 +356,31 @@ static char *aws_signed_headers(const struct sign_kv *h, size_t n)
 
 /* Adds the date, token and Authorization headers to the request's header
  * table (and so to the signature input).  Returns 0 or -1. */
+static int sign_with(struct request *r, struct buf *auth, const char *ak, const char *sk,
+		     const char *token);
+
+/* The keys come from the engine's holder (creds.h): one referenced set for
+ * the whole signature, so a refresh on another thread cannot hand us a
+ * new key with an old token.  r->creds_gen says which set signed, for an
+ * expired-token answer. */
 static int sign_request_headers(struct request *r, struct buf *auth)
+{
+	const struct conf *c = r->ctx->conf;
+	struct creds_set *ks;
+	int rc;
+
+	if (!r->ctx->creds) {
+		return sign_with(r, auth, c->ak, c->sk, c->token);
+	}
+	ks = creds_get(r->ctx->creds);
+	r->creds_gen = ks->gen;
+	rc = sign_with(r, auth, ks->ak, ks->sk, ks->token);
+	creds_put(ks);
+	return rc;
+}
+
+static int sign_with(struct request *r, struct buf *auth, const char *ak, const char *sk,
+		     const char *token)
 {
 	const struct conf *c = r->ctx->conf;
 	const struct dialect_names *nm = dialect_names(c->dialect);
@@ -365,15 +400,15 @@ static int sign_request_headers(struct request *r, struct buf *auth)
 		rc |= request_header(r, nm->date, iso);
 		rc |= request_header(r, nm->content_sha256, "UNSIGNED-PAYLOAD");
 	}
-	if (c->ak && c->token) {
-		rc |= request_header(r, nm->security_token, c->token);
+	if (ak && token) {
+		rc |= request_header(r, nm->security_token, token);
 	}
 	if (c->dialect == HOIST_DIALECT_S3) {
 		rc |= request_header(r, "Host", r->url.host.data);
 	}
 	if (rc)
 		return -1;
-	if (!c->ak) {
+	if (!ak) {
 		return 0; /* anonymous */
 	}
 
@@ -402,7 +437,7 @@ static int sign_request_headers(struct request *r, struct buf *auth)
 		if (!sh)
 			return -1;
 		memset(&p, 0, sizeof(p));
-		p.secret = c->sk;
+		p.secret = sk;
 		p.region = c->region;
 		p.service = "s3";
 		p.datetime = iso;
@@ -412,7 +447,7 @@ static int sign_request_headers(struct request *r, struct buf *auth)
 		if (rc == 0) {
 			rc = buf_printf(auth,
 					"Authorization: AWS4-HMAC-SHA256 Credential=%s/%.8s/%s/s3/aws4_request, SignedHeaders=%s, Signature=%s",
-					c->ak, iso, c->region, sh, sig);
+					ak, iso, c->region, sh, sig);
 		}
 		free(sh);
 		return rc;
@@ -420,15 +455,15 @@ static int sign_request_headers(struct request *r, struct buf *auth)
 	if (c->signature == HOIST_SIGNATURE_V1) {
 		char sig[29];
 
-		if (sign_oss_v1(sig, c->sk, &sr, rfc) < 0)
+		if (sign_oss_v1(sig, sk, &sr, rfc) < 0)
 			return -1;
-		return buf_printf(auth, "Authorization: OSS %s:%s", c->ak, sig);
+		return buf_printf(auth, "Authorization: OSS %s:%s", ak, sig);
 	} else {
 		struct sign_v4_params p;
 		char sig[65];
 
 		memset(&p, 0, sizeof(p));
-		p.secret = c->sk;
+		p.secret = sk;
 		p.region = c->region;
 		p.product = "oss";
 		p.datetime = iso;
@@ -437,7 +472,7 @@ static int sign_request_headers(struct request *r, struct buf *auth)
 			return -1;
 		return buf_printf(auth,
 				  "Authorization: OSS4-HMAC-SHA256 Credential=%s/%.8s/%s/oss/aliyun_v4_request,Signature=%s",
-				  c->ak, iso, c->region, sig);
+				  ak, iso, c->region, sig);
 	}
 }
 
@@ -459,6 +494,7 @@ static CURLcode prepare(struct request *r)
 	struct buf auth = BUF_INIT, line = BUF_INIT;
 	CURL *h = NULL;
 	CURLcode cc = CURLE_OUT_OF_MEMORY;
+	char *cainfo = NULL;
 	size_t i;
 
 	if (dialect_url(&r->url, c, r->bucket, r->key, r->query, r->nquery) < 0)
@@ -525,6 +561,12 @@ static CURLcode prepare(struct request *r)
 	if (c->ca_file) {
 		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
 	}
+	/* With a CA file in effect (ours, or libcurl's default bundle), no CA
+	 * directory: libcurl reuses the store it built (CURLOPT_CA_CACHE_TIMEOUT)
+	 * only when it came from a file alone, so Debian's default CApath made
+	 * every connection parse the whole bundle again. */
+	if (c->ca_file || (curl_easy_getinfo(h, CURLINFO_CAINFO, &cainfo) == CURLE_OK && cainfo))
+		curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
 	if (c->insecure) {
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -532,6 +574,7 @@ static CURLcode prepare(struct request *r)
 
 	r->pos = 0;
 	r->crc = 0;
+	r->sink_mode = 0;
 	if (strcmp(r->method, "PUT") == 0) {
 		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(h, CURLOPT_READDATA, r);
@@ -561,6 +604,9 @@ static CURLcode prepare(struct request *r)
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
 	} else if (strcmp(r->method, "GET") == 0) {
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+		if (r->sink && r->recv_buffer) {
+			curl_easy_setopt(h, CURLOPT_BUFFERSIZE, r->recv_buffer);
+		}
 	} else {
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
 	}
@@ -604,6 +650,8 @@ void request_capture_headers(struct request *r, enum hoist_dialect d,
 	r->date = get(userdata, "Date");
 	r->retry_after = get(userdata, "Retry-After");
 	r->content_length = get(userdata, "Content-Length");
+	r->content_range = get(userdata, "Content-Range");
+	r->last_modified = get(userdata, "Last-Modified");
 	if (r->echo_header) {
 		r->echo = get(userdata, r->echo_header);
 	}
@@ -675,6 +723,29 @@ int request_start(struct request *r, struct loop *l)
 		return -1;
 	}
 	return 0;
+}
+
+long request_live_status(struct request *r)
+{
+	long http = 0;
+
+	if (r->xfer.easy) {
+		curl_easy_getinfo(r->xfer.easy, CURLINFO_RESPONSE_CODE, &http);
+	}
+	return http;
+}
+
+char *request_live_header(struct request *r, const char *name)
+{
+	return r->xfer.easy ? header_dup(r->xfer.easy, name) : NULL;
+}
+
+void request_resume(struct request *r)
+{
+	if (r->xfer.easy) {
+		r->last_io_ms = hoist__now_ms();
+		curl_easy_pause(r->xfer.easy, CURLPAUSE_CONT);
+	}
 }
 
 void request_perform(struct request *r)
@@ -778,6 +849,31 @@ uint64_t request_retry_delay(struct ctx *c, const struct request *r, unsigned at
 			off);
 	}
 	return sd > d ? sd : d;
+}
+
+#define TOKEN_RETRY_LOG \
+	"the session token expired (request id %s); renewing the credentials and sending once more"
+
+int request_token_refresh(struct request *r)
+{
+	const char *id;
+
+	if (r->http <= 0 || !dialect_token_expired(r->ctx->conf->dialect, r->http, r->err.code) ||
+	    !creds_refreshable(r->ctx->creds))
+		return 0;
+	creds_expired(r->ctx->creds, r->creds_gen);
+	id = r->err.request_id ? r->err.request_id : r->request_id ? r->request_id : "-";
+	if (r->part) {
+		ctx_log(r->ctx, "%s part %u: " TOKEN_RETRY_LOG, r->op, r->part, id);
+	} else {
+		ctx_log(r->ctx, "%s: " TOKEN_RETRY_LOG, r->op, id);
+	}
+	return 1;
+}
+
+int request_creds_ready(struct ctx *c, uint64_t gen)
+{
+	return !creds_pending(c->creds, gen);
 }
 
 void request_note(struct req_stats *s, const struct request *r)

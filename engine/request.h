@@ -67,6 +67,15 @@ struct request {
 	const char *echo_header;    /* static: a response header to keep in
 	                               echo (x-amz-checksum-*), or NULL */
 	void (*done)(struct request *r); /* loop thread, after capture */
+	/* A body sink (a GET's bytes): when set, the bytes of a 2xx response
+	 * go to sink instead of r->body (error bodies are still captured).
+	 * Returns n (taken), CURL_WRITEFUNC_PAUSE (not taken: curl offers the
+	 * same bytes again after request_resume), or anything else to abort
+	 * the transfer.  The sink adds to r->pos and *r->sent_total itself
+	 * (what it took); loop thread. */
+	size_t (*sink)(struct request *r, const char *data, size_t n);
+	long recv_buffer;           /* CURLOPT_BUFFERSIZE for a sink; 0: curl's */
+	int sink_mode;              /* 0 undecided, 1 to the sink, 2 captured */
 	void *owner;
 	unsigned part;              /* for messages: 0 if not a part */
 
@@ -79,6 +88,7 @@ struct request {
 	int src_errno;
 	char errbuf[CURL_ERROR_SIZE];
 	int64_t sign_time;          /* Unix seconds the signature claims */
+	uint64_t creds_gen;         /* the key set that signed (creds.h); 0: static */
 	int64_t sign_offset;        /* the clock offset included in sign_time */
 	double started;             /* hoist__now_s() at start */
 	uint64_t last_io_ms;        /* hoist__now_ms() of the last body byte
@@ -100,6 +110,8 @@ struct request {
 	char *retry_after;
 	char *qos_delay;
 	char *content_length;
+	char *content_range;
+	char *last_modified;
 	char *echo;                 /* echo_header's value, if it came */
 	uint64_t resp_crc;
 	int resp_crc_valid;
@@ -137,6 +149,15 @@ void request_capture_headers(struct request *r, enum hoist_dialect d,
 /* Loop thread: signs and adds to the loop.  Returns 0, or -1 with r->cc
  * set (setup failed: r->done is not called). */
 int request_start(struct request *r, struct loop *l);
+/* Loop thread, on a running request: the response status and one header
+ * received so far (malloc'd, or NULL), for a sink that checks the answer
+ * before it takes a byte. */
+long request_live_status(struct request *r);
+char *request_live_header(struct request *r, const char *name);
+/* Loop thread: lets a sink that paused take bytes again (curl may call
+ * the sink from inside this call). */
+void request_resume(struct request *r);
+
 /* Any thread: signs and performs on a private easy handle, blocking. */
 void request_perform(struct request *r);
 
@@ -172,6 +193,20 @@ int request_clock_skew(const struct request *r, int64_t *offset);
  * right.  rng is the caller's backoff state. */
 uint64_t request_retry_delay(struct ctx *c, const struct request *r, unsigned attempt,
 			     uint64_t *rng);
+
+/* The one expired-token policy, for every owner of requests: when r was
+ * refused because its session token expired and the engine's provider can
+ * give new keys, asks for them (never blocks) and returns 1; the owner
+ * then sends the request once more (once: a second refusal is final),
+ * when request_creds_ready(r) says the refresh is over.  0 otherwise. */
+int request_token_refresh(struct request *r);
+/* Whether a refresh asked for after r's refusal is over (1), so that the
+ * retry is signed with the new keys. */
+int request_creds_ready(struct ctx *c, uint64_t gen);
+/* How long an owner waits between request_creds_ready polls, ms: short,
+ * since a local metadata service answers in about a millisecond, but the
+ * loop is not spun. */
+#define REQUEST_CREDS_POLL_MS 20
 
 /* What a transfer adds up over its requests, for its result. */
 struct req_stats {

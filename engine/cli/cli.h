@@ -5,13 +5,15 @@
  * header.  Its files split by concern: main.c (dispatch, --help, exit
  * codes), args.c (option values: sizes, oss:// and s3:// URLs, endpoints,
  * credentials, the options every command shares), awsconfig.c (the AWS
- * CLI's credentials and config files, for s3://), cp.c (the upload),
+ * CLI's credentials and config files, for s3://), cp.c (the upload, and
+ * the command line of a download), download.c (the download),
  * housekeeping.c (abort, ls-uploads, ls-parts), output.c (result printing,
  * JSON), progress.c (the progress bar), tree.c (cp -r: filters, listing
  * merge, many uploads on one engine) and walk.c (its walk, walk.h).
  * Threading: everything runs on the main thread, except the progress and
  * per-part callbacks, which the engine calls from its own threads one at a
- * time per upload (see hoist.h).
+ * time per upload (see hoist.h).  engine/mpi/ (hoist-mpi) reuses args.c,
+ * awsconfig.c, output.c and progress.c.
  */
 #ifndef HOIST_CLI_H
 #define HOIST_CLI_H
@@ -19,6 +21,8 @@
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include <jansson.h>
 
 #include "hoist.h"
 
@@ -72,11 +76,31 @@ struct cli_aws_profile {
 	char *region;
 };
 
+/* Copies the value of each keys[i] in section `want` of the INI file at
+ * path into *outs[i] (malloc'd) unless already set.  "[section]" lines,
+ * "key = value" lines, '#' and ';' comments.  Returns 1 when the section
+ * exists, 0 when it (or the file) does not. */
+int cli_ini_lookup(const char *path, const char *want, const char *const keys[],
+		   char **outs[], size_t nkeys);
+
 /* Fills the fields still NULL in p: the keys from the credentials file
  * when want_keys, the region from the config file when want_region.
  * Missing files or profiles leave them NULL. */
 void cli_aws_profile_load(struct cli_aws_profile *p, int want_keys, int want_region);
 void cli_aws_profile_cleanup(struct cli_aws_profile *p);
+
+/* ------------------------------------------------------------ creds.c */
+
+struct cli_creds;
+/* Walks the credentials chain of url's dialect (creds.c has the order)
+ * and fills eo: static keys, or a provider the engine calls again for
+ * keys that expire; nothing for anonymous requests.  With c->verbose, one
+ * stderr line names the source (never a key).  *out owns what eo points
+ * to: free it after the engine.  Returns 0, or -1 after a usage line. */
+struct cli_common;
+int cli_creds_resolve(struct cli_creds **out, struct hoist_engine_options *eo,
+		      const struct cli_common *c, const struct cli_url *url, const char *cmd);
+void cli_creds_free(struct cli_creds *cc);
 
 /* Options every network command shares (endpoint, credentials, TLS ...). */
 struct cli_common {
@@ -97,6 +121,9 @@ struct cli_common {
 	int quiet;
 	int json;
 	struct cli_aws_profile aws; /* s3:// only, when the environment is silent */
+	const char *profile;       /* --profile (oss://) */
+	struct cli_creds *creds;   /* the chosen credentials (creds.c); the
+	                              engine borrows them: freed after it */
 };
 
 /* getopt_long ids of the shared options (above any short option letter). */
@@ -117,6 +144,7 @@ enum cli_common_opt {
 	OPT_QUIET,
 	OPT_JSON,
 	OPT_HELP,
+	OPT_PROFILE,
 	OPT_COMMON_END_           /* command-specific ids start here */
 };
 
@@ -151,6 +179,16 @@ void cli_usage_error(const char *cmd, const char *fmt, ...)
 /* ------------------------------------------------------------- commands */
 
 int cli_cp(int argc, char **argv);
+
+/* A download (download.c): `hoist cp URL DEST`, parsed by cp.c. */
+struct cli_download_args {
+	struct cli_common *common;
+	struct hoist_download_options opts; /* part size, jobs, checks ... */
+	const char *url_text;
+	const char *dest;          /* FILE, DIR or "-" */
+	uint64_t memory_limit;     /* --memory-limit, 0: the engine's default */
+};
+int cli_download(const struct cli_download_args *a);
 int cli_abort(int argc, char **argv);
 int cli_ls_uploads(int argc, char **argv);
 int cli_ls_parts(int argc, char **argv);
@@ -160,9 +198,15 @@ extern const char cli_help_common[];
 
 /* ------------------------------------------------------------ output.c */
 
-/* Writes s as a JSON string literal (quotes included); NULL -> null.
- * Invalid UTF-8 bytes become U+FFFD so the output always parses. */
-void cli_json_string(FILE *f, const char *s);
+/* JSON values for --json (jansson; the caller owns the reference):
+ * cli_json_str is s as a string, NULL -> null, each invalid UTF-8 byte as
+ * U+FFFD so the output always parses; cli_json_u64 is any unsigned 64-bit
+ * integer, INT64_MAX and above included (a CRC64).  Both NULL on OOM. */
+json_t *cli_json_str(const char *s);
+json_t *cli_json_u64(uint64_t v);
+/* Prints v, compact, and a newline, then releases it (NULL: an OOM line
+ * on stderr). */
+void cli_json_print(FILE *f, json_t *v);
 /* Writes s for a human: control bytes as \xNN so a key cannot move the
  * cursor.  NULL -> "-". */
 void cli_print_safe(FILE *f, const char *s);
@@ -171,6 +215,10 @@ void cli_print_safe(FILE *f, const char *s);
 void cli_print_part(FILE *f, const struct hoist_part_info *p);
 /* The final printout of a finished upload, human form. */
 void cli_print_result(FILE *f, const struct hoist_result *r);
+/* The result as a JSON object (as below; NULL on OOM), for a caller that
+ * adds fields of its own (hoist-mpi's per-rank figures). */
+json_t *cli_result_json(const struct hoist_result *r, int with_parts,
+			const struct hoist_part_info *parts, size_t nparts);
 /* The whole result as one JSON object and a newline; with_parts adds the
  * nparts per-part records as "part_list" (--json --verbose). */
 void cli_print_result_json(FILE *f, const struct hoist_result *r, int with_parts,

@@ -44,7 +44,11 @@ enum cp_opt {
 	OPT_FIXED_JOBS,
 	OPT_S3_CHECKSUM,
 	OPT_MEMORY_LIMIT,
-	OPT_EXPECTED_SIZE
+	OPT_EXPECTED_SIZE,
+	OPT_EXPECT_SIZE,
+	OPT_EXPECT_CRC64,
+	OPT_VERSION_ID,
+	OPT_REQUIRE_VERIFIED
 };
 
 static const struct option cp_options[] = {
@@ -67,12 +71,17 @@ static const struct option cp_options[] = {
 	{ "s3-checksum", required_argument, NULL, OPT_S3_CHECKSUM },
 	{ "memory-limit", required_argument, NULL, OPT_MEMORY_LIMIT },
 	{ "expected-size", required_argument, NULL, OPT_EXPECTED_SIZE },
+	{ "expect-size", required_argument, NULL, OPT_EXPECT_SIZE },
+	{ "expect-crc64", required_argument, NULL, OPT_EXPECT_CRC64 },
+	{ "version-id", required_argument, NULL, OPT_VERSION_ID },
+	{ "require-verified", no_argument, NULL, OPT_REQUIRE_VERIFIED },
 	{ NULL, 0, NULL, 0 }
 };
 
 static const char cp_help[] =
 	"Usage: hoist cp FILE oss://BUCKET/KEY [options]\n"
 	"       hoist cp FILE s3://BUCKET/KEY [options]\n"
+	"       hoist cp oss://BUCKET/KEY FILE|DIR|- [options]   (download; see below)\n"
 	"       hoist cp -r DIR oss://BUCKET/PREFIX/ [options]   (s3:// too)\n"
 	"\n"
 	"Uploads FILE (or '-': standard input, whatever it is: a pipe, a socket,\n"
@@ -116,6 +125,23 @@ static const char cp_help[] =
 	"      1G               512 MiB        2.4 TiB          128\n"
 	"      10G              5 GiB          7.8 TiB          1280 (at most --jobs)\n"
 	"  A stream is never resumed: on a failure or Ctrl-C its upload is aborted.\n"
+	"\n"
+	"Download: hoist cp oss://BUCKET/KEY FILE|DIR|-   (and s3://BUCKET/KEY)\n"
+	"  Reads the object in parallel ranged GETs (--part-size is the range size,\n"
+	"  --jobs, --fixed-jobs and --checksum none|... as above), each pinned with\n"
+	"  If-Match to the ETag a HEAD reported, the CRC64 of every range computed\n"
+	"  as it arrives and the whole object's checked against the store's.  FILE\n"
+	"  is written through a temporary file beside it and replaced only by the\n"
+	"  complete, verified object (fsync, rename); a DIR gets the key's last\n"
+	"  segment as the name; '-' writes standard output, in order (the result\n"
+	"  then goes to stderr).  Exit 6: the object changed during the download;\n"
+	"  4: a CRC64 mismatch (FILE untouched); 3: a local write error.\n"
+	"  --expect-size SIZE    fail (exit 4) unless the object has this size\n"
+	"  --expect-crc64 N      fail (exit 4) unless its CRC64 (decimal) is N\n"
+	"  --version-id ID       read this version of the object\n"
+	"  --require-verified    fail (exit 4) when the store offers no checksum to\n"
+	"                        verify the object with\n"
+	"  --memory-limit SIZE   '-' only: the most bytes held ahead of the output\n"
 	"\n";
 
 /* ------------------------------------------------ callbacks and signals */
@@ -267,6 +293,9 @@ struct cp_args {
 	const char *file;
 	const char *url_text;
 	uint64_t memory_limit;     /* --memory-limit, 0: the engine's default */
+	/* Download-only options (refused for an upload). */
+	struct hoist_download_options dl;
+	const char *dl_only;       /* the first one given, for the refusal */
 	struct cli_tree_opts tree; /* -r and its options (tree.c) */
 };
 
@@ -423,6 +452,36 @@ static int cp_parse(struct cp_args *a, int argc, char **argv)
 				goto out;
 			}
 			break;
+		case OPT_EXPECT_SIZE:
+			if (cli_parse_size(&a->dl.expected_size, optarg)) {
+				cli_usage_error("cp", "--expect-size '%s': expected a size in bytes", optarg);
+				goto out;
+			}
+			a->dl.expected_size_set = 1;
+			a->dl_only = a->dl_only ? a->dl_only : "--expect-size";
+			break;
+		case OPT_EXPECT_CRC64: {
+			char *end = NULL;
+
+			errno = 0;
+			a->dl.expected_crc64 = strtoull(optarg, &end, 10);
+			if (errno || !end || *end || !*optarg || *optarg == '-') {
+				cli_usage_error("cp", "--expect-crc64 '%s': expected the CRC64 in decimal",
+						optarg);
+				goto out;
+			}
+			a->dl.expected_crc64_set = 1;
+			a->dl_only = a->dl_only ? a->dl_only : "--expect-crc64";
+			break;
+		}
+		case OPT_VERSION_ID:
+			a->dl.version_id = optarg;
+			a->dl_only = a->dl_only ? a->dl_only : "--version-id";
+			break;
+		case OPT_REQUIRE_VERIFIED:
+			a->dl.require_verified = 1;
+			a->dl_only = a->dl_only ? a->dl_only : "--require-verified";
+			break;
 		case OPT_S3_CHECKSUM:
 			if (strcmp(optarg, "none") == 0) {
 				a->uo.s3_checksum = HOIST_S3_CHECKSUM_NONE;
@@ -573,6 +632,35 @@ static int early_failure(int json, hoist_status s, char *message)
 
 /* ---------------------------------------------------------------- cp */
 
+/* `hoist cp URL DEST`: the options that mean something for a download
+ * are handed to download.c; the upload-only ones are refused. */
+static int cp_download(struct cp_args *a, char **argv)
+{
+	struct cli_download_args da;
+	const struct hoist_upload_options *u = &a->uo;
+
+	(void)argv;
+	if (u->callback_url || u->complete_all || u->forbid_overwrite || u->content_type ||
+	    u->s3_checksum || u->io || u->expected_size || u->checkpoint_dir) {
+		cli_usage_error("cp", "an upload option was given to a download (hoist cp URL FILE)");
+		return CLI_EXIT_USAGE;
+	}
+	memset(&da, 0, sizeof(da));
+	da.common = &a->common;
+	da.opts = a->dl;
+	da.opts.version = HOIST_DOWNLOAD_OPTIONS_VERSION;
+	da.opts.part_size = u->part_size;
+	da.opts.jobs = u->jobs;
+	da.opts.concurrency = u->concurrency;
+	da.opts.checksum = u->checksum;
+	da.opts.no_resume = u->no_resume;
+	da.opts.restart = u->restart;
+	da.url_text = a->file;
+	da.dest = a->url_text;
+	da.memory_limit = a->memory_limit;
+	return cli_download(&da);
+}
+
 static void block_signals(int block)
 {
 	sigset_t set;
@@ -585,7 +673,7 @@ static void block_signals(int block)
 
 int cli_cp(int argc, char **argv)
 {
-	struct cp_args a = { .uo = HOIST_UPLOAD_OPTIONS_INIT };
+	struct cp_args a = { .uo = HOIST_UPLOAD_OPTIONS_INIT, .dl = HOIST_DOWNLOAD_OPTIONS_INIT };
 	struct hoist_engine_options eo = HOIST_ENGINE_OPTIONS_INIT;
 	struct cp_state st = { .term_lock = PTHREAD_MUTEX_INITIALIZER };
 	struct hoist_result res = HOIST_RESULT_INIT;
@@ -608,6 +696,14 @@ int cli_cp(int argc, char **argv)
 	pr = cp_parse(&a, argc, argv);
 	if (pr) {
 		rc = pr > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+		goto out;
+	}
+	if (strncmp(a.file, "oss://", 6) == 0 || strncmp(a.file, "s3://", 5) == 0) {
+		rc = cp_download(&a, argv);
+		goto out;
+	}
+	if (a.dl_only) {
+		cli_usage_error("cp", "%s is for downloads (hoist cp URL FILE)", a.dl_only);
 		goto out;
 	}
 	if (cli_url_parse(&url, a.url_text)) {

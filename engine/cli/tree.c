@@ -399,33 +399,31 @@ static void note_failure(struct tree *t, const char *rel, const char *message)
 static void json_file(const struct tree *t, const char *rel, const char *key, const char *action,
 		      const char *reason, const struct hoist_result *r, hoist_status st)
 {
+	json_t *o;
+
 	if (!t->common->json)
 		return;
-	fputs("{\"file\":", stdout);
-	cli_json_string(stdout, rel);
-	fputs(",\"key\":", stdout);
-	cli_json_string(stdout, key);
-	fputs(",\"action\":", stdout);
-	cli_json_string(stdout, action);
-	if (reason) {
-		fputs(",\"reason\":", stdout);
-		cli_json_string(stdout, reason);
+	o = json_pack("{s:o,s:o,s:o}", "file", cli_json_str(rel), "key", cli_json_str(key),
+		      "action", cli_json_str(action));
+	if (o && reason) {
+		json_object_set_new(o, "reason", cli_json_str(reason));
 	}
-	if (r) {
-		fprintf(stdout, ",\"status\":\"%s\",\"bytes\":%" PRIu64, cli_status_name(st), r->bytes);
+	if (o && r) {
+		json_object_set_new(o, "status", json_string(cli_status_name(st)));
+		json_object_set_new(o, "bytes", cli_json_u64(r->bytes));
 		if (st == HOIST_OK && r->crc64_valid) {
-			fprintf(stdout, ",\"crc64\":%" PRIu64, r->crc64);
+			json_object_set_new(o, "crc64", cli_json_u64(r->crc64));
 		}
 		if (st == HOIST_OK) {
-			fputs(",\"etag\":", stdout);
-			cli_json_string(stdout, r->etag);
-			fprintf(stdout, ",\"parts\":%u,\"seconds\":%.6f", r->parts, r->seconds);
+			json_object_set_new(o, "etag", cli_json_str(r->etag));
+			json_object_set_new(o, "parts", json_integer(r->parts));
+			json_object_set_new(o, "seconds", json_real(r->seconds));
 		} else {
-			fputs(",\"message\":", stdout);
-			cli_json_string(stdout, r->message ? r->message : hoist_strerror(st));
+			json_object_set_new(o, "message",
+					    cli_json_str(r->message ? r->message : hoist_strerror(st)));
 		}
 	}
-	fputs("}\n", stdout);
+	cli_json_print(stdout, o);
 }
 
 static char *join(const char *a, const char *b)
@@ -974,13 +972,16 @@ static void summary(struct tree *t, int rc)
 	size_t i;
 
 	if (t->common->json) {
-		fprintf(stdout,
-			"{\"summary\":true,\"exit_code\":%d,\"files\":%" PRIu64 ",\"sent\":%" PRIu64
-			",\"bytes\":%" PRIu64 ",\"skipped\":%" PRIu64 ",\"existing\":%" PRIu64
-			",\"excluded\":%" PRIu64 ",\"special\":%" PRIu64 ",\"failed\":%" PRIu64
-			",\"seconds\":%.6f,\"mb_per_s\":%.3f,\"files_per_s\":%.1f}\n",
-			rc, t->seen, t->sent, t->sent_bytes, t->existing + t->excluded + t->special,
-			t->existing, t->excluded, t->special, t->failed, el, mbs, fps);
+		cli_json_print(stdout,
+			       json_pack("{s:b,s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:f,s:f,s:f}",
+					 "summary", 1, "exit_code", rc, "files", cli_json_u64(t->seen),
+					 "sent", cli_json_u64(t->sent), "bytes",
+					 cli_json_u64(t->sent_bytes), "skipped",
+					 cli_json_u64(t->existing + t->excluded + t->special),
+					 "existing", cli_json_u64(t->existing), "excluded",
+					 cli_json_u64(t->excluded), "special", cli_json_u64(t->special),
+					 "failed", cli_json_u64(t->failed), "seconds", el, "mb_per_s",
+					 mbs, "files_per_s", fps));
 		fflush(stdout);
 	} else if (!t->common->quiet) {
 		cli_format_bytes(b, sizeof(b), (double)t->sent_bytes);
