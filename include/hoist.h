@@ -425,11 +425,11 @@ struct hoist_part_info {
 typedef void (*hoist_part_fn)(const struct hoist_part_info *part, void *userdata);
 
 /* Called once when the upload has ended, successfully or not (upload
- * options version 4): from the upload's event loop thread, after its last
+ * options version 5): from the upload's event loop thread, after its last
  * progress and part callbacks, just before hoist_upload_wait is released
  * (a wait another thread starts once this callback has been called returns
- * as soon as it has returned).  For a caller that runs many uploads at once and must learn
- * which one ended without a thread per upload.  Like every callback, it
+ * as soon as it has returned).  For a caller that runs many uploads at
+ * once and must learn which one ended without a thread per upload.  Like every callback, it
  * must not free the upload (refused) nor block. */
 typedef void (*hoist_done_fn)(hoist_status status, void *userdata);
 

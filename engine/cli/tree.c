@@ -23,10 +23,14 @@
  * buffers, so the engine's memory budget is not what bounds them.  Each
  * upload tells the main thread that it ended through on_done (a queue
  * and a condition variable), and the main thread waits, frees and
- * reports it.
+ * reports it.  --checksum-compare checks (a HEAD, a read of the file) run
+ * on CHECKERS threads of this file and come back through the same queue;
+ * a file found different is then started like any other.
  * Threading: the main thread walks, lists, starts, reaps and prints; the
  * engine's loop threads call on_done and progress (the queue's lock, an
- * atomic counter) and the log callback (the terminal lock).
+ * atomic counter) and the log callback (the terminal lock); the checker
+ * threads take checks from their queue and hand them back (the queue's
+ * lock), touching nothing else of the tree but its immutable part.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -188,6 +192,13 @@ static int filtered_out(const struct cli_tree_opts *t, const char *rel)
 
 struct tree;
 
+/* Threads that make the --checksum-compare checks (a HEAD on OSS, then a
+ * read of the file), so that a tree against a far store is not a series
+ * of round trips on the main thread.  Fewer make the checks a queue on a
+ * long path; more only add HEADs in flight (and file reads competing for
+ * the same disk).  At most --files. */
+#define CHECKERS 16
+
 struct job {
 	struct job *next;          /* the done queue (synced) */
 	struct job *prev_run, *next_run; /* the running list (main thread) */
@@ -196,6 +207,12 @@ struct job {
 	char *rel;
 	char *key;
 	unsigned slots;
+	/* A --checksum-compare check instead of an upload (u NULL): */
+	int check;
+	char *path;                /* the file to read */
+	char *etag;                /* the listed ETag (S3 compares with it) */
+	uint64_t size;
+	int same;                  /* the checker's answer */
 };
 
 struct failure_note {
@@ -217,17 +234,24 @@ struct tree {
 	char *prefix;              /* the key prefix: "" or ending in '/' */
 	unsigned jobs, max_files;
 
-	/* Synced: the queue of ended uploads, from on_done. */
+	/* Synced: the queue of ended uploads (from on_done) and of ended
+	 * checks; the queue of checks to make and the checkers' stop flag. */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct job *done_head, *done_tail;
+	pthread_cond_t check_cond;
+	struct job *check_head, *check_tail;
+	int check_stop;
+	pthread_t checkers[CHECKERS];
+	unsigned ncheckers;
 
 	/* Atomic: body bytes moved, summed from the progress callbacks. */
 	_Atomic uint64_t moved;
 
-	/* Main thread. */
+	/* Main thread (drawn: under term_lock). */
 	pthread_mutex_t term_lock; /* the log callback and the progress line */
 	struct job *running;
+	struct job *pending_head, *pending_tail; /* checked, to be sent */
 	unsigned files_in_flight, slots_used;
 	uint64_t sent, sent_bytes, existing, excluded, special, failed, seen;
 	struct failure_note notes[MAX_FAILURES_KEPT];
@@ -239,6 +263,7 @@ struct tree {
 	int listing_done;
 	int fatal;                 /* stop walking: listing failed, Ctrl-C */
 	hoist_status fatal_status;
+	atomic_int abandon;        /* fatal, for the checkers: skip what is queued */
 	unsigned refusals;         /* failures in a row that every file would get */
 };
 
@@ -250,6 +275,14 @@ struct tree {
 #define REFUSALS_TO_STOP 8
 
 static volatile sig_atomic_t tree_cancel;
+
+/* Main thread: the run stops (nothing more is started). */
+static void stop_run(struct tree *t, hoist_status st)
+{
+	t->fatal = 1;
+	t->fatal_status = st;
+	atomic_store_explicit(&t->abandon, 1, memory_order_relaxed);
+}
 
 static void on_tree_signal(int sig)
 {
@@ -411,7 +444,35 @@ static void job_free(struct job *j)
 		return;
 	free(j->rel);
 	free(j->key);
+	free(j->path);
+	free(j->etag);
 	free(j);
+}
+
+/* Main thread: a checked file to send after all. */
+static void pending_push(struct tree *t, struct job *j)
+{
+	j->next = NULL;
+	if (t->pending_tail) {
+		t->pending_tail->next = j;
+	} else {
+		t->pending_head = j;
+	}
+	t->pending_tail = j;
+}
+
+/* A check ended (reap): a file with the same content is there already. */
+static void checked(struct tree *t, struct job *j)
+{
+	t->files_in_flight--;
+	if (j->same) {
+		t->existing++;
+		json_file(t, j->rel, j->key, "skipped", "exists", NULL, HOIST_OK);
+	} else if (!t->fatal) {
+		pending_push(t, j);
+		return;
+	}
+	job_free(j);
 }
 
 static void cancel_running(struct tree *t);
@@ -429,8 +490,7 @@ static void note_refusal(struct tree *t, const struct hoist_result *r, hoist_sta
 	}
 	if (++t->refusals < REFUSALS_TO_STOP || t->sent || t->fatal)
 		return;
-	t->fatal = 1;
-	t->fatal_status = st;
+	stop_run(t, st);
 	cancel_running(t);
 	pthread_mutex_lock(&t->term_lock);
 	progress_clear_locked(t);
@@ -453,6 +513,10 @@ static void reap(struct tree *t)
 		hoist_status st;
 
 		next = j->next;
+		if (j->check) {
+			checked(t, j);
+			continue;
+		}
 		st = hoist_upload_wait(j->u, &res);
 		hoist_upload_free(j->u);
 		if (j->prev_run) {
@@ -508,8 +572,7 @@ static void wait_some(struct tree *t)
 	}
 	pthread_mutex_unlock(&t->lock);
 	if (tree_cancel && !t->fatal) {
-		t->fatal = 1;
-		t->fatal_status = HOIST_E_CANCELLED;
+		stop_run(t, HOIST_E_CANCELLED);
 		cancel_running(t);
 	}
 	reap(t);
@@ -614,8 +677,7 @@ static const struct hoist_object_entry *listed_at(struct tree *t, const char *ke
 				cli_print_safe(stderr, res.message ? res.message : hoist_strerror(st));
 				fputc('\n', stderr);
 				hoist_result_cleanup(&res);
-				t->fatal = 1;
-				t->fatal_status = st;
+				stop_run(t, st);
 				t->listing_done = 1;
 				return NULL;
 			}
@@ -703,14 +765,13 @@ static int etag_md5(unsigned char out[16], const char *etag)
 }
 
 /* --checksum-compare: 1 when the object's checksum equals the file's. */
-static int same_content(struct tree *t, const char *path, const char *key,
-			const struct hoist_object_entry *e)
+static int same_content(struct tree *t, const char *path, const char *key, const char *etag)
 {
 	unsigned char want[16], got[16];
 	uint64_t crc = 0;
 
 	if (t->dialect == HOIST_DIALECT_S3) {
-		if (etag_md5(want, e->etag) < 0 || file_digest(path, &crc, got) < 0)
+		if (etag_md5(want, etag) < 0 || file_digest(path, &crc, got) < 0)
 			return 0;
 		return memcmp(want, got, 16) == 0;
 	} else {
@@ -726,26 +787,129 @@ static int same_content(struct tree *t, const char *path, const char *key,
 	}
 }
 
-/* 1 when --skip-existing says the file need not be sent. */
+/* A checker thread: takes checks off the queue until told to stop, and
+ * hands each back through the done queue (as an upload's on_done does). */
+static void *checker_main(void *arg)
+{
+	struct tree *t = arg;
+
+	for (;;) {
+		struct job *j;
+
+		pthread_mutex_lock(&t->lock);
+		while (!t->check_head && !t->check_stop) {
+			pthread_cond_wait(&t->check_cond, &t->lock);
+		}
+		j = t->check_head;
+		if (j) {
+			t->check_head = j->next;
+			if (!t->check_head) {
+				t->check_tail = NULL;
+			}
+		}
+		pthread_mutex_unlock(&t->lock);
+		if (!j)
+			return NULL;
+		/* Relaxed: a late answer is harmless, reap drops it. */
+		j->same = !atomic_load_explicit(&t->abandon, memory_order_relaxed) &&
+			  same_content(t, j->path, j->key, j->etag);
+		cb_done(HOIST_OK, j);
+	}
+}
+
+/* Starts the checkers, with the signals blocked as the engine's threads
+ * are (Ctrl-C lands on the main thread).  0 or -1. */
+static int checkers_start(struct tree *t)
+{
+	unsigned n = t->max_files < CHECKERS ? t->max_files : CHECKERS;
+
+	while (t->ncheckers < n) {
+		if (pthread_create(&t->checkers[t->ncheckers], NULL, checker_main, t) != 0)
+			return t->ncheckers ? 0 : -1;
+		t->ncheckers++;
+	}
+	return 0;
+}
+
+static void checkers_stop(struct tree *t)
+{
+	unsigned i;
+
+	pthread_mutex_lock(&t->lock);
+	t->check_stop = 1;
+	pthread_cond_broadcast(&t->check_cond);
+	pthread_mutex_unlock(&t->lock);
+	for (i = 0; i < t->ncheckers; i++) {
+		pthread_join(t->checkers[i], NULL);
+	}
+	t->ncheckers = 0;
+}
+
+/* Queues the content check of a file the listing holds with its size; it
+ * counts as a file in flight. */
+static void check_file(struct tree *t, const char *rel, const char *key, uint64_t size,
+		       const char *etag)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (!j || !(j->rel = strdup(rel)) || !(j->key = strdup(key)) ||
+	    !(j->path = malloc(strlen(t->root) + strlen(rel) + 2)) || !(j->etag = strdup(etag))) {
+		note_failure(t, rel, "out of memory");
+		job_free(j);
+		return;
+	}
+	memcpy(j->path, t->root, strlen(t->root));
+	j->path[strlen(t->root)] = '/';
+	memcpy(j->path + strlen(t->root) + 1, rel, strlen(rel) + 1);
+	j->t = t;
+	j->check = 1;
+	j->size = size;
+	while (t->files_in_flight >= t->max_files) {
+		wait_some(t);
+	}
+	t->files_in_flight++;
+	pthread_mutex_lock(&t->lock);
+	if (t->check_tail) {
+		t->check_tail->next = j;
+	} else {
+		t->check_head = j;
+	}
+	t->check_tail = j;
+	pthread_cond_signal(&t->check_cond);
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* What --skip-existing says of a file: send it, it is there (1), or its
+ * content is to be checked (2: queued). */
+enum { SEND = 0, THERE = 1, CHECKING = 2 };
+
 static int already_there(struct tree *t, const char *rel, const char *key, const struct stat *st)
 {
 	const struct hoist_object_entry *e = listed_at(t, key);
-	char *path;
-	int same;
 
 	if (!e || e->size != (uint64_t)st->st_size)
-		return 0;
+		return SEND;
 	if (!t->opts->checksum_compare)
-		return e->mtime != 0 && e->mtime >= (int64_t)st->st_mtime;
-	path = malloc(strlen(t->root) + strlen(rel) + 2);
-	if (!path)
-		return 0;
-	memcpy(path, t->root, strlen(t->root));
-	path[strlen(t->root)] = '/';
-	memcpy(path + strlen(t->root) + 1, rel, strlen(rel) + 1);
-	same = same_content(t, path, key, e);
-	free(path);
-	return same;
+		return e->mtime != 0 && e->mtime >= (int64_t)st->st_mtime ? THERE : SEND;
+	check_file(t, rel, key, e->size, e->etag);
+	return CHECKING;
+}
+
+/* Main thread: sends the files whose check said so. */
+static void drain_pending(struct tree *t)
+{
+	while (t->pending_head) {
+		struct job *j = t->pending_head;
+
+		t->pending_head = j->next;
+		if (!t->pending_head) {
+			t->pending_tail = NULL;
+		}
+		if (!t->fatal) {
+			start_file(t, j->rel, j->key, j->size);
+		}
+		job_free(j);
+	}
 }
 
 /* ---------------------------------------------------------------- run */
@@ -783,11 +947,18 @@ static void one_item(struct tree *t, const struct walk_item *it)
 		note_failure(t, it->rel, "out of memory");
 		return;
 	}
-	if (t->opts->skip_existing && already_there(t, it->rel, key, &it->st)) {
+	switch (t->opts->skip_existing ? already_there(t, it->rel, key, &it->st) : SEND) {
+	case THERE:
 		t->existing++;
 		json_file(t, it->rel, key, "skipped", "exists", NULL, HOIST_OK);
-	} else if (!t->fatal) {
-		start_file(t, it->rel, key, (uint64_t)it->st.st_size);
+		break;
+	case SEND:
+		if (!t->fatal) {
+			start_file(t, it->rel, key, (uint64_t)it->st.st_size);
+		}
+		break;
+	default:
+		break; /* a checker decides */
 	}
 	free(key);
 }
@@ -880,6 +1051,7 @@ int cli_tree_upload(const struct cli_tree_opts *opts, const struct cli_common *c
 	memset(&t, 0, sizeof(t));
 	pthread_mutex_init(&t.lock, NULL);
 	pthread_cond_init(&t.cond, NULL);
+	pthread_cond_init(&t.check_cond, NULL);
 	pthread_mutex_init(&t.term_lock, NULL);
 	t.opts = opts;
 	t.common = common;
@@ -916,6 +1088,10 @@ int cli_tree_upload(const struct cli_tree_opts *opts, const struct cli_common *c
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	st = hoist_engine_new(&t.engine, eo, &res);
+	if (st == HOIST_OK && opts->checksum_compare && checkers_start(&t) < 0) {
+		st = HOIST_E_NOMEM;
+		res.message = NULL;
+	}
 	block_signals(0);
 	if (st != HOIST_OK) {
 		cli_print_failure(&res, st);
@@ -943,16 +1119,20 @@ int cli_tree_upload(const struct cli_tree_opts *opts, const struct cli_common *c
 			break;
 		one_item(&t, &it);
 		if (tree_cancel && !t.fatal) {
-			t.fatal = 1;
-			t.fatal_status = HOIST_E_CANCELLED;
+			stop_run(&t, HOIST_E_CANCELLED);
 			cancel_running(&t);
 		}
 		if (t.fatal)
 			break;
 		reap(&t);
+		drain_pending(&t);
 	}
-	while (t.files_in_flight) {
-		wait_some(&t);
+	while (t.files_in_flight || t.pending_head) {
+		if (t.pending_head) {
+			drain_pending(&t);
+		} else {
+			wait_some(&t);
+		}
 	}
 	pthread_mutex_lock(&t.term_lock);
 	progress_clear_locked(&t);
@@ -980,6 +1160,7 @@ int cli_tree_upload(const struct cli_tree_opts *opts, const struct cli_common *c
 		fputs("hoist: the tree upload stopped: the listing it needs failed\n", stderr);
 	}
 out:
+	checkers_stop(&t);
 	hoist_object_lister_free(t.lister);
 	hoist_engine_free(t.engine);
 	hoist_result_cleanup(&res);
@@ -991,6 +1172,7 @@ out:
 	free(t.prefix);
 	free(root);
 	pthread_cond_destroy(&t.cond);
+	pthread_cond_destroy(&t.check_cond);
 	pthread_mutex_destroy(&t.lock);
 	pthread_mutex_destroy(&t.term_lock);
 	return rc;

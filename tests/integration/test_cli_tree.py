@@ -250,6 +250,16 @@ with TempDir() as d, Ossemu(args=["--anonymous"]) as srv:
     t.ok(p.returncode == 0 and summ and summ["existing"] == 1205 and summ["sent"] == 0,
          "1,205 files rerun: all found in the listing", summ)
     t.eq(d5, {"listobjects": 2}, "1,205 files rerun: two listing pages and nothing else")
+    victim = os.path.join(many, "d03", "f00500")
+    write(victim, b"%03d" % 999)   # "500" -> "999": same size, new content
+    s6 = ops(srv)
+    p, per, summ = tree_cp(srv, many, "oss://bkt/t5/", "--skip-existing", "--checksum-compare")
+    d6 = delta(s6, ops(srv))
+    t.ok(p.returncode == 0 and summ and summ["existing"] == 1204 and
+         [x["file"] for x in per if x["action"] == "sent"] == ["d03/f00500"],
+         "1,205 files --checksum-compare (checked in parallel): only the changed one is sent", summ)
+    t.eq(d6, {"listobjects": 2, "headobject": 1205, "putobject": 1},
+         "1,205 files --checksum-compare: a HEAD per file, one PutObject")
 
     # ---- S3 dialect
     env = dict(NOENV, AWS_ACCESS_KEY_ID="ak", AWS_SECRET_ACCESS_KEY="sk")

@@ -4,7 +4,8 @@ tests/run.sh runs files named *tsan* in the ThreadSanitizer suite too: the
 tree's hand-offs (on_done from the loops into the main thread's queue, the
 progress counter, the log callback sharing the terminal lock) run here
 with two event loops and --verbose, so a race makes the TSan build exit
-non-zero.  Then a SIGINT in the middle of a tree: exit 130, the line that
+non-zero; then a --checksum-compare rerun (16 checker threads).  Then a
+SIGINT in the middle of a tree: exit 130, the line that
 says so, and every object that was reported sent is whole.
 """
 import json
@@ -46,6 +47,18 @@ with TempDir() as d, Ossemu(args=["--anonymous"]) as srv:
             bad.append(x["file"])
     t.ok(not bad and len([x for x in lines if x.get("action") == "sent"]) == total,
          "cp -r: every object read back equals its file", bad[:10])
+
+    # --checksum-compare: the checker threads hand their answers to the main thread.
+    with open(os.path.join(src, "d1", "f0001"), "r+b") as f:
+        b = f.read(1)
+        f.seek(0)
+        f.write(bytes([b[0] ^ 1]))
+    p = hoist("cp", "-r", src, "oss://bkt/tt/", "--endpoint", srv.url, "--json", "--skip-existing",
+              "--checksum-compare", "--part-size", "256K", "--files", "32", timeout=600)
+    lines = [json.loads(x) for x in p.stdout.splitlines() if x.startswith("{")]
+    t.ok(p.returncode == 0 and [x["file"] for x in lines if x.get("action") == "sent"] == ["d1/f0001"],
+         "--checksum-compare with 16 checkers: only the flipped file is sent", p.stdout[-800:] + p.stderr[-2000:])
+    t.ok("ThreadSanitizer" not in p.stderr, "--checksum-compare: no TSan report", p.stderr[-3000:])
 
     # Ctrl-C in the middle of a slow tree (the server delays each request).
     with Ossemu(args=["--anonymous", "--latency", "100"]) as slow:
