@@ -33,7 +33,7 @@ MPIRUN = shutil.which("mpirun")
 SAN = os.environ.get("HOIST_SUITE", "plain") != "plain"
 ENV = dict(os.environ, OSS_ACCESS_KEY_ID=AK, OSS_ACCESS_KEY_SECRET=SK,
            # Open MPI's own allocations at exit are not ours to report.
-           ASAN_OPTIONS="detect_leaks=0:" + os.environ.get("ASAN_OPTIONS", ""),
+           ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0",
            OMPI_MCA_btl="self,vader,tcp", OMPI_MCA_plm_rsh_agent="")
 PART = 2 * MiB
 
