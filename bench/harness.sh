@@ -2,7 +2,8 @@
 # bench/harness.sh - entry point of `make bench` (full) and `make bench-quick` (quick).
 #
 # usage: sh bench/harness.sh full|quick|smoke|rgw [--out DIR] [--engines a,b] [--keep-files] [--budget S]
-#   full   the whole matrix with peers and ceilings, about 30 minutes on 2 cores
+#   full   the whole matrix with peers and ceilings, about 30 minutes on 2 cores,
+#          then bench/tree-speed.sh, download-speed.sh and mpi-speed.sh
 #   quick  hoist, the peers and the ceilings on one small file, under 3 minutes
 #   smoke  a ~10 s run of the harness itself (bench/smoke.sh uses it)
 #   rgw    hoist's S3 dialect and the S3 peers against a single-node Ceph RGW
@@ -25,4 +26,15 @@ done
 [ -x "$b/hashbench" ] || echo "bench: $b/hashbench is missing: no hashing ceilings" >&2
 # Peers are optional: the harness records which ones it could not run and why.
 # `make deps` installs them (python3-awscrt, awscli, rclone, iperf3, gnuplot, ali-oss).
-exec /usr/bin/python3 bench/harness/run.py "$mode" "$@"
+/usr/bin/python3 bench/harness/run.py "$mode" "$@"
+# The workloads with scripts of their own join the full run, one after the
+# other (never two benchmarks at once): trees, downloads, hoist-mpi.
+if [ "$mode" = full ]; then
+	out=bench/results/$(date +%Y-%m-%d)-$(hostname -s)-scripts
+	mkdir -p "$out"
+	for s in tree-speed download-speed mpi-speed; do
+		[ -f "bench/$s.sh" ] || continue
+		echo "bench: $s" >&2
+		sh "bench/$s.sh" >"$out/$s.txt" 2>&1 || echo "bench: $s failed (see $out/$s.txt)" >&2
+	done
+fi

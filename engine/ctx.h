@@ -62,9 +62,14 @@ struct conf {
 	void *log_userdata;
 };
 
+struct creds;
+
 struct ctx {
 	const struct conf *conf;
 	CURLSH *share;             /* DNS cache and TLS sessions, never connections */
+	/* The keys requests are signed with (creds.h, runtime layer: only a
+	 * pointer here).  NULL: conf's static keys. */
+	struct creds *creds;
 	/* Seconds to add to the local clock when signing; set when a server
 	 * says RequestTimeTooSkewed.  Relaxed: any recent value is fine, the
 	 * next signature simply uses it. */

@@ -494,3 +494,12 @@ void dialect_classify(enum hoist_dialect d, long http, const char *code,
 	}
 	*status = HOIST_E_SERVER;
 }
+
+int dialect_token_expired(enum hoist_dialect d, long http, const char *code)
+{
+	if (!code)
+		return 0;
+	if (d == HOIST_DIALECT_S3)
+		return http == 400 && strcmp(code, "ExpiredToken") == 0;
+	return http == 403 && strcmp(code, "SecurityTokenExpired") == 0;
+}

@@ -101,5 +101,10 @@ int s3sum_equals(const char *text, enum hoist_s3_checksum k, uint64_t v);
  * sent again.  http is the status code, code the <Code> (may be NULL). */
 void dialect_classify(enum hoist_dialect d, long http, const char *code,
 		      hoist_status *status, int *retry);
+/* 1 when an answer says the session token the request carried expired:
+ * OSS 403 SecurityTokenExpired (EC 0002-00000007), S3 400 ExpiredToken
+ * (docs/oss-get-list-delete.md 6.2).  Classified HOIST_E_AUTH, not
+ * retried, unless a credentials provider can renew the token. */
+int dialect_token_expired(enum hoist_dialect d, long http, const char *code);
 
 #endif

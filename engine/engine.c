@@ -5,7 +5,7 @@
  * "0 means default" (the defaults are written in hoist.h), parses the
  * endpoint once with curl's URL parser, then starts the shared pieces:
  * the curl share handle (DNS cache and TLS sessions, never connections:
- * those belong to each loop's multi handle), the hwloc topology, the
+ * those belong to each loop's multi handle), the CPUs it may use (topo.h), the
  * pinned hash pool and the event loops.  hoist_engine_free cancels the
  * transfers still running, waits for them to settle, then stops the
  * threads.
@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "creds.h"
 #include "dialect.h"
 #include "hashpool.h"
 #include "loop.h"
@@ -136,6 +137,10 @@ static hoist_status conf_init(struct conf *c,
 	if (o->session_token && !o->access_key_id) {
 		FAIL(HOIST_E_INVALID_ARG, "a session token needs an access key");
 	}
+	if (o->credentials && (o->access_key_id || o->session_token)) {
+		FAIL(HOIST_E_INVALID_ARG,
+		     "static keys and a credentials provider are exclusive (give one)");
+	}
 	if (o->addressing != HOIST_ADDRESSING_AUTO && o->addressing != HOIST_ADDRESSING_VIRTUAL &&
 	    o->addressing != HOIST_ADDRESSING_PATH) {
 		FAIL(HOIST_E_INVALID_ARG, "unknown addressing %d", (int)o->addressing);
@@ -229,41 +234,61 @@ static void raise_nofile(unsigned want)
 	setrlimit(RLIMIT_NOFILE, &rl);
 }
 
+/* The caller's options as the current struct: an older caller's struct
+ * ends before the fields of later versions, so only what its version
+ * declares may be read; the fields it has not got stay 0, their
+ * defaults. */
+static hoist_status copy_options(struct hoist_engine_options *o,
+				 const struct hoist_engine_options *in, char *errbuf,
+				 size_t errlen)
+{
+	hoist_status st = HOIST_OK;
+
+	memset(o, 0, sizeof(*o));
+	switch (in->version) {
+	case 1:
+		memcpy(o, in, offsetof(struct hoist_engine_options, pinning));
+		break;
+	case 2:
+		memcpy(o, in, offsetof(struct hoist_engine_options, memory_limit));
+		break;
+	case 3:
+		memcpy(o, in, offsetof(struct hoist_engine_options, credentials));
+		break;
+	case HOIST_ENGINE_OPTIONS_VERSION:
+		*o = *in;
+		break;
+	default:
+		FAIL(HOIST_E_INVALID_ARG, "engine options version %u, expected 1 to %u",
+		     in->version, HOIST_ENGINE_OPTIONS_VERSION);
+	}
+	o->version = HOIST_ENGINE_OPTIONS_VERSION;
+out:
+	return st;
+}
+
 /* hoist_engine_new's work; errbuf gets the one line of a failure. */
 static hoist_status engine_create(struct hoist_engine **out,
-				  const struct hoist_engine_options *opts, char *errbuf,
+				  const struct hoist_engine_options *in, char *errbuf,
 				  size_t errlen)
 {
-	struct hoist_engine_options o;
+	struct hoist_engine_options o, *opts = &o;
 	struct hoist_engine *e = NULL;
 	hoist_status st = HOIST_OK;
 	unsigned i, per_loop;
 	enum md5mb_impl md5;
-	char md5_err[160];
+	char md5_err[160], why[256];
 
 	if (errbuf && errlen) {
 		errbuf[0] = '\0';
 	}
-	if (!out || !opts) {
+	if (!out || !in) {
 		FAIL(HOIST_E_INVALID_ARG, "NULL argument");
 	}
 	*out = NULL;
-	/* A version-1 caller's struct ends before the version-2 fields,
-	 * which then read as zero (their defaults): never read past what the
-	 * caller's version declares. */
-	memset(&o, 0, sizeof(o));
-	switch (opts->version) {
-	case 1:
-		memcpy(&o, opts, offsetof(struct hoist_engine_options, memory_limit));
-		break;
-	case HOIST_ENGINE_OPTIONS_VERSION:
-		o = *opts;
-		break;
-	default:
-		FAIL(HOIST_E_INVALID_ARG, "engine options version %u, expected 1 to %u",
-		     opts->version, HOIST_ENGINE_OPTIONS_VERSION);
-	}
-	opts = &o;
+	st = copy_options(&o, in, errbuf, errlen);
+	if (st != HOIST_OK)
+		goto out;
 	/* A forced MD5 path (HOIST_MD5) the CPU lacks is refused, never
 	 * replaced by another. */
 	if (md5mb_choose(&md5, md5_err, sizeof(md5_err)) < 0) {
@@ -286,6 +311,15 @@ static hoist_status engine_create(struct hoist_engine **out,
 	if (st != HOIST_OK)
 		goto out;
 	e->ctx.conf = &e->conf;
+	{
+		struct creds_options co = { opts->credentials, opts->credentials_userdata,
+					    opts->credentials_refresh_ahead_s };
+
+		st = creds_new(&e->ctx.creds, &e->ctx, e->conf.ak, e->conf.sk, e->conf.token, &co,
+			       errbuf, errlen);
+		if (st != HOIST_OK)
+			goto out;
+	}
 	budget_init(&e->budget, e->conf.memory_limit);
 	e->budget_ready = 1;
 
@@ -300,7 +334,10 @@ static hoist_status engine_create(struct hoist_engine **out,
 	curl_share_setopt(e->ctx.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 
 	raise_nofile(e->conf.max_connections + 256);
-	e->topo = topo_new(); /* NULL: unpinned, still correct */
+	st = topo_new(&e->topo, opts->cpus, opts->pinning, why, sizeof(why));
+	if (st != HOIST_OK) {
+		FAIL(st, "%s", why);
+	}
 	if (e->conf.hash_threads == 0) {
 		e->conf.hash_threads = topo_ncores(e->topo);
 	}
@@ -308,6 +345,13 @@ static hoist_status engine_create(struct hoist_engine **out,
 	if (hashpool_new(&e->pool, e->topo, e->conf.hash_threads, md5) < 0) {
 		FAIL(HOIST_E_INTERNAL, "cannot start the hash threads");
 	}
+	/* A list the embedder gave that the kernel will not run threads on
+	 * is its mistake to hear about; the affinity mask cannot be one. */
+	if (topo_bind_error(e->topo, why, sizeof(why)) && opts->cpus) {
+		FAIL(HOIST_E_INVALID_ARG, "cpus: cannot bind the hash workers to %s", why);
+	}
+	topo_describe(e->topo, e->conf.hash_threads, why, sizeof(why));
+	ctx_log(&e->ctx, "%s", why);
 	e->loops = calloc(e->conf.io_threads, sizeof(*e->loops));
 	if (!e->loops) {
 		FAIL(HOIST_E_NOMEM, "out of memory");
@@ -405,6 +449,8 @@ void hoist_engine_free(struct hoist_engine *e)
 	free(e->loops);
 	hashpool_free(e->pool);
 	topo_free(e->topo);
+	/* After the loops: no request signs any more. */
+	creds_free(e->ctx.creds);
 	if (e->ctx.share) {
 		curl_share_cleanup(e->ctx.share);
 	}

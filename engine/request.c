@@ -39,6 +39,7 @@
 #include <sys/socket.h>
 
 #include "checksum.h"
+#include "creds.h"
 #include "retry.h"
 #include "source.h"
 
@@ -360,7 +361,31 @@ static char *aws_signed_headers(const struct sign_kv *h, size_t n)
 
 /* Adds the date, token and Authorization headers to the request's header
  * table (and so to the signature input).  Returns 0 or -1. */
+static int sign_with(struct request *r, struct buf *auth, const char *ak, const char *sk,
+		     const char *token);
+
+/* The keys come from the engine's holder (creds.h): one referenced set for
+ * the whole signature, so a refresh on another thread cannot hand us a
+ * new key with an old token.  r->creds_gen says which set signed, for an
+ * expired-token answer. */
 static int sign_request_headers(struct request *r, struct buf *auth)
+{
+	const struct conf *c = r->ctx->conf;
+	struct creds_set *ks;
+	int rc;
+
+	if (!r->ctx->creds) {
+		return sign_with(r, auth, c->ak, c->sk, c->token);
+	}
+	ks = creds_get(r->ctx->creds);
+	r->creds_gen = ks->gen;
+	rc = sign_with(r, auth, ks->ak, ks->sk, ks->token);
+	creds_put(ks);
+	return rc;
+}
+
+static int sign_with(struct request *r, struct buf *auth, const char *ak, const char *sk,
+		     const char *token)
 {
 	const struct conf *c = r->ctx->conf;
 	const struct dialect_names *nm = dialect_names(c->dialect);
@@ -380,15 +405,15 @@ static int sign_request_headers(struct request *r, struct buf *auth)
 		rc |= request_header(r, nm->date, iso);
 		rc |= request_header(r, nm->content_sha256, "UNSIGNED-PAYLOAD");
 	}
-	if (c->ak && c->token) {
-		rc |= request_header(r, nm->security_token, c->token);
+	if (ak && token) {
+		rc |= request_header(r, nm->security_token, token);
 	}
 	if (c->dialect == HOIST_DIALECT_S3) {
 		rc |= request_header(r, "Host", r->url.host.data);
 	}
 	if (rc)
 		return -1;
-	if (!c->ak) {
+	if (!ak) {
 		return 0; /* anonymous */
 	}
 
@@ -417,7 +442,7 @@ static int sign_request_headers(struct request *r, struct buf *auth)
 		if (!sh)
 			return -1;
 		memset(&p, 0, sizeof(p));
-		p.secret = c->sk;
+		p.secret = sk;
 		p.region = c->region;
 		p.service = "s3";
 		p.datetime = iso;
@@ -427,7 +452,7 @@ static int sign_request_headers(struct request *r, struct buf *auth)
 		if (rc == 0) {
 			rc = buf_printf(auth,
 					"Authorization: AWS4-HMAC-SHA256 Credential=%s/%.8s/%s/s3/aws4_request, SignedHeaders=%s, Signature=%s",
-					c->ak, iso, c->region, sh, sig);
+					ak, iso, c->region, sh, sig);
 		}
 		free(sh);
 		return rc;
@@ -435,15 +460,15 @@ static int sign_request_headers(struct request *r, struct buf *auth)
 	if (c->signature == HOIST_SIGNATURE_V1) {
 		char sig[29];
 
-		if (sign_oss_v1(sig, c->sk, &sr, rfc) < 0)
+		if (sign_oss_v1(sig, sk, &sr, rfc) < 0)
 			return -1;
-		return buf_printf(auth, "Authorization: OSS %s:%s", c->ak, sig);
+		return buf_printf(auth, "Authorization: OSS %s:%s", ak, sig);
 	} else {
 		struct sign_v4_params p;
 		char sig[65];
 
 		memset(&p, 0, sizeof(p));
-		p.secret = c->sk;
+		p.secret = sk;
 		p.region = c->region;
 		p.product = "oss";
 		p.datetime = iso;
@@ -452,7 +477,7 @@ static int sign_request_headers(struct request *r, struct buf *auth)
 			return -1;
 		return buf_printf(auth,
 				  "Authorization: OSS4-HMAC-SHA256 Credential=%s/%.8s/%s/oss/aliyun_v4_request,Signature=%s",
-				  c->ak, iso, c->region, sig);
+				  ak, iso, c->region, sig);
 	}
 }
 
@@ -474,6 +499,7 @@ static CURLcode prepare(struct request *r)
 	struct buf auth = BUF_INIT, line = BUF_INIT;
 	CURL *h = NULL;
 	CURLcode cc = CURLE_OUT_OF_MEMORY;
+	char *cainfo = NULL;
 	size_t i;
 
 	if (dialect_url(&r->url, c, r->bucket, r->key, r->query, r->nquery) < 0)
@@ -540,6 +566,12 @@ static CURLcode prepare(struct request *r)
 	if (c->ca_file) {
 		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
 	}
+	/* With a CA file in effect (ours, or libcurl's default bundle), no CA
+	 * directory: libcurl reuses the store it built (CURLOPT_CA_CACHE_TIMEOUT)
+	 * only when it came from a file alone, so Debian's default CApath made
+	 * every connection parse the whole bundle again. */
+	if (c->ca_file || (curl_easy_getinfo(h, CURLINFO_CAINFO, &cainfo) == CURLE_OK && cainfo))
+		curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
 	if (c->insecure) {
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -828,6 +860,31 @@ uint64_t request_retry_delay(struct ctx *c, const struct request *r, unsigned at
 			off);
 	}
 	return sd > d ? sd : d;
+}
+
+#define TOKEN_RETRY_LOG \
+	"the session token expired (request id %s); renewing the credentials and sending once more"
+
+int request_token_refresh(struct request *r)
+{
+	const char *id;
+
+	if (r->http <= 0 || !dialect_token_expired(r->ctx->conf->dialect, r->http, r->err.code) ||
+	    !creds_refreshable(r->ctx->creds))
+		return 0;
+	creds_expired(r->ctx->creds, r->creds_gen);
+	id = r->err.request_id ? r->err.request_id : r->request_id ? r->request_id : "-";
+	if (r->part) {
+		ctx_log(r->ctx, "%s part %u: " TOKEN_RETRY_LOG, r->op, r->part, id);
+	} else {
+		ctx_log(r->ctx, "%s: " TOKEN_RETRY_LOG, r->op, id);
+	}
+	return 1;
+}
+
+int request_creds_ready(struct ctx *c, uint64_t gen)
+{
+	return !creds_pending(c->creds, gen);
 }
 
 void request_note(struct req_stats *s, const struct request *r)

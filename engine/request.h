@@ -90,6 +90,7 @@ struct request {
 	int src_errno;
 	char errbuf[CURL_ERROR_SIZE];
 	int64_t sign_time;          /* Unix seconds the signature claims */
+	uint64_t creds_gen;         /* the key set that signed (creds.h); 0: static */
 	int64_t sign_offset;        /* the clock offset included in sign_time */
 	double started;             /* hoist__now_s() at start */
 	uint64_t last_io_ms;        /* hoist__now_ms() of the last body byte
@@ -195,6 +196,20 @@ int request_clock_skew(const struct request *r, int64_t *offset);
  * right.  rng is the caller's backoff state. */
 uint64_t request_retry_delay(struct ctx *c, const struct request *r, unsigned attempt,
 			     uint64_t *rng);
+
+/* The one expired-token policy, for every owner of requests: when r was
+ * refused because its session token expired and the engine's provider can
+ * give new keys, asks for them (never blocks) and returns 1; the owner
+ * then sends the request once more (once: a second refusal is final),
+ * when request_creds_ready(r) says the refresh is over.  0 otherwise. */
+int request_token_refresh(struct request *r);
+/* Whether a refresh asked for after r's refusal is over (1), so that the
+ * retry is signed with the new keys. */
+int request_creds_ready(struct ctx *c, uint64_t gen);
+/* How long an owner waits between request_creds_ready polls, ms: short,
+ * since a local metadata service answers in about a millisecond, but the
+ * loop is not spun. */
+#define REQUEST_CREDS_POLL_MS 20
 
 /* What a transfer adds up over its requests, for its result. */
 struct req_stats {

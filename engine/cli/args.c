@@ -231,6 +231,7 @@ const struct option cli_common_options[] = {
 	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "profile", required_argument, NULL, OPT_PROFILE },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -362,6 +363,13 @@ int cli_common_apply(struct cli_common *c, const char *cmd, int id,
 	case OPT_JSON:
 		c->json = 1;
 		return 1;
+	case OPT_PROFILE:
+		if (!*arg || *arg == '-' || strpbrk(arg, "[]\n")) {
+			cli_usage_error(cmd, "--profile '%s': expected a profile name", arg);
+			return -1;
+		}
+		c->profile = arg;
+		return 1;
 	default:
 		return 0;
 	}
@@ -415,7 +423,6 @@ int cli_engine_options(struct hoist_engine_options *eo, struct cli_common *c,
 		       const struct cli_url *url, const char *cmd)
 {
 	static char inferred_region[80];
-	const char *id_var, *secret_var, *token_var;
 
 	eo->dialect = url->dialect;
 	if (c->endpoint) {
@@ -475,34 +482,10 @@ int cli_engine_options(struct hoist_engine_options *eo, struct cli_common *c,
 	eo->io_threads = c->io_threads;
 	eo->max_connections = c->max_connections;
 
-	if (url->dialect == HOIST_DIALECT_S3) {
-		id_var = "AWS_ACCESS_KEY_ID";
-		secret_var = "AWS_SECRET_ACCESS_KEY";
-		token_var = "AWS_SESSION_TOKEN";
-	} else {
-		id_var = "OSS_ACCESS_KEY_ID";
-		secret_var = "OSS_ACCESS_KEY_SECRET";
-		token_var = "OSS_SESSION_TOKEN";
-	}
-	eo->access_key_id = env_nonempty(id_var);
-	eo->access_key_secret = env_nonempty(secret_var);
-	eo->session_token = env_nonempty(token_var);
-	/* The AWS CLI's order: the environment, then the shared files. */
-	if (url->dialect == HOIST_DIALECT_S3 && !eo->access_key_id && !eo->access_key_secret) {
-		cli_aws_profile_load(&c->aws, 1, 0);
-		if (c->aws.access_key_id && c->aws.secret_access_key) {
-			eo->access_key_id = c->aws.access_key_id;
-			eo->access_key_secret = c->aws.secret_access_key;
-			eo->session_token = c->aws.session_token;
-		}
-	}
-	/* Half a key pair is a mistake, not a wish for anonymous access. */
-	if (!eo->access_key_id != !eo->access_key_secret) {
-		cli_usage_error(cmd, "%s is set but %s is not", eo->access_key_id ? id_var : secret_var,
-				eo->access_key_id ? secret_var : id_var);
-		return -1;
-	}
-	return 0;
+	/* The credentials chain (creds.c); the engine borrows what it finds. */
+	cli_creds_free(c->creds);
+	c->creds = NULL;
+	return cli_creds_resolve(&c->creds, eo, c, url, cmd);
 }
 
 void cli_common_cleanup(struct cli_common *c)
@@ -510,4 +493,6 @@ void cli_common_cleanup(struct cli_common *c)
 	free(c->endpoint_owned);
 	c->endpoint_owned = NULL;
 	cli_aws_profile_cleanup(&c->aws);
+	cli_creds_free(c->creds);
+	c->creds = NULL;
 }

@@ -31,22 +31,20 @@ static char *trim(char *s)
 	return s;
 }
 
-/* Copies the value of key in section `want` of the INI file at path into
- * *out (malloc'd) unless *out is already set.  Missing files are fine. */
-static void ini_lookup(const char *path, const char *want, const char *const keys[],
-		       char **outs[], size_t nkeys)
+int cli_ini_lookup(const char *path, const char *want, const char *const keys[],
+		   char **outs[], size_t nkeys)
 {
 	char line[4096];
-	int in_section = 0;
+	int in_section = 0, found = 0;
 	FILE *f;
 	size_t i;
 
 	if (!path) {
-		return;
+		return 0;
 	}
 	f = fopen(path, "r");
 	if (!f) {
-		return;
+		return 0;
 	}
 	while (fgets(line, sizeof(line), f)) {
 		char *s = trim(line), *eq;
@@ -60,6 +58,7 @@ static void ini_lookup(const char *path, const char *want, const char *const key
 			if (end) {
 				*end = '\0';
 				in_section = strcmp(trim(s + 1), want) == 0;
+				found |= in_section;
 			}
 			continue;
 		}
@@ -75,6 +74,7 @@ static void ini_lookup(const char *path, const char *want, const char *const key
 		}
 	}
 	fclose(f);
+	return found;
 }
 
 /* $name, or $HOME/rel when name is unset; malloc'd or NULL. */
@@ -113,7 +113,7 @@ void cli_aws_profile_load(struct cli_aws_profile *p, int want_keys, int want_reg
 		char **outs[] = { &p->access_key_id, &p->secret_access_key, &p->session_token };
 
 		path = aws_file("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials");
-		ini_lookup(path, profile, keys, outs, 3);
+		cli_ini_lookup(path, profile, keys, outs, 3);
 		free(path);
 	}
 	if (want_region) {
@@ -131,7 +131,7 @@ void cli_aws_profile_load(struct cli_aws_profile *p, int want_keys, int want_reg
 			snprintf(section, n, "profile %s", profile);
 		}
 		path = aws_file("AWS_CONFIG_FILE", ".aws/config");
-		ini_lookup(path, section, keys, outs, 1);
+		cli_ini_lookup(path, section, keys, outs, 1);
 		free(path);
 		free(section);
 	}

@@ -82,6 +82,7 @@ static const char cp_help[] =
 	"Usage: hoist cp FILE oss://BUCKET/KEY [options]\n"
 	"       hoist cp FILE s3://BUCKET/KEY [options]\n"
 	"       hoist cp oss://BUCKET/KEY FILE|DIR|- [options]   (download; see below)\n"
+	"       hoist cp -r DIR oss://BUCKET/PREFIX/ [options]   (s3:// too)\n"
 	"\n"
 	"Uploads FILE (or '-': standard input, whatever it is: a pipe, a socket,\n"
 	"a terminal or a file) as one object, in parallel parts when it is larger\n"
@@ -295,6 +296,7 @@ struct cp_args {
 	/* Download-only options (refused for an upload). */
 	struct hoist_download_options dl;
 	const char *dl_only;       /* the first one given, for the refusal */
+	struct cli_tree_opts tree; /* -r and its options (tree.c) */
 };
 
 static int parse_checksum(enum hoist_checksum *out, const char *a)
@@ -320,7 +322,7 @@ static int parse_checksum(enum hoist_checksum *out, const char *a)
 /* Returns 0, 1 for --help (printed), or -1 after a usage line. */
 static int cp_parse(struct cp_args *a, int argc, char **argv)
 {
-	struct option *opts = cli_options_merge(cp_options);
+	struct option *opts = cli_tree_options_merge(cp_options);
 	unsigned long v;
 	int ret = -1, c;
 
@@ -333,7 +335,7 @@ static int cp_parse(struct cp_args *a, int argc, char **argv)
 	for (;;) {
 		int applied;
 
-		c = getopt_long(argc, argv, ":", opts, NULL);
+		c = getopt_long(argc, argv, ":r", opts, NULL);
 		if (c == -1)
 			break;
 
@@ -343,11 +345,19 @@ static int cp_parse(struct cp_args *a, int argc, char **argv)
 		}
 		if (c == OPT_HELP) {
 			fputs(cp_help, stdout);
+			fputs(cli_tree_help, stdout);
 			fputs(cli_help_common, stdout);
 			ret = 1;
 			goto out;
 		}
 		applied = cli_common_apply(&a->common, "cp", c, optarg);
+		if (applied < 0) {
+			goto out;
+		}
+		if (applied) {
+			continue;
+		}
+		applied = cli_tree_apply(&a->tree, c, optarg);
 		if (applied < 0) {
 			goto out;
 		}
@@ -498,6 +508,18 @@ static int cp_parse(struct cp_args *a, int argc, char **argv)
 	}
 	a->file = argv[optind];
 	a->url_text = argv[optind + 1];
+	if (a->tree.any && !a->tree.recursive) {
+		cli_usage_error("cp", "--include, --exclude, --follow-symlinks, --skip-existing, --checksum-compare and --files need -r");
+		goto out;
+	}
+	if (a->tree.checksum_compare && !a->tree.skip_existing) {
+		cli_usage_error("cp", "--checksum-compare needs --skip-existing");
+		goto out;
+	}
+	if (a->tree.recursive && strcmp(a->file, "-") == 0) {
+		cli_usage_error("cp", "-r needs a directory, not standard input");
+		goto out;
+	}
 	if (!a->uo.callback_url &&
 	    (a->uo.callback_body || a->uo.callback_host || a->uo.callback_body_type ||
 	     a->nvars)) {
@@ -666,7 +688,8 @@ int cli_cp(int argc, char **argv)
 	size_t i;
 
 	a.vars = calloc((size_t)argc, sizeof(*a.vars));
-	if (!a.vars) {
+	a.tree.filters = calloc((size_t)argc, sizeof(*a.tree.filters));
+	if (!a.vars || !a.tree.filters) {
 		fputs("hoist: out of memory\n", stderr);
 		return CLI_EXIT_TRANSFER;
 	}
@@ -689,6 +712,18 @@ int cli_cp(int argc, char **argv)
 	url_ok = 1;
 	if (a.uo.s3_checksum != HOIST_S3_CHECKSUM_NONE && url.dialect != HOIST_DIALECT_S3) {
 		cli_usage_error("cp", "--s3-checksum needs an s3:// URL");
+		goto out;
+	}
+	if (a.tree.recursive) {
+		/* The whole tree, through one engine: tree.c. */
+		if (cli_engine_options(&eo, &a.common, &url, "cp")) {
+			goto out;
+		}
+		eo.memory_limit = a.memory_limit;
+		a.uo.bucket = url.bucket;
+		a.uo.callback_vars = a.vars;
+		a.uo.ncallback_vars = a.nvars;
+		rc = cli_tree_upload(&a.tree, &a.common, &eo, &a.uo, a.file, &url);
 		goto out;
 	}
 	key = final_key(url.key, a.file);
@@ -809,5 +844,6 @@ out:
 	}
 	cli_common_cleanup(&a.common);
 	free(a.vars);
+	free(a.tree.filters);
 	return rc;
 }
