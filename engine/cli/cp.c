@@ -639,10 +639,19 @@ static int cp_download(struct cp_args *a, char **argv)
 	struct cli_download_args da;
 	const struct hoist_upload_options *u = &a->uo;
 
+	const char *bad = u->callback_url ? "--callback-url"
+			  : u->complete_all ? "--complete-all"
+			  : u->forbid_overwrite ? "--forbid-overwrite"
+			  : u->content_type ? "--content-type"
+			  : u->s3_checksum ? "--s3-checksum"
+			  : u->io ? "--io"
+			  : u->expected_size ? "--expected-size"
+			  : u->checkpoint_dir ? "--checkpoint-dir (a download's journal is beside FILE)"
+			  : NULL;
+
 	(void)argv;
-	if (u->callback_url || u->complete_all || u->forbid_overwrite || u->content_type ||
-	    u->s3_checksum || u->io || u->expected_size || u->checkpoint_dir) {
-		cli_usage_error("cp", "an upload option was given to a download (hoist cp URL FILE)");
+	if (bad) {
+		cli_usage_error("cp", "%s is for uploads, not downloads (hoist cp URL FILE)", bad);
 		return CLI_EXIT_USAGE;
 	}
 	memset(&da, 0, sizeof(da));

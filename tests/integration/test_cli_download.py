@@ -231,6 +231,13 @@ with TempDir() as d, Ossemu(args=["--anonymous"]) as srv:
          "a reader that sleeps 3 s: exact bytes, no stall retries", p.stderr[-500:])
     os.unlink(out)
 
+    # Usage: the options of the other direction are refused, naming them.
+    for args, opt in ((["cp", "oss://bkt/size/1", os.path.join(d, "u"), "--content-type", "a/b"], "--content-type"),
+                      (["cp", os.path.join(d, "src1"), "oss://bkt/x", "--version-id", "v"], "--version-id")):
+        p = hoist(*args, "--endpoint", srv.url)
+        t.ok(p.returncode == 2 and opt in p.stderr, "%s in the wrong direction: exit 2 naming it" % opt,
+             p.stderr)
+
     # A directory that cannot take the temporary file: exit 3 at once, one line.
     p, js = dl(srv, "size/1", "/proc/hoist-no-such-dir/x")
     t.ok(p.returncode == 3 and "cannot create" in p.err, "an unwritable target: exit 3, 'cannot create'",
