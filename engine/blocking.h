@@ -4,8 +4,10 @@
  * Layer: transfer.
  *
  * Owns: the blocking housekeeping requests (AbortMultipartUpload,
- * ListParts, ListMultipartUploads) with the engine's retry policy, for
- * the public calls of ops.c and for resume.c, which cleans up what an
+ * ListParts, ListMultipartUploads) and the two ends of a shared upload
+ * (Initiate, Complete from a gathered part list: hoist.h "Shares") with
+ * the engine's retry policy, for the public calls of ops.c and for
+ * resume.c, which cleans up what an
  * interrupted run left before an upload starts.  Never on an engine
  * thread: these sleep between attempts.
  * Threading: reentrant.
@@ -28,6 +30,10 @@ struct op_spec {
 	const char *key;
 	struct sign_kv query[6];
 	size_t nquery;
+	struct sign_kv headers[4];
+	size_t nheaders;
+	const char *body;          /* BORROWED; NULL: none */
+	size_t body_len;
 };
 
 /* Sends spec until success or a final failure.  On HOIST_OK *out is the
@@ -46,5 +52,16 @@ hoist_status blocking_list_parts(struct ctx *ctx, const char *bucket, const char
 				 struct hoist_result *result);
 hoist_status blocking_list_uploads(struct ctx *ctx, const char *bucket, const char *prefix,
 				   struct hoist_upload_list **out, struct hoist_result *result);
+/* InitiateMultipartUpload; result->upload_id on success.  content_type
+ * NULL: application/octet-stream. */
+hoist_status blocking_initiate(struct ctx *ctx, const char *bucket, const char *key,
+			       const char *content_type, int forbid_overwrite,
+			       struct hoist_result *result);
+/* CompleteMultipartUpload with parts (numbered 1..N, any order; checked
+ * here), then the object's CRC64 against theirs combined (a HEAD when the
+ * answer has none). */
+hoist_status blocking_complete(struct ctx *ctx, const char *bucket, const char *key,
+			       const char *upload_id, const struct hoist_part_list *parts,
+			       struct hoist_result *result);
 
 #endif

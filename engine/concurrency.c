@@ -1,60 +1,137 @@
 /*
  * concurrency.c - the adaptive in-flight limit (see concurrency.h).
  *
- * Goodput is measured over windows of CC_WINDOW_MS as body bytes handed to
- * curl per second, opened CC_SETTLE_MS after each change so that the
- * connect and the filling of fresh socket buffers do not count as speed.
- * The rules, slow start first, then probing:
- *  - GROW: double the limit after each valid window while the window's
- *    rate beats the best so far by CC_GROW_GAIN; when a doubling does not,
- *    return to the limit that gave the best rate and hold (STEADY);
- *  - STEADY: every probe_every valid windows try +25 % for one window
- *    (PROBE); a gain of CC_PROBE_GAIN keeps it and resumes doubling (the
- *    path got wider), otherwise back, and the next probe waits twice as
- *    long (up to CC_PROBE_MAX windows: a probe costs little, but never
- *    nothing);
- *  - a throttling answer halves the limit and holds growth CC_HOLD_MS.
- * There is no probing downward: fewer connections than the best found are
- * only taken when the server asks for them, so noise in the measurements
- * cannot walk the limit down to a single connection.
+ * Two kinds of step:
+ *  - START, blind: x4 once per round trip while the slots are taken, until
+ *    the first request finishes.  Nothing better is known then, and the
+ *    cheap mistake is too many streams;
+ *  - evidence windows: from a change of the limit until enough requests
+ *    started since then have finished (half the limit, 4 to 16), goodput
+ *    per stream is their bytes over their request-seconds and goodput is
+ *    that times the slots in use on average (Little's law).  A window in
+ *    which fewer than 80 % of the slots were in use (the tail, hashing
+ *    behind, retries waiting) decides nothing.  Then:
+ *    GROW: the first window is the reference and the limit quadruples;
+ *      after a step, if goodput per stream held (>= CC_STREAM_HOLDS of the
+ *      reference's) the path is not full: quadruple again.  If it fell
+ *      but the step still bought CC_GAIN more goodput, keep the step and
+ *      hold; if it bought nothing, go back to the reference's limit;
+ *    STEADY: every probe_every windows try +25 % for one window (PROBE); a
+ *      gain of CC_GAIN keeps it and resumes growing (the path got wider),
+ *      otherwise back, and the next probe waits twice as long (up to
+ *      CC_PROBE_MAX windows);
+ *    a throttling answer halves the limit and holds growth CC_HOLD_MS.
+ * There is no step downward otherwise: fewer streams than the best found
+ * are only taken when the server asks for them, so noise in the
+ * measurements cannot walk the limit down.
+ *
+ * Why finished requests and not bytes handed to the socket: a fresh
+ * connection's socket buffers take megabytes at memory speed (ossemu's
+ * WAN profile: ~5 MB of receive buffer per connection, 8 MiB parts), so
+ * in the first round trips bytes handed out say how fast the CPU copies,
+ * not how fast the path drains (measured: 8 streams at 30 ms / 25 MB/s
+ * "moved" 920 MiB/s in their first 31 ms, 32 streams then 630 MiB/s).
  *
  * Layer: transfer (below the API; see ARCHITECTURE.md).
  * Threading: see concurrency.h.
  */
 #include "concurrency.h"
 
-/* A window long enough that a few parts' worth of progress on a slow link
- * and the scheduling noise of a shared host average out (too short: growth
- * decisions are coin flips; too long: a WAN upload takes seconds to reach
- * its width).  The settle time covers a TCP connect, a TLS handshake on a
- * LAN, and the first socket-buffer burst. */
-#define CC_WINDOW_MS 1000
-#define CC_SETTLE_MS 250
-/* A doubling must buy 20 %, a +25 % probe 10 %.  While the path is not
- * full a doubling buys close to 100 %, so these only decide where the
- * growth stops: lower, and the noise of one window on a busy host (+-30 %
- * measured on a shared 2-core machine) adds connections that buy nothing
- * but memory traffic; higher, and a path 80 % full is left so. */
-#define CC_GROW_GAIN 0.20
-#define CC_PROBE_GAIN 0.10
+/* START's step: a round trip, 25 ms to 1 s.  Below 25 ms the scheduling
+ * noise of a shared 2-core host is as large as a round trip; before any
+ * round trip is known, 100 ms. */
+#define CC_ROUND_MIN_MS 25
+#define CC_ROUND_MAX_MS 1000
+#define CC_ROUND_UNKNOWN_MS 100
+/* The start on a long path.  A TCP stream carries at most its window per
+ * round trip, and Linux caps an autotuned send buffer at 4 MiB
+ * (net.ipv4.tcp_wmem), so at 100 ms a stream carries at most ~40 MB/s;
+ * this 2-core host sends ~2 GB/s over loopback.  Starting with enough
+ * streams for that saves one START step per factor 4 (at 100 ms: 48
+ * streams instead of 8, one round trip). */
+#define CC_HOST_BPS 2e9
+#define CC_STREAM_WINDOW (4.0 * 1024 * 1024)
+/* A window (and a START step) counts when on average 80 % of the slots
+ * were in use. */
+#define CC_BUSY 0.8
+/* Finished requests a window needs: half the limit, 4 to 16 (fewer: one
+ * slow request decides; more: a step takes many part latencies). */
+#define CC_EV_MIN 4
+#define CC_EV_MAX 16
+/* Growth: x4 while goodput per stream holds at 60 % of the reference's.
+ * A path far from full gives new streams what the old ones get; a full
+ * one shares the same goodput among more streams, 25 % each after a
+ * quadrupling, so noise of +-30 % between windows cannot pass for either.
+ * A step (or a probe) is kept when it bought 10 % more goodput. */
+#define CC_GROW_FACTOR 4
+#define CC_STREAM_HOLDS 0.6
+#define CC_GAIN 0.10
 #define CC_PROBE_MIN 4
 #define CC_PROBE_MAX 32
 /* After a throttling answer, no growth for 10 s: the server's own hints
- * (x-oss-qos-delay-time, Retry-After) are of that order. */
+ * (x-oss-qos-delay-time, Retry-After) are of that order.  Cuts come at
+ * most once per request latency (and 500 ms): the answers to parts sent
+ * together arrive together and are one signal. */
 #define CC_HOLD_MS 10000
+#define CC_CUT_GAP_MS 500
 
 void concurrency_init(struct concurrency *c, unsigned max, int fixed, uint64_t now_ms)
 {
+	(void)now_ms;
 	*c = (struct concurrency){ 0 };
 	c->max = max ? max : 1;
 	c->fixed = fixed;
 	c->limit = fixed || c->max < CONCURRENCY_START ? c->max : CONCURRENCY_START;
-	c->phase = CC_GROW;
-	c->base_limit = c->limit;
+	c->phase = CC_START;
+	c->ref_limit = c->limit;
 	c->probe_every = CC_PROBE_MIN;
-	c->settle_until_ms = now_ms + CC_SETTLE_MS;
 }
 
+void concurrency_round_trip(struct concurrency *c, double ms)
+{
+	double start;
+
+	if (ms > 0 && (c->rtt_ms == 0 || ms < c->rtt_ms)) {
+		c->rtt_ms = ms;
+	}
+	/* Known before the first request (Initiate's round trip): start where
+	 * streams of one full send buffer per round trip carry what the host
+	 * can send. */
+	if (c->fixed || c->phase != CC_START || c->changed_ms || c->rtt_ms <= 0)
+		return;
+	start = CC_HOST_BPS * (c->rtt_ms / 1000.0) / CC_STREAM_WINDOW + 0.999;
+	if (start > c->limit) {
+		c->limit = start > c->max ? c->max : (unsigned)start;
+		c->ref_limit = c->limit;
+	}
+}
+
+uint64_t concurrency_round_ms(const struct concurrency *c)
+{
+	double w = c->rtt_ms > 0 ? c->rtt_ms : CC_ROUND_UNKNOWN_MS;
+
+	if (w < CC_ROUND_MIN_MS) {
+		w = CC_ROUND_MIN_MS;
+	}
+	if (w > CC_ROUND_MAX_MS) {
+		w = CC_ROUND_MAX_MS;
+	}
+	return (uint64_t)w;
+}
+
+static void open_window(struct concurrency *c, uint64_t now_ms)
+{
+	c->win_start_ms = now_ms ? now_ms : 1;
+	c->ev_bytes = 0;
+	c->ev_ms = 0;
+	c->ev_n = 0;
+	c->slot_ms = 0;
+	c->last_ms = c->win_start_ms;
+	c->last_inflight = c->inflight;
+}
+
+/* Every change starts a new epoch: only requests started after it are
+ * evidence about it. */
 static void set_limit(struct concurrency *c, unsigned limit, uint64_t now_ms)
 {
 	if (limit > c->max) {
@@ -63,9 +140,55 @@ static void set_limit(struct concurrency *c, unsigned limit, uint64_t now_ms)
 	if (limit < 1) {
 		limit = 1;
 	}
-	c->limit = limit;
-	c->win_start_ms = 0;
-	c->settle_until_ms = now_ms + CC_SETTLE_MS;
+	if (limit != c->limit) {
+		c->limit = limit;
+		c->epoch++;
+		c->changed_ms = now_ms;
+	}
+	open_window(c, now_ms);
+}
+
+static void take_reference(struct concurrency *c, double rate)
+{
+	c->ref_limit = c->limit;
+	c->ref_rate = rate;
+}
+
+static void hold(struct concurrency *c)
+{
+	c->phase = CC_STEADY;
+	c->steady_windows = 0;
+}
+
+static void grow(struct concurrency *c, double rate, int may_grow, uint64_t now_ms)
+{
+	double p, q;
+
+	if (c->ref_rate == 0 || c->limit == c->ref_limit) {
+		take_reference(c, rate);
+		if (may_grow) {
+			set_limit(c, c->limit * CC_GROW_FACTOR, now_ms);
+		} else {
+			hold(c);
+		}
+		return;
+	}
+	p = rate / c->ref_rate;
+	q = p * (double)c->ref_limit / (double)c->limit; /* per stream */
+	if (q >= CC_STREAM_HOLDS && p >= 1 + CC_GAIN) {
+		take_reference(c, rate);
+		if (may_grow) {
+			set_limit(c, c->limit * CC_GROW_FACTOR, now_ms);
+		} else {
+			hold(c);
+		}
+	} else if (p >= 1 + CC_GAIN) {
+		take_reference(c, rate);
+		hold(c);
+	} else {
+		set_limit(c, c->ref_limit, now_ms);
+		hold(c);
+	}
 }
 
 /* One valid window measured rate at c->limit.  Returns 1 if the limit
@@ -76,26 +199,17 @@ static int decide(struct concurrency *c, double rate, uint64_t now_ms)
 	int may_grow = c->limit < c->max && now_ms >= c->hold_until_ms;
 
 	c->last_rate = rate;
+	c->windows++;
 	switch (c->phase) {
+	case CC_START:
 	case CC_GROW:
-		if (c->base_rate == 0 || rate >= c->base_rate * (1 + CC_GROW_GAIN)) {
-			c->base_rate = rate;
-			c->base_limit = c->limit;
-			if (may_grow) {
-				set_limit(c, c->limit * 2, now_ms);
-			} else {
-				c->phase = CC_STEADY;
-			}
-		} else {
-			set_limit(c, c->base_limit, now_ms);
-			c->phase = CC_STEADY;
-			c->steady_windows = 0;
-		}
+		c->phase = CC_GROW;
+		grow(c, rate, may_grow, now_ms);
 		break;
 	case CC_STEADY:
 		/* Conditions drift: follow them, smoothed. */
-		c->base_rate = c->base_rate == 0 ? rate : 0.7 * c->base_rate + 0.3 * rate;
-		c->base_limit = c->limit;
+		c->ref_rate = c->ref_rate == 0 ? rate : 0.7 * c->ref_rate + 0.3 * rate;
+		c->ref_limit = c->limit;
 		if (++c->steady_windows >= c->probe_every && may_grow) {
 			unsigned step = c->limit / 4 ? c->limit / 4 : 1;
 
@@ -105,77 +219,112 @@ static int decide(struct concurrency *c, double rate, uint64_t now_ms)
 		}
 		break;
 	case CC_PROBE:
-		if (rate >= c->base_rate * (1 + CC_PROBE_GAIN)) {
-			c->base_rate = rate;
-			c->base_limit = c->limit;
+		if (rate >= c->ref_rate * (1 + CC_GAIN)) {
+			/* Wider than it was: the probe is the new reference and
+			 * growth resumes from it. */
+			take_reference(c, rate);
 			c->probe_every = CC_PROBE_MIN;
 			c->phase = CC_GROW;
 			if (may_grow) {
 				set_limit(c, c->limit * 2, now_ms);
 			}
 		} else {
-			set_limit(c, c->base_limit, now_ms);
-			c->phase = CC_STEADY;
+			set_limit(c, c->ref_limit, now_ms);
+			hold(c);
 			c->probe_every = c->probe_every * 2 > CC_PROBE_MAX ? CC_PROBE_MAX
 									    : c->probe_every * 2;
 		}
 		break;
 	}
+	if (c->limit == old) {
+		open_window(c, now_ms);
+	}
 	return c->limit != old;
 }
 
-int concurrency_sample(struct concurrency *c, uint64_t now_ms, uint64_t bytes,
-		       unsigned inflight)
+/* The slots in use, integrated over the open window. */
+static void account(struct concurrency *c, uint64_t now_ms)
 {
-	uint64_t span;
-	double rate;
-	int starved;
+	if (c->win_start_ms == 0 || now_ms < c->last_ms) {
+		open_window(c, now_ms);
+		return;
+	}
+	c->slot_ms += (double)c->last_inflight * (double)(now_ms - c->last_ms);
+	c->last_ms = now_ms;
+	c->last_inflight = c->inflight;
+}
 
-	if (c->fixed || now_ms < c->settle_until_ms) {
+int concurrency_sample(struct concurrency *c, uint64_t now_ms)
+{
+	if (c->fixed)
+		return 0;
+	account(c, now_ms);
+	if (c->changed_ms == 0) {
+		c->changed_ms = now_ms ? now_ms : 1; /* sending began */
 		return 0;
 	}
-	if (c->win_start_ms == 0 || bytes < c->win_start_bytes) {
-		c->win_start_ms = now_ms;
-		c->win_start_bytes = bytes;
-		c->win_starved = inflight < c->limit;
+	if (c->phase != CC_START || c->limit >= c->max || now_ms < c->hold_until_ms)
 		return 0;
+	if (now_ms - c->changed_ms < concurrency_round_ms(c) ||
+	    (double)c->inflight < CC_BUSY * c->limit)
+		return 0;
+	set_limit(c, c->limit * CC_GROW_FACTOR, now_ms);
+	return 1;
+}
+
+int concurrency_done(struct concurrency *c, uint64_t now_ms, unsigned epoch, uint64_t bytes,
+		     double ms)
+{
+	unsigned need = c->limit / 2;
+	uint64_t span;
+	double avg, rate;
+
+	if (ms <= 0)
+		ms = 0.001;
+	c->part_ms = c->part_ms == 0 ? ms : 0.8 * c->part_ms + 0.2 * ms;
+	if (c->fixed)
+		return 0;
+	account(c, now_ms);
+	if (c->phase == CC_START) {
+		/* The first evidence: from now on steps wait for it. */
+		c->phase = CC_GROW;
 	}
-	if (inflight < c->limit) {
-		c->win_starved = 1;
-	}
+	if (epoch != c->epoch)
+		return 0;
+	c->ev_bytes += (double)bytes;
+	c->ev_ms += ms;
+	c->ev_n++;
+	need = need < CC_EV_MIN ? CC_EV_MIN : need > CC_EV_MAX ? CC_EV_MAX : need;
+	if (c->ev_n < need)
+		return 0;
 	span = now_ms - c->win_start_ms;
-	if (span < CC_WINDOW_MS) {
+	avg = span ? c->slot_ms / (double)span : c->inflight;
+	if (avg < CC_BUSY * c->limit) {
+		open_window(c, now_ms); /* the limit did not bound the work */
 		return 0;
 	}
-	rate = (double)(bytes - c->win_start_bytes) * 1000.0 / (double)span;
-	starved = c->win_starved;
-	c->win_start_ms = now_ms;
-	c->win_start_bytes = bytes;
-	c->win_starved = inflight < c->limit;
-	if (starved) {
-		return 0;
-	}
+	/* Little's law: what the slots carry is the slots in use times what
+	 * one carries per second. */
+	rate = c->ev_bytes * 1000.0 / c->ev_ms * avg;
 	return decide(c, rate, now_ms);
 }
 
 int concurrency_throttled(struct concurrency *c, uint64_t now_ms)
 {
 	unsigned old = c->limit;
+	uint64_t gap = c->part_ms > CC_CUT_GAP_MS ? (uint64_t)c->part_ms : CC_CUT_GAP_MS;
 
-	if (c->fixed) {
+	if (c->fixed)
 		return 0;
-	}
-	if (c->last_cut_ms && now_ms - c->last_cut_ms < CC_WINDOW_MS) {
+	if (c->last_cut_ms && now_ms - c->last_cut_ms < gap)
 		return 0;
-	}
 	c->last_cut_ms = now_ms;
 	c->hold_until_ms = now_ms + CC_HOLD_MS;
-	c->phase = CC_STEADY;
-	c->base_rate = 0;
-	c->steady_windows = 0;
+	c->ref_rate = 0;
 	c->probe_every = CC_PROBE_MIN;
 	set_limit(c, c->limit / 2, now_ms);
-	c->base_limit = c->limit;
+	c->ref_limit = c->limit;
+	hold(c);
 	return c->limit != old;
 }
 

@@ -5,7 +5,7 @@
  * "0 means default" (the defaults are written in hoist.h), parses the
  * endpoint once with curl's URL parser, then starts the shared pieces:
  * the curl share handle (DNS cache and TLS sessions, never connections:
- * those belong to each loop's multi handle), the hwloc topology, the
+ * those belong to each loop's multi handle), the CPUs it may use (topo.h), the
  * pinned hash pool and the event loops.  hoist_engine_free cancels the
  * transfers still running, waits for them to settle, then stops the
  * threads.
@@ -234,44 +234,61 @@ static void raise_nofile(unsigned want)
 	setrlimit(RLIMIT_NOFILE, &rl);
 }
 
+/* The caller's options as the current struct: an older caller's struct
+ * ends before the fields of later versions, so only what its version
+ * declares may be read; the fields it has not got stay 0, their
+ * defaults. */
+static hoist_status copy_options(struct hoist_engine_options *o,
+				 const struct hoist_engine_options *in, char *errbuf,
+				 size_t errlen)
+{
+	hoist_status st = HOIST_OK;
+
+	memset(o, 0, sizeof(*o));
+	switch (in->version) {
+	case 1:
+		memcpy(o, in, offsetof(struct hoist_engine_options, pinning));
+		break;
+	case 2:
+		memcpy(o, in, offsetof(struct hoist_engine_options, memory_limit));
+		break;
+	case 3:
+		memcpy(o, in, offsetof(struct hoist_engine_options, credentials));
+		break;
+	case HOIST_ENGINE_OPTIONS_VERSION:
+		*o = *in;
+		break;
+	default:
+		FAIL(HOIST_E_INVALID_ARG, "engine options version %u, expected 1 to %u",
+		     in->version, HOIST_ENGINE_OPTIONS_VERSION);
+	}
+	o->version = HOIST_ENGINE_OPTIONS_VERSION;
+out:
+	return st;
+}
+
 /* hoist_engine_new's work; errbuf gets the one line of a failure. */
 static hoist_status engine_create(struct hoist_engine **out,
-				  const struct hoist_engine_options *opts, char *errbuf,
+				  const struct hoist_engine_options *in, char *errbuf,
 				  size_t errlen)
 {
-	struct hoist_engine_options o;
+	struct hoist_engine_options o, *opts = &o;
 	struct hoist_engine *e = NULL;
 	hoist_status st = HOIST_OK;
 	unsigned i, per_loop;
 	enum md5mb_impl md5;
-	char md5_err[160];
+	char md5_err[160], why[256];
 
 	if (errbuf && errlen) {
 		errbuf[0] = '\0';
 	}
-	if (!out || !opts) {
+	if (!out || !in) {
 		FAIL(HOIST_E_INVALID_ARG, "NULL argument");
 	}
 	*out = NULL;
-	/* A version-1 caller's struct ends before the version-2 fields,
-	 * which then read as zero (their defaults): never read past what the
-	 * caller's version declares. */
-	memset(&o, 0, sizeof(o));
-	switch (opts->version) {
-	case 1:
-		memcpy(&o, opts, offsetof(struct hoist_engine_options, memory_limit));
-		break;
-	case 2: /* credentials provider (version 3, issue 13) absent */
-		memcpy(&o, opts, offsetof(struct hoist_engine_options, credentials));
-		break;
-	case HOIST_ENGINE_OPTIONS_VERSION:
-		o = *opts;
-		break;
-	default:
-		FAIL(HOIST_E_INVALID_ARG, "engine options version %u, expected 1 to %u",
-		     opts->version, HOIST_ENGINE_OPTIONS_VERSION);
-	}
-	opts = &o;
+	st = copy_options(&o, in, errbuf, errlen);
+	if (st != HOIST_OK)
+		goto out;
 	/* A forced MD5 path (HOIST_MD5) the CPU lacks is refused, never
 	 * replaced by another. */
 	if (md5mb_choose(&md5, md5_err, sizeof(md5_err)) < 0) {
@@ -317,7 +334,10 @@ static hoist_status engine_create(struct hoist_engine **out,
 	curl_share_setopt(e->ctx.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 
 	raise_nofile(e->conf.max_connections + 256);
-	e->topo = topo_new(); /* NULL: unpinned, still correct */
+	st = topo_new(&e->topo, opts->cpus, opts->pinning, why, sizeof(why));
+	if (st != HOIST_OK) {
+		FAIL(st, "%s", why);
+	}
 	if (e->conf.hash_threads == 0) {
 		e->conf.hash_threads = topo_ncores(e->topo);
 	}
@@ -325,6 +345,13 @@ static hoist_status engine_create(struct hoist_engine **out,
 	if (hashpool_new(&e->pool, e->topo, e->conf.hash_threads, md5) < 0) {
 		FAIL(HOIST_E_INTERNAL, "cannot start the hash threads");
 	}
+	/* A list the embedder gave that the kernel will not run threads on
+	 * is its mistake to hear about; the affinity mask cannot be one. */
+	if (topo_bind_error(e->topo, why, sizeof(why)) && opts->cpus) {
+		FAIL(HOIST_E_INVALID_ARG, "cpus: cannot bind the hash workers to %s", why);
+	}
+	topo_describe(e->topo, e->conf.hash_threads, why, sizeof(why));
+	ctx_log(&e->ctx, "%s", why);
 	e->loops = calloc(e->conf.io_threads, sizeof(*e->loops));
 	if (!e->loops) {
 		FAIL(HOIST_E_NOMEM, "out of memory");

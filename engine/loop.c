@@ -192,6 +192,11 @@ static void tick_clients(struct loop *l)
 
 /* ------------------------------------------------------------ transfers */
 
+unsigned loop_nxfers(const struct loop *l)
+{
+	return l->nxfers;
+}
+
 int loop_add(struct loop *l, struct loop_xfer *x)
 {
 	if (curl_multi_add_handle(l->multi, x->easy) != CURLM_OK)

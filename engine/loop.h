@@ -72,6 +72,8 @@ void loop_timer_set(struct loop *l, struct loop_timer *t, uint64_t delay_ms);
 void loop_timer_cancel(struct loop *l, struct loop_timer *t);
 void loop_client_add(struct loop *l, struct loop_client *c);
 void loop_client_remove(struct loop *l, struct loop_client *c);
+/* Loop thread: the transfers running on the loop now (all its uploads'). */
+unsigned loop_nxfers(const struct loop *l);
 /* Loop thread: the loop's table from local TCP port to socket, for
  * request.c to find the socket of a reused connection (libcurl tells a
  * request its local port, not its socket).  65536 entries, -1 unknown. */

@@ -1,6 +1,8 @@
 /*
  * ops.c - the public multipart housekeeping calls and small helpers:
- * hoist_abort_upload, hoist_list_parts, hoist_list_uploads, hoist_crc64*.
+ * hoist_abort_upload, hoist_list_parts, hoist_list_uploads, the ends of a
+ * shared upload (hoist_initiate_upload, hoist_complete_upload),
+ * hoist_crc64*.
  *
  * Layer: API.
  *
@@ -15,6 +17,7 @@
 #include "checksum.h"
 #include "engine.h"
 #include "loop.h"
+#include "response.h"
 #include "status.h"
 
 static int bad_name(const char *s)
@@ -80,6 +83,56 @@ hoist_status hoist_list_uploads(struct hoist_engine *engine, const char *bucket,
 				 "called from an engine thread");
 	} else {
 		st = blocking_list_uploads(&engine->ctx, bucket, prefix, out, &r);
+	}
+	result_deliver(result, &r);
+	return st;
+}
+
+/* The checks the ends of a shared upload share. */
+static hoist_status share_opts(struct hoist_result *r, const char *op,
+			       const struct hoist_engine *engine,
+			       const struct hoist_upload_options *opts)
+{
+	if (!engine || !opts || bad_name(opts->bucket) || bad_name(opts->key))
+		return result_fail(r, HOIST_E_INVALID_ARG, op, "bucket and key are required");
+	if (opts->version < 1 || opts->version > HOIST_UPLOAD_OPTIONS_VERSION)
+		return result_fail(r, HOIST_E_INVALID_ARG, op, "unknown upload options version");
+	if (loop_current())
+		return result_fail(r, HOIST_E_INVALID_ARG, op, "called from an engine thread");
+	return HOIST_OK;
+}
+
+hoist_status hoist_initiate_upload(struct hoist_engine *engine,
+				   const struct hoist_upload_options *opts,
+				   struct hoist_result *result)
+{
+	const char *op = "InitiateMultipartUpload";
+	struct hoist_result r = HOIST_RESULT_INIT;
+	hoist_status st = share_opts(&r, op, engine, opts);
+
+	if (st == HOIST_OK) {
+		/* content_type and forbid_overwrite are version-1 fields. */
+		st = blocking_initiate(&engine->ctx, opts->bucket, opts->key, opts->content_type,
+				       opts->forbid_overwrite, &r);
+	}
+	result_deliver(result, &r);
+	return st;
+}
+
+hoist_status hoist_complete_upload(struct hoist_engine *engine,
+				   const struct hoist_upload_options *opts, const char *upload_id,
+				   const struct hoist_part_list *parts,
+				   struct hoist_result *result)
+{
+	const char *op = "CompleteMultipartUpload";
+	struct hoist_result r = HOIST_RESULT_INIT;
+	hoist_status st = share_opts(&r, op, engine, opts);
+
+	if (st == HOIST_OK && (bad_name(upload_id) || !parts || parts->count == 0)) {
+		st = result_fail(&r, HOIST_E_INVALID_ARG, op, "an upload id and parts are required");
+	}
+	if (st == HOIST_OK) {
+		st = blocking_complete(&engine->ctx, opts->bucket, opts->key, upload_id, parts, &r);
 	}
 	result_deliver(result, &r);
 	return st;

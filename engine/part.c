@@ -67,7 +67,9 @@ static int pipe_setup(struct part_pipe *pp, unsigned capacity,
 	pp->ops = ops;
 	pp->owner = owner;
 	pp->rng = retry_seed();
-	concurrency_init(&pp->cc, conf->jobs, conf->fixed_concurrency, hoist__now_ms());
+	concurrency_init(&pp->own_cc, conf->jobs, conf->fixed_concurrency, hoist__now_ms());
+	pp->cc = &pp->own_cc;
+	pp->peak_limit = pp->cc->limit;
 	pp->parts = calloc(capacity, sizeof(*pp->parts));
 	if (!pp->parts)
 		return -1;
@@ -151,6 +153,12 @@ void part_pipe_mark_done(struct part_pipe *pp, struct part *p)
 	p->state = PART_DONE;
 	pp->done_parts++;
 	pp->acked += p->len;
+}
+
+void part_pipe_exclude(struct part_pipe *pp, struct part *p)
+{
+	p->state = PART_DONE;
+	pp->done_parts++;
 }
 
 /* ---------------------------------------------------------------- hash */
@@ -239,7 +247,7 @@ static void part_hashed_msg(struct loop_msg *m)
  */
 static void hash_ahead(struct part_pipe *pp)
 {
-	uint64_t limit = (uint64_t)pp->next_send + pp->cc.limit + pp->conf.hash_window;
+	uint64_t limit = (uint64_t)pp->next_send + pp->cc->limit + pp->conf.hash_window;
 	struct hash_job *list = NULL, **tail = &list;
 
 	if (limit > pp->nparts) {
@@ -274,7 +282,7 @@ static void part_send(struct part_pipe *pp, struct part *p)
 		fail(pp, HOIST_E_NOMEM, pp->conf.op, p->number, NULL);
 		return;
 	}
-	r->upload_buffer = request_upload_buffer(pp->cc.limit);
+	r->upload_buffer = request_upload_buffer(pp->cc->limit);
 	r->sent_total = &pp->wire_bytes;
 	r->body_cap = 64 * 1024;
 	r->done = part_done;
@@ -284,9 +292,11 @@ static void part_send(struct part_pipe *pp, struct part *p)
 	p->state = PART_SENDING;
 	p->req = r;
 	pp->inflight++;
+	p->cc_epoch = concurrency_take(pp->cc);
 	if (request_start(r, pp->loop) < 0) {
 		p->req = NULL;
 		pp->inflight--;
+		concurrency_give(pp->cc);
 		p->state = PART_READY;
 		fail(pp, HOIST_E_INTERNAL, r->op, p->number, curl_easy_strerror(r->cc));
 		request_free(r);
@@ -316,11 +326,11 @@ static int retry_later(struct part_pipe *pp, struct part *p, struct request *r,
 		return -1;
 	delay = request_retry_delay(pp->ctx, r, p->attempts, &pp->rng);
 	if (throttled(r)) {
-		unsigned before = pp->cc.limit;
+		unsigned before = pp->cc->limit;
 
-		if (concurrency_throttled(&pp->cc, hoist__now_ms())) {
+		if (concurrency_throttled(pp->cc, hoist__now_ms())) {
 			ctx_log(pp->ctx, "the server is throttling: parts in flight %u -> %u", before,
-				pp->cc.limit);
+				pp->cc->limit);
 		}
 	}
 	msg = status_message(f);
@@ -351,6 +361,27 @@ static int token_retry(struct part_pipe *pp, struct part *p, struct request *r)
 	return 0;
 }
 
+static void log_limit(struct part_pipe *pp, unsigned before, const char *why)
+{
+	if (pp->cc->limit > pp->peak_limit) {
+		pp->peak_limit = pp->cc->limit;
+	}
+	ctx_log(pp->ctx, "parts in flight %u -> %u (%s)", before, pp->cc->limit, why);
+}
+
+/* p's request r succeeded: evidence for the limit. */
+static void note_done(struct part_pipe *pp, struct part *p, const struct request *r)
+{
+	unsigned before = pp->cc->limit;
+	char why[80];
+
+	if (concurrency_done(pp->cc, hoist__now_ms(), p->cc_epoch, p->len, r->seconds * 1000)) {
+		snprintf(why, sizeof(why), "%.1f MiB/s measured, parts take %.0f ms",
+			 pp->cc->last_rate / (1024.0 * 1024.0), pp->cc->part_ms);
+		log_limit(pp, before, why);
+	}
+}
+
 static void part_done(struct request *r)
 {
 	struct part *p = r->owner;
@@ -362,6 +393,7 @@ static void part_done(struct request *r)
 
 	p->req = NULL;
 	pp->inflight--;
+	concurrency_give(pp->cc);
 	request_note(pp->stats, r);
 	if (pp->stopped) {
 		p->state = PART_READY;
@@ -380,6 +412,7 @@ static void part_done(struct request *r)
 	}
 	if (st == HOIST_OK) {
 		p->seconds = r->seconds;
+		note_done(pp, p, r);
 		pp->part_ewma_ms = pp->part_ewma_ms == 0
 					   ? r->seconds * 1000
 					   : 0.8 * pp->part_ewma_ms + 0.2 * r->seconds * 1000;
@@ -459,7 +492,7 @@ void part_pipe_schedule(struct part_pipe *pp)
 	hash_ahead(pp);
 	if (!pp->running)
 		return;
-	while (pp->inflight < pp->cc.limit && !pp->stopped) {
+	while (concurrency_may_start(pp->cc) && !pp->stopped) {
 		struct part *p = next_to_send(pp);
 
 		if (!p)
@@ -471,6 +504,10 @@ void part_pipe_schedule(struct part_pipe *pp)
 	/* Sending moved next_send: let hashing follow. */
 	hash_ahead(pp);
 	if (!pp->stopped && !pp->open && pp->done_parts == pp->nparts && pp->inflight == 0) {
+		if (!pp->cc->fixed) {
+			ctx_log(pp->ctx, "%s: at most %u parts in flight (limit %u at the end)",
+				pp->conf.op, pp->peak_limit, pp->cc->limit);
+		}
 		pp->ops->complete(pp->owner);
 	}
 }
@@ -493,6 +530,7 @@ void part_pipe_stop(struct part_pipe *pp)
 		if (p->state == PART_SENDING && p->req) {
 			loop_remove(pp->loop, &p->req->xfer);
 			request_note(pp->stats, p->req);
+			concurrency_give(pp->cc);
 			request_free(p->req);
 			p->req = NULL;
 			pp->inflight--;
@@ -552,6 +590,7 @@ static int restart_stalled(struct part_pipe *pp, struct part *p, uint64_t idle)
 
 	loop_remove(pp->loop, &r->xfer);
 	request_note(pp->stats, r);
+	concurrency_give(pp->cc);
 	request_free(r);
 	p->req = NULL;
 	pp->inflight--;
@@ -605,16 +644,37 @@ void part_pipe_tick(struct part_pipe *pp, uint64_t now)
 		}
 	}
 	if (pp->running && !pp->stopped) {
-		unsigned before = pp->cc.limit;
+		unsigned before = pp->cc->limit;
+		int changed = concurrency_sample(pp->cc, now);
 
-		if (concurrency_sample(&pp->cc, now, pp->wire_bytes, pp->inflight)) {
-			ctx_log(pp->ctx, "parts in flight %u -> %u (%.1f MiB/s measured)", before,
-				pp->cc.limit, pp->cc.last_rate / (1024.0 * 1024.0));
+		if (changed) {
+			char why[80];
+
+			snprintf(why, sizeof(why), "no part back yet, a round trip is %" PRIu64 " ms",
+				 concurrency_round_ms(pp->cc));
+			log_limit(pp, before, why);
+		}
+		/* A shared controller may have been raised by another pipe:
+		 * start what the limit allows now. */
+		if (changed || (pp->cc != &pp->own_cc && concurrency_may_start(pp->cc) &&
+				pp->next_send < pp->nparts)) {
 			part_pipe_schedule(pp);
 		}
-	} else {
-		concurrency_pause(&pp->cc);
+	} else if (pp->cc == &pp->own_cc) {
+		/* Only our own: a shared controller is still measuring others. */
+		concurrency_pause(pp->cc);
 	}
+}
+
+void part_pipe_share_concurrency(struct part_pipe *pp, struct concurrency *cc)
+{
+	pp->cc = cc;
+	pp->peak_limit = cc->limit;
+}
+
+void part_pipe_round_trip(struct part_pipe *pp, double seconds)
+{
+	concurrency_round_trip(pp->cc, seconds * 1000);
 }
 
 uint64_t part_pipe_inflight_bytes(const struct part_pipe *pp)

@@ -5,8 +5,10 @@
  * Layer: transfer.
  *
  * Owns: the part table of one transfer and the windows over it:
- *  - at most `cc.limit` parts on the wire (the adaptive limit of
- *    concurrency.c, never above jobs);
+ *  - at most `cc->limit` parts on the wire (the adaptive limit of
+ *    concurrency.c, never above jobs; the pipe's own controller, or one
+ *    shared with other pipes of the loop so that they are bounded as a
+ *    whole);
  *  - hashing (the pre-pass a transfer needs when a request header carries
  *    a digest, or to check a part an earlier run left on the server) a
  *    bounded window ahead of the first part not yet sent, so its bytes are
@@ -84,6 +86,7 @@ struct part {
 	int listed;
 	int listed_crc_valid;
 	double seconds;            /* latency of the successful attempt */
+	unsigned cc_epoch;         /* the limit's epoch when the attempt started */
 	struct request *req;
 	struct part *next_retry;
 	struct hash_job hj;
@@ -164,7 +167,10 @@ struct part_pipe {
 	int open;                   /* more parts may be appended (a stream) */
 	int running;                /* sending allowed (the owner said so) */
 	int stopped;                /* part_pipe_stop ran */
-	struct concurrency cc;      /* parts allowed in flight */
+	struct concurrency own_cc;  /* parts allowed in flight, unless shared */
+	struct concurrency *cc;     /* &own_cc, or a controller shared by the
+	                               pipes of one loop (part_pipe_share_concurrency) */
+	unsigned peak_limit;        /* the highest limit seen (logs) */
 	uint64_t wire_bytes;        /* body bytes handed to curl, every attempt */
 	uint64_t acked;             /* bytes of finished parts */
 	double part_ewma_ms;        /* smoothed latency of finished parts */
@@ -207,8 +213,18 @@ void part_pipe_stop(struct part_pipe *pp);
 int part_pipe_busy(const struct part_pipe *pp);
 /* Once per loop tick: stall checks and the adaptive limit. */
 void part_pipe_tick(struct part_pipe *pp, uint64_t now_ms);
+/* Draws on cc (a controller of the same loop, outliving the pipe) instead
+ * of the pipe's own: several transfers bounded as a whole.  Before
+ * part_pipe_run. */
+void part_pipe_share_concurrency(struct part_pipe *pp, struct concurrency *cc);
+/* A bodiless request of the transfer (Initiate, ListParts) took seconds:
+ * the round trip that scales the controller's first windows. */
+void part_pipe_round_trip(struct part_pipe *pp, double seconds);
 /* Marks p done without a request of ours (resume: the server holds it). */
 void part_pipe_mark_done(struct part_pipe *pp, struct part *p);
+/* p is another process's (a share's parts are a slice of the plan): never
+ * hashed or sent, not counted as bytes moved. */
+void part_pipe_exclude(struct part_pipe *pp, struct part *p);
 /* Bytes sent so far by parts in flight (progress). */
 uint64_t part_pipe_inflight_bytes(const struct part_pipe *pp);
 

@@ -97,6 +97,8 @@ void request_free(struct request *r)
 	free(r->retry_after);
 	free(r->qos_delay);
 	free(r->content_length);
+	free(r->content_range);
+	free(r->last_modified);
 	free(r->echo);
 	error_doc_cleanup(&r->err);
 	free(r);
@@ -209,6 +211,14 @@ static size_t write_body(char *data, size_t size, size_t nmemb, void *ud)
 	size_t cap = r->body_cap ? r->body_cap : BODY_CAP_DEFAULT;
 
 	r->last_io_ms = hoist__now_ms();
+	if (r->sink && r->sink_mode == 0) {
+		long http = 0;
+
+		curl_easy_getinfo(r->xfer.easy, CURLINFO_RESPONSE_CODE, &http);
+		r->sink_mode = http >= 200 && http < 300 ? 1 : 2;
+	}
+	if (r->sink_mode == 1)
+		return r->sink(r, data, n);
 	if (r->body.len + n > cap) {
 		/* Keep reading (the connection stays reusable), keep nothing
 		 * more. */
@@ -484,6 +494,7 @@ static CURLcode prepare(struct request *r)
 	struct buf auth = BUF_INIT, line = BUF_INIT;
 	CURL *h = NULL;
 	CURLcode cc = CURLE_OUT_OF_MEMORY;
+	char *cainfo = NULL;
 	size_t i;
 
 	if (dialect_url(&r->url, c, r->bucket, r->key, r->query, r->nquery) < 0)
@@ -550,6 +561,12 @@ static CURLcode prepare(struct request *r)
 	if (c->ca_file) {
 		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
 	}
+	/* With a CA file in effect (ours, or libcurl's default bundle), no CA
+	 * directory: libcurl reuses the store it built (CURLOPT_CA_CACHE_TIMEOUT)
+	 * only when it came from a file alone, so Debian's default CApath made
+	 * every connection parse the whole bundle again. */
+	if (c->ca_file || (curl_easy_getinfo(h, CURLINFO_CAINFO, &cainfo) == CURLE_OK && cainfo))
+		curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
 	if (c->insecure) {
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -557,6 +574,7 @@ static CURLcode prepare(struct request *r)
 
 	r->pos = 0;
 	r->crc = 0;
+	r->sink_mode = 0;
 	if (strcmp(r->method, "PUT") == 0) {
 		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(h, CURLOPT_READDATA, r);
@@ -586,6 +604,9 @@ static CURLcode prepare(struct request *r)
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
 	} else if (strcmp(r->method, "GET") == 0) {
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+		if (r->sink && r->recv_buffer) {
+			curl_easy_setopt(h, CURLOPT_BUFFERSIZE, r->recv_buffer);
+		}
 	} else {
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
 	}
@@ -629,6 +650,8 @@ void request_capture_headers(struct request *r, enum hoist_dialect d,
 	r->date = get(userdata, "Date");
 	r->retry_after = get(userdata, "Retry-After");
 	r->content_length = get(userdata, "Content-Length");
+	r->content_range = get(userdata, "Content-Range");
+	r->last_modified = get(userdata, "Last-Modified");
 	if (r->echo_header) {
 		r->echo = get(userdata, r->echo_header);
 	}
@@ -700,6 +723,29 @@ int request_start(struct request *r, struct loop *l)
 		return -1;
 	}
 	return 0;
+}
+
+long request_live_status(struct request *r)
+{
+	long http = 0;
+
+	if (r->xfer.easy) {
+		curl_easy_getinfo(r->xfer.easy, CURLINFO_RESPONSE_CODE, &http);
+	}
+	return http;
+}
+
+char *request_live_header(struct request *r, const char *name)
+{
+	return r->xfer.easy ? header_dup(r->xfer.easy, name) : NULL;
+}
+
+void request_resume(struct request *r)
+{
+	if (r->xfer.easy) {
+		r->last_io_ms = hoist__now_ms();
+		curl_easy_pause(r->xfer.easy, CURLPAUSE_CONT);
+	}
 }
 
 void request_perform(struct request *r)

@@ -67,6 +67,15 @@ struct request {
 	const char *echo_header;    /* static: a response header to keep in
 	                               echo (x-amz-checksum-*), or NULL */
 	void (*done)(struct request *r); /* loop thread, after capture */
+	/* A body sink (a GET's bytes): when set, the bytes of a 2xx response
+	 * go to sink instead of r->body (error bodies are still captured).
+	 * Returns n (taken), CURL_WRITEFUNC_PAUSE (not taken: curl offers the
+	 * same bytes again after request_resume), or anything else to abort
+	 * the transfer.  The sink adds to r->pos and *r->sent_total itself
+	 * (what it took); loop thread. */
+	size_t (*sink)(struct request *r, const char *data, size_t n);
+	long recv_buffer;           /* CURLOPT_BUFFERSIZE for a sink; 0: curl's */
+	int sink_mode;              /* 0 undecided, 1 to the sink, 2 captured */
 	void *owner;
 	unsigned part;              /* for messages: 0 if not a part */
 
@@ -101,6 +110,8 @@ struct request {
 	char *retry_after;
 	char *qos_delay;
 	char *content_length;
+	char *content_range;
+	char *last_modified;
 	char *echo;                 /* echo_header's value, if it came */
 	uint64_t resp_crc;
 	int resp_crc_valid;
@@ -138,6 +149,15 @@ void request_capture_headers(struct request *r, enum hoist_dialect d,
 /* Loop thread: signs and adds to the loop.  Returns 0, or -1 with r->cc
  * set (setup failed: r->done is not called). */
 int request_start(struct request *r, struct loop *l);
+/* Loop thread, on a running request: the response status and one header
+ * received so far (malloc'd, or NULL), for a sink that checks the answer
+ * before it takes a byte. */
+long request_live_status(struct request *r);
+char *request_live_header(struct request *r, const char *name);
+/* Loop thread: lets a sink that paused take bytes again (curl may call
+ * the sink from inside this call). */
+void request_resume(struct request *r);
+
 /* Any thread: signs and performs on a private easy handle, blocking. */
 void request_perform(struct request *r);
 

@@ -318,6 +318,40 @@ void hoist_part_list_free(struct hoist_part_list *list)
 	free(list);
 }
 
+struct hoist_part_list *hoist_part_list_new(void)
+{
+	return calloc(1, sizeof(struct hoist_part_list));
+}
+
+hoist_status hoist_part_list_add(struct hoist_part_list *list, unsigned part_number,
+				 uint64_t size, const char *etag, uint64_t crc64, int crc64_valid)
+{
+	struct hoist_part_entry *e;
+
+	if (!list || part_number == 0 || !etag || !*etag)
+		return HOIST_E_INVALID_ARG;
+	if (list->count >= list->cap) {
+		size_t ncap = list->count ? list->count * 2 : 16;
+
+		e = realloc(list->parts, ncap * sizeof(*e));
+		if (!e)
+			return HOIST_E_NOMEM;
+		list->parts = e;
+		list->cap = ncap;
+	}
+	e = &list->parts[list->count];
+	memset(e, 0, sizeof(*e));
+	e->etag = strdup(etag);
+	if (!e->etag)
+		return HOIST_E_NOMEM;
+	e->part_number = part_number;
+	e->size = size;
+	e->crc64 = crc64;
+	e->crc64_valid = crc64_valid != 0;
+	list->count++;
+	return HOIST_OK;
+}
+
 size_t hoist_part_list_count(const struct hoist_part_list *list)
 {
 	return list ? list->count : 0;

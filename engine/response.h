@@ -61,7 +61,8 @@ void complete_doc_cleanup(struct complete_doc *d);
 /* The listings hoist.h hands out as opaque handles. */
 struct hoist_part_list {
 	size_t count;
-	struct hoist_part_entry *parts; /* ascending part numbers */
+	struct hoist_part_entry *parts; /* ascending part numbers (a parsed list) */
+	size_t cap;                /* hoist_part_list_add's capacity */
 };
 struct hoist_upload_list {
 	size_t count;

@@ -22,7 +22,7 @@
 
 void stats_progress(struct hoist_upload *u, int final)
 {
-	uint64_t total = u->plan.size, cur;
+	uint64_t total = u->slice ? u->slice_bytes : u->plan.size, cur;
 
 	if (!u->spec.progress)
 		return;
@@ -111,9 +111,9 @@ void stats_finish(struct hoist_upload *u)
 	unsigned i, n = 0;
 
 	r->seconds = hoist__now_s() - u->t0;
-	r->parts = u->plan.nparts;
+	r->parts = u->slice ? u->slice_count : u->plan.nparts;
 	r->part_size = u->plan.nparts ? u->plan.part_size : u->plan.size;
-	r->bytes = u->plan.size;
+	r->bytes = u->slice ? u->slice_bytes : u->plan.size;
 	r->bytes_sent = u->stats.bytes_sent;
 	r->retries = u->stats.retries;
 	r->ttfb_seconds = u->stats.ttfb;
@@ -130,7 +130,7 @@ void stats_finish(struct hoist_upload *u)
 	if (!lat)
 		return;
 	for (i = 0; i < pp->nparts; i++) {
-		if (pp->parts[i].state == PART_DONE && !pp->parts[i].resumed) {
+		if (pp->parts[i].state == PART_DONE && !pp->parts[i].resumed && pp->parts[i].etag) {
 			lat[n++] = pp->parts[i].seconds;
 		}
 	}

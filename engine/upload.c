@@ -84,6 +84,9 @@ void upload_fail_status(struct hoist_upload *u, hoist_status st, const char *op,
  * it back, abort it otherwise, so that no parts are orphaned. */
 static int worth_keeping(const struct hoist_upload *u)
 {
+	/* A share's upload belongs to its driver, which decides. */
+	if (u->slice)
+		return 1;
 	switch (u->res.status) {
 	case HOIST_E_SOURCE_CHANGED:
 	case HOIST_E_NOT_FOUND:
@@ -174,6 +177,29 @@ static void ctl_timer_fire(struct loop_timer *t)
 	ctl_send(u);
 }
 
+/* A share's parts are all done: its CRC64 (of its slice, for the log and
+ * the result) and the end, without a Complete (hoist.h "Shares"). */
+static void share_finish(struct hoist_upload *u)
+{
+	const struct part_pipe *pp = &u->pipe;
+	unsigned i, crcs = 0;
+	uint64_t crc = 0;
+
+	for (i = u->slice_first - 1; i < u->slice_first - 1 + u->slice_count; i++) {
+		if (pp->parts[i].have_crc) {
+			crc = crc64_ecma_combine(crc, pp->parts[i].crc, pp->parts[i].len);
+			crcs++;
+		}
+	}
+	if (crcs == u->slice_count) {
+		u->res.crc64 = crc;
+		u->res.crc64_valid = 1;
+	}
+	u->oc.verified = HOIST_VERIFY_NONE;
+	result_setstr(&u->res.upload_id, u->upload_id);
+	upload_finish(u);
+}
+
 /* Every part is done (part_pipe_ops complete): Complete. */
 static void begin_complete(void *owner)
 {
@@ -181,6 +207,16 @@ static void begin_complete(void *owner)
 
 	if (u->state != UP_PARTS || u->failing)
 		return;
+	if (u->slice) {
+		if (source_changed(u->src)) {
+			upload_fail_status(u, HOIST_E_SOURCE_CHANGED, "UploadPart", 0,
+					   "the file changed (size or mtime) during the upload");
+			upload_maybe_finish(u);
+			return;
+		}
+		share_finish(u);
+		return;
+	}
 	/* Never complete an object from bytes that may have changed. */
 	if (source_changed(u->src)) {
 		upload_fail_status(u, HOIST_E_SOURCE_CHANGED, "CompleteMultipartUpload", 0,
@@ -314,6 +350,7 @@ static hoist_status on_initiate(struct hoist_upload *u, struct request *r,
 	}
 	resume_initiated(u);
 	u->state = UP_PARTS;
+	part_pipe_round_trip(&u->pipe, r->seconds);
 	part_pipe_run(&u->pipe);
 	return HOIST_OK;
 }
@@ -345,6 +382,7 @@ static hoist_status on_list(struct hoist_upload *u, struct request *r,
 	}
 	resume_reconcile(u);
 	u->state = UP_PARTS;
+	part_pipe_round_trip(&u->pipe, r->seconds);
 	part_pipe_run(&u->pipe);
 	return HOIST_OK;
 }
@@ -553,6 +591,13 @@ static void abort_done(struct hoist_upload *u, struct request *r, hoist_status s
  * when it took care of r. */
 static int expected_failure(struct hoist_upload *u, struct request *r, int retry)
 {
+	if (u->state == UP_LIST && r->http == 404 && u->slice) {
+		upload_fail_status(u, HOIST_E_NOT_FOUND, "ListParts", 0,
+				   "the upload of this share does not exist (completed or aborted)");
+		request_free(r);
+		upload_maybe_finish(u);
+		return 1;
+	}
 	if (u->state == UP_LIST && r->http == 404) {
 		/* The journaled upload is gone (aborted or completed since):
 		 * start over. */
@@ -825,11 +870,18 @@ void upload_stream_notify(void *owner)
 /* ------------------------------------------------------------ lifecycle */
 
 /* Runs from a posted message, when nothing of this upload is on the stack:
- * after the broadcast the owner may free the upload at once. */
+ * after the broadcast the owner may free the upload at once, so the done
+ * callback runs before it (a wait that starts inside it then returns as
+ * soon as the callback does). */
 static void fin_msg_fn(struct loop_msg *m)
 {
 	struct hoist_upload *u = container_of(m, struct hoist_upload, fin_msg);
 
+	if (u->spec.on_done) {
+		ctx_callback_enter();
+		u->spec.on_done(u->res.status, u->spec.userdata);
+		ctx_callback_leave();
+	}
 	pthread_mutex_lock(&u->lock);
 	u->synced.finished = 1;
 	pthread_cond_broadcast(&u->cond);

@@ -76,6 +76,7 @@ struct upload_spec {
 	int restart;
 	hoist_progress_fn progress;
 	hoist_part_fn on_part;
+	hoist_done_fn on_done;
 	void *userdata;
 };
 
@@ -99,6 +100,11 @@ struct hoist_upload {
 	struct plan plan;
 	struct upload_spec spec;
 	long upload_buffer;        /* PutObject's CURLOPT_UPLOAD_BUFFERSIZE */
+	/* A share of an upload driven elsewhere (hoist.h "Shares"): parts
+	 * slice_first .. slice_first + slice_count - 1 only, no Complete. */
+	int slice;
+	unsigned slice_first, slice_count;
+	uint64_t slice_bytes;
 	/* A stream (NULL for a file): src is its source view. */
 	struct stream *stream;
 	int stream_push;           /* fed by hoist_upload_write */

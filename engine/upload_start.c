@@ -47,6 +47,12 @@ static hoist_status copy_options(struct hoist_upload_options *o,
 	case 2:
 		memcpy(o, in, offsetof(struct hoist_upload_options, expected_size));
 		break;
+	case 3:
+		memcpy(o, in, offsetof(struct hoist_upload_options, upload_id));
+		break;
+	case 4:
+		memcpy(o, in, offsetof(struct hoist_upload_options, on_done));
+		break;
 	case HOIST_UPLOAD_OPTIONS_VERSION:
 		*o = *in;
 		break;
@@ -103,6 +109,15 @@ static hoist_status check_options(const struct hoist_upload_options *o, char *er
 		snprintf(err, errlen, "callback_vars is NULL");
 		return HOIST_E_INVALID_ARG;
 	}
+	if (o->upload_id && (!*o->upload_id || o->first_part == 0)) {
+		snprintf(err, errlen, "a share needs an upload id and a first part (1-based)");
+		return HOIST_E_INVALID_ARG;
+	}
+	if (o->upload_id && (o->s3_checksum || o->callback_url)) {
+		snprintf(err, errlen, "a share cannot carry an S3 checksum or a callback "
+				      "(hoist.h, \"Shares\")");
+		return HOIST_E_INVALID_ARG;
+	}
 	return HOIST_OK;
 }
 
@@ -146,6 +161,7 @@ static hoist_status fill_spec(struct hoist_upload *u, const struct hoist_engine 
 	s->restart = o->restart;
 	s->progress = o->progress;
 	s->on_part = o->on_part;
+	s->on_done = o->on_done;
 	s->userdata = o->userdata;
 	s->jobs = o->jobs ? o->jobs : 64;
 	per_loop = e->conf.max_connections / e->conf.io_threads;
@@ -228,6 +244,46 @@ static hoist_status check_dialect(const struct hoist_engine *e,
 	return HOIST_OK;
 }
 
+/* Makes u the share of upload o->upload_id that o names: its slice of
+ * the plan, the rest excluded.  Returns HOIST_OK or a failure in err. */
+static hoist_status share_setup(struct hoist_upload *u, const struct hoist_upload_options *o,
+				char *err, size_t errlen)
+{
+	struct part_pipe *pp = &u->pipe;
+	unsigned i, last;
+
+	if (u->plan.nparts == 0) {
+		snprintf(err, errlen, "a share needs a multipart plan: the file (%" PRIu64
+			 " bytes) fits in one part", u->plan.size);
+		return HOIST_E_INVALID_ARG;
+	}
+	if (o->first_part > u->plan.nparts) {
+		snprintf(err, errlen, "first part %u is past the plan's %u parts", o->first_part,
+			 u->plan.nparts);
+		return HOIST_E_INVALID_ARG;
+	}
+	last = o->part_count ? o->first_part - 1 + o->part_count : u->plan.nparts;
+	if (last > u->plan.nparts || last < o->first_part) {
+		snprintf(err, errlen, "parts %u to %u are past the plan's %u parts", o->first_part,
+			 last, u->plan.nparts);
+		return HOIST_E_INVALID_ARG;
+	}
+	u->upload_id = strdup(o->upload_id);
+	if (!u->upload_id)
+		return HOIST_E_NOMEM;
+	u->slice = 1;
+	u->slice_first = o->first_part;
+	u->slice_count = last - o->first_part + 1;
+	for (i = 0; i < pp->nparts; i++) {
+		if (i + 1 < u->slice_first || i + 1 > last) {
+			part_pipe_exclude(pp, &pp->parts[i]);
+		} else {
+			u->slice_bytes += pp->parts[i].len;
+		}
+	}
+	return HOIST_OK;
+}
+
 /* The one start path of a seekable source: src (OWNED from here on), path
  * its name when it has one (for the journal's identity). */
 static hoist_status upload_start(struct hoist_upload **out, struct hoist_engine *e,
@@ -252,13 +308,24 @@ static hoist_status upload_start(struct hoist_upload **out, struct hoist_engine 
 	if (st == HOIST_OK) {
 		st = fill_spec(u, e, o, err, sizeof(err));
 	}
-	if (st == HOIST_OK && u->plan.nparts > 0) {
+	if (st == HOIST_OK && u->plan.nparts > 0 && !o->upload_id) {
 		id = identity_of(src, path);
 		st = id ? resume_setup(u, id, o->checkpoint_dir, err, sizeof(err)) : HOIST_E_NOMEM;
 		free(id);
 	}
+	if (st == HOIST_OK && o->upload_id && u->plan.nparts > 0 && u->spec.jobs > 0) {
+		/* The send limit is fixed at prepare: clip it to the slice first. */
+		unsigned count = o->part_count ? o->part_count : u->plan.nparts;
+
+		if (u->spec.jobs > count) {
+			u->spec.jobs = count;
+		}
+	}
 	if (st == HOIST_OK && upload_prepare(u, hashpool_window(e->pool, u->plan.part_size)) < 0) {
 		st = HOIST_E_NOMEM;
+	}
+	if (st == HOIST_OK && o->upload_id) {
+		st = share_setup(u, o, err, sizeof(err));
 	}
 	if (st != HOIST_OK) {
 		upload_destroy(u);
@@ -288,6 +355,10 @@ static hoist_status stream_start_with(struct hoist_upload **out, struct hoist_en
 	st = copy_options(&o, opts, err, sizeof(err));
 	if (st == HOIST_OK) {
 		st = check_options(&o, err, sizeof(err));
+	}
+	if (st == HOIST_OK && o.upload_id) {
+		snprintf(err, sizeof(err), "a share is a slice of a file's plan; a stream has none");
+		st = HOIST_E_INVALID_ARG;
 	}
 	if (st != HOIST_OK)
 		return result_fail(result, st, NULL, err);
@@ -485,6 +556,33 @@ hoist_status hoist_upload_wait(struct hoist_upload *u, struct hoist_result *resu
 		u->res.status = st;
 	}
 	return st;
+}
+
+hoist_status hoist_upload_parts(struct hoist_upload *u, struct hoist_part_list **out)
+{
+	struct hoist_part_list *l;
+	unsigned i;
+
+	if (out) {
+		*out = NULL;
+	}
+	if (!u || !out || !u->slice || !atomic_load(&u->done_flag) ||
+	    u->res.status != HOIST_OK)
+		return HOIST_E_INVALID_ARG;
+	l = hoist_part_list_new();
+	if (!l)
+		return HOIST_E_NOMEM;
+	for (i = u->slice_first - 1; i < u->slice_first - 1 + u->slice_count; i++) {
+		const struct part *p = &u->pipe.parts[i];
+
+		if (hoist_part_list_add(l, p->number, p->len, p->etag, p->crc, p->have_crc) !=
+		    HOIST_OK) {
+			hoist_part_list_free(l);
+			return HOIST_E_NOMEM;
+		}
+	}
+	*out = l;
+	return HOIST_OK;
 }
 
 void hoist_upload_cancel(struct hoist_upload *u)

@@ -94,7 +94,7 @@ HOIST_EXTERN const char *hoist_version(void);
 	X(E_SERVER, 8, "the server refused the request")                      \
 	X(E_CHECKSUM, 9, "checksum mismatch")                                 \
 	X(E_CALLBACK, 10, "upload callback failed (the object was stored)")   \
-	X(E_SOURCE_CHANGED, 11, "the source changed during the upload")       \
+	X(E_SOURCE_CHANGED, 11, "the source changed during the transfer")       \
 	X(E_CANCELLED, 12, "cancelled")                                       \
 	X(E_TLS, 13, "TLS error (certificate or handshake)")                  \
 	X(E_INTERNAL, 14, "internal error")                                   \
@@ -129,10 +129,22 @@ enum hoist_addressing {
 	HOIST_ADDRESSING_PATH = 2
 };
 
+/* Where the hash workers run (engine options version 2). */
+enum hoist_pinning {
+	/* Bind each hash worker to one core of the engine's CPUs (cpus, or
+	 * the affinity mask of the thread calling hoist_engine_new, as
+	 * taskset, numactl or an MPI launcher left it).  With one core and
+	 * no cpus list there is nothing to choose: no binding. */
+	HOIST_PINNING_AUTO = 0,
+	/* Never bind: the workers keep the affinity of the thread calling
+	 * hoist_engine_new (an embedder that places its threads itself). */
+	HOIST_PINNING_OFF = 1
+};
+
 /* ----------------------------------------------------------- credentials
  *
  * Keys come either fixed in the engine options (access_key_id, ...) or
- * from a provider the engine calls for them (engine options version 3).
+ * from a provider the engine calls for them (engine options version 4).
  * A provider's keys may expire: the engine asks again ahead of expiry, on
  * a thread of its own ("hoist-creds"; never an event loop, never under an
  * engine lock), and swaps the new set in whole, so every request is
@@ -165,9 +177,9 @@ struct hoist_credentials {
 typedef hoist_status (*hoist_credentials_fn)(struct hoist_credentials *out, char *errbuf,
 					     size_t errlen, void *userdata);
 
-#define HOIST_ENGINE_OPTIONS_VERSION 3
+#define HOIST_ENGINE_OPTIONS_VERSION 4
 struct hoist_engine_options {
-	unsigned version;          /* HOIST_ENGINE_OPTIONS_VERSION (1 to 3) */
+	unsigned version;          /* HOIST_ENGINE_OPTIONS_VERSION (1 to 4) */
 	enum hoist_dialect dialect;
 	/* "http(s)://host[:port]".  NULL: derived from region as
 	 * https://oss-<region>[-internal].aliyuncs.com (OSS) or
@@ -180,7 +192,10 @@ struct hoist_engine_options {
 	const char *session_token; /* STS token, may be NULL */
 	enum hoist_signature signature;
 	enum hoist_addressing addressing;
-	unsigned hash_threads;     /* 0: one per core (hwloc), each pinned */
+	/* 0: one per core of the engine's CPUs (see pinning and cpus), at
+	 * most the process's cgroup CPU limit (cpu.max, or
+	 * cpu.cfs_quota_us / cpu.cfs_period_us) rounded up. */
+	unsigned hash_threads;
 	unsigned io_threads;       /* curl multi event loops; 0: 1 */
 	unsigned max_connections;  /* 0: 1024; caps connections across loops */
 	int insecure;              /* 1: do not verify the TLS peer (default verify) */
@@ -198,11 +213,21 @@ struct hoist_engine_options {
 	void (*log)(const char *line, void *userdata);
 	void *log_userdata;        /* BORROWED until hoist_engine_free */
 	/* ---- version 2 */
+	enum hoist_pinning pinning; /* default HOIST_PINNING_AUTO */
+	/* The CPUs the hash workers may use, as a list like "0-3,8" (the
+	 * form of /sys/devices/system/cpu/online); COPIED.  NULL: the
+	 * affinity mask of the thread calling hoist_engine_new.  A list the
+	 * kernel will not run a worker on (offline CPUs, or outside the
+	 * process's cpuset) fails hoist_engine_new with HOIST_E_INVALID_ARG;
+	 * listed CPUs it cannot use beside usable ones it drops, as
+	 * sched_setaffinity(2) does. */
+	const char *cpus;
+	/* ---- version 3 */
 	/* Bytes of data buffers the engine may hold at once, over all its
 	 * transfers (the part buffers of streams; see "Streams").  Files are
 	 * streamed from their range and need none.  0: 256 MiB. */
 	uint64_t memory_limit;
-	/* ---- version 3: credentials from a provider (issue 13) */
+	/* ---- version 4: credentials from a provider ("credentials" above) */
 	/* With a provider, access_key_id, access_key_secret and
 	 * session_token must be NULL (HOIST_E_INVALID_ARG otherwise). */
 	hoist_credentials_fn credentials; /* NULL: the keys above */
@@ -256,7 +281,19 @@ enum hoist_verify {
 	/* No CRC64 from the server (S3 stores, or checksum md5), but the
 	 * object's ETag matched: the MD5 of a single PUT, or the multipart
 	 * ETag ("-N") of the part MD5s we sent, in order. */
-	HOIST_VERIFY_ETAG = 4
+	HOIST_VERIFY_ETAG = 4,
+	/* Downloads (hoist_download_*): */
+	/* The CRC64 of the bytes received, combined over the ranges in order,
+	 * equals the object's x-oss-hash-crc64ecma (as HEAD reported it; the
+	 * same header on every ranged GET is the whole object's). */
+	HOIST_VERIFY_GET_CRC64 = 5,
+	/* No CRC64 from the store, but a single-part ETag (an S3 PutObject
+	 * without SSE-KMS/SSE-C) equals the MD5 of the bytes received (only
+	 * when the object came in one range, whose bytes arrive in order). */
+	HOIST_VERIFY_GET_MD5 = 6,
+	/* Only the caller's expected_crc64 matched (the store offered no
+	 * checksum of its own). */
+	HOIST_VERIFY_GET_EXPECTED = 7
 };
 
 /* A result is allocated by the caller, filled by the library, and its
@@ -387,12 +424,21 @@ struct hoist_part_info {
 /* Called once per finished part (for --verbose listings). */
 typedef void (*hoist_part_fn)(const struct hoist_part_info *part, void *userdata);
 
+/* Called once when the upload has ended, successfully or not (upload
+ * options version 5): from the upload's event loop thread, after its last
+ * progress and part callbacks, just before hoist_upload_wait is released
+ * (a wait another thread starts once this callback has been called returns
+ * as soon as it has returned).  For a caller that runs many uploads at
+ * once and must learn which one ended without a thread per upload.  Like every callback, it
+ * must not free the upload (refused) nor block. */
+typedef void (*hoist_done_fn)(hoist_status status, void *userdata);
+
 /* Version 2 appended concurrency and s3_checksum; a caller built against
  * version 1 (the struct without them) keeps working: its version field
  * says how much of the struct the engine may read. */
-#define HOIST_UPLOAD_OPTIONS_VERSION 3
+#define HOIST_UPLOAD_OPTIONS_VERSION 5
 struct hoist_upload_options {
-	unsigned version;          /* HOIST_UPLOAD_OPTIONS_VERSION (1 to 3) */
+	unsigned version;          /* HOIST_UPLOAD_OPTIONS_VERSION (1 to 5) */
 	const char *bucket;        /* required */
 	const char *key;           /* required, 1..1023 bytes of UTF-8 */
 	uint64_t part_size;        /* 0: 8 MiB; grown to keep <= 10000 parts,
@@ -430,6 +476,16 @@ struct hoist_upload_options {
 	/* At most this many bytes of the engine's memory budget for this
 	 * upload's part buffers (0: no cap of its own). */
 	uint64_t memory_limit;
+	/* ---- version 4: a share of an upload driven elsewhere ("Shares") */
+	/* The id of a multipart upload another process made with
+	 * hoist_initiate_upload (COPIED); NULL: an upload of its own.  With
+	 * it, a file start uploads only parts first_part (1-based) to
+	 * first_part + part_count - 1 (part_count 0: to the last part). */
+	const char *upload_id;
+	unsigned first_part;
+	unsigned part_count;
+	/* ---- version 5: many uploads at once (hoist cp -r) */
+	hoist_done_fn on_done;     /* NULL: none; userdata is passed to it */
 };
 #ifdef __cplusplus
 #define HOIST_UPLOAD_OPTIONS_INIT { HOIST_UPLOAD_OPTIONS_VERSION }
@@ -554,6 +610,134 @@ HOIST_EXTERN hoist_status hoist_upload_file(struct hoist_engine *engine,
 					    const struct hoist_upload_options *opts,
 					    struct hoist_result *result);
 
+/* -------------------------------------------------------------- download
+ *
+ * A download reads one object into a file, a descriptor or an ordered
+ * callback: a HEAD (size, ETag, CRC64, version id), then the object in
+ * ranges of part_size bytes fetched by parallel ranged GETs on the
+ * engine's event loops, with the adaptive concurrency of uploads.  Every
+ * GET carries If-Match on the HEAD's ETag (and versionId when pinned or
+ * reported), so an object replaced during the download fails it with
+ * HOIST_E_SOURCE_CHANGED instead of mixing two versions; every answer
+ * must be 206 with the Content-Range asked for (OSS is sent
+ * x-oss-range-behavior: standard, without which it answers an invalid
+ * range with the whole object).  A 0-byte object is one plain GET.  An
+ * archived object (403 InvalidObjectState) fails at once (HOIST_E_AUTH,
+ * one line naming the code).
+ *
+ * The CRC64 of every range is computed as its bytes arrive, combined in
+ * order, and compared with the object's x-oss-hash-crc64ecma; a mismatch
+ * is HOIST_E_CHECKSUM and nothing is re-fetched (a file target is left as
+ * it was).  result->verified says which check was made (the
+ * HOIST_VERIFY_GET_* values, or NONE when the store offered nothing to
+ * check against: S3 multipart objects, objects copied without a CRC64).
+ * A range whose transfer breaks is re-fetched from the first byte not yet
+ * received, with the retry policy of uploads.
+ *
+ * Writes never run on an event loop: one writer thread per download
+ * pwrite()s chunks of a few hundred KiB at their offsets (no range-sized
+ * buffer), and a request whose bytes cannot be buffered is paused until
+ * the writer catches up.  A file target is written to a temporary file
+ * beside it (".NAME.hoist-PID-N", preallocated), which hoist_download_wait
+ * fsyncs and renames over the target (then fsyncs the directory) only
+ * after every check passed: the target is either the old file or the
+ * whole verified object, never a partial one.  A local write error
+ * (ENOSPC, EFBIG) is HOIST_E_IO with the path and errno in the message;
+ * the temporary file is removed.
+ */
+
+/* Ordered sink: called with the object's bytes in order, from the
+ * download's writer thread ("hoist-write"; never an event loop), one call
+ * at a time.  Returns 0, or a negative errno value (the download then
+ * fails with HOIST_E_IO). */
+typedef int (*hoist_write_fn)(const void *buf, size_t len, void *userdata);
+
+#define HOIST_DOWNLOAD_OPTIONS_VERSION 1
+struct hoist_download_options {
+	unsigned version;          /* HOIST_DOWNLOAD_OPTIONS_VERSION */
+	const char *bucket;        /* required */
+	const char *key;           /* required, 1..1023 bytes */
+	const char *version_id;    /* NULL: the current version */
+	uint64_t part_size;        /* range size; 0: 8 MiB; grown to keep at
+	                              most 100,000 ranges */
+	unsigned jobs;             /* ranges in flight at most; 0: 64; <= 4096 */
+	enum hoist_concurrency concurrency; /* default adaptive */
+	/* NONE: no CRC64 computed or checked; any other value: CRC64. */
+	enum hoist_checksum checksum;
+	/* The caller's own catalogue: the object must have this size / CRC64
+	 * (HOIST_E_CHECKSUM otherwise, before the target is touched). */
+	uint64_t expected_size;
+	int expected_size_set;
+	uint64_t expected_crc64;
+	int expected_crc64_set;
+	/* 1: fail (HOIST_E_CHECKSUM) a download that could not be verified
+	 * end to end (verified would be HOIST_VERIFY_NONE). */
+	int require_verified;
+	/* Ordered sinks: the most bytes held ahead of the write point
+	 * (reserved against the engine's memory_limit); 0: no cap of its own. */
+	uint64_t memory_limit;
+	/* Resume (file targets): a journal of the ranges whose bytes are
+	 * durable in the temporary file is kept beside it
+	 * (".NAME.hoist-journal"; a range is journaled only after an
+	 * fdatasync).  A download that fails for a reason a retry may cure
+	 * (network, server, local I/O, cancel) keeps both, and the next
+	 * download to the same path continues if HEAD still describes the
+	 * same object (size, ETag, version) and the range size is the same:
+	 * result->resumed_parts ranges are not fetched again.  A failure that
+	 * a rerun cannot cure (checksum, the object changed, not found)
+	 * removes them. */
+	int no_resume;             /* 1: no journal; remove everything on failure */
+	int restart;               /* 1: ignore what an earlier run left */
+	hoist_progress_fn progress; /* as for uploads; "parts" are ranges */
+	hoist_part_fn on_part;     /* once per finished range */
+	void *userdata;            /* BORROWED until the download is freed */
+};
+#ifdef __cplusplus
+#define HOIST_DOWNLOAD_OPTIONS_INIT { HOIST_DOWNLOAD_OPTIONS_VERSION }
+#else
+#define HOIST_DOWNLOAD_OPTIONS_INIT { .version = HOIST_DOWNLOAD_OPTIONS_VERSION }
+#endif
+
+struct hoist_download;
+
+/* Starts downloading into path (replaced only by a complete, verified
+ * object; see above).  Returns at once; on failure *out is NULL and
+ * result tells why (a temporary that cannot be created beside path fails
+ * here, HOIST_E_IO). */
+HOIST_EXTERN hoist_status hoist_download_file_start(struct hoist_download **out,
+						    struct hoist_engine *engine,
+						    const char *path,
+						    const struct hoist_download_options *opts,
+						    struct hoist_result *result);
+/* Into a seekable descriptor (BORROWED until the download is freed),
+ * written at the object's offsets and fsynced by hoist_download_wait; it
+ * is not truncated or preallocated, and holds partial bytes on failure. */
+HOIST_EXTERN hoist_status hoist_download_fd_start(struct hoist_download **out,
+						  struct hoist_engine *engine, int fd,
+						  const struct hoist_download_options *opts,
+						  struct hoist_result *result);
+/* Into write, in order (standard output, a pipe, a hash).  Bytes are
+ * handed over before the object's CRC64 is checked (a stream cannot wait
+ * for the end): a failed check is reported by hoist_download_wait. */
+HOIST_EXTERN hoist_status hoist_download_writer_start(struct hoist_download **out,
+						      struct hoist_engine *engine,
+						      hoist_write_fn write, void *write_userdata,
+						      const struct hoist_download_options *opts,
+						      struct hoist_result *result);
+/* Blocks until the download ends, makes a file target durable (fsync,
+ * rename, fsync of the directory) or removes its temporary file, fills
+ * result (etag, version_id, bytes, crc64, verified, parts = ranges,
+ * part_size, retries, seconds) and returns the status.  As
+ * hoist_upload_wait otherwise. */
+HOIST_EXTERN hoist_status hoist_download_wait(struct hoist_download *d,
+					      struct hoist_result *result);
+/* As hoist_upload_cancel: async-signal-safe. */
+HOIST_EXTERN void hoist_download_cancel(struct hoist_download *d);
+/* Waits if still running (the temporary file is removed unless
+ * hoist_download_wait committed it), frees.  Refused from a callback or
+ * an engine thread. */
+HOIST_EXTERN void hoist_download_free(struct hoist_download *d);
+
 /* ------------------------------------------------ multipart housekeeping */
 
 /* AbortMultipartUpload.  Blocking. */
@@ -603,6 +787,60 @@ HOIST_EXTERN const struct hoist_upload_entry *hoist_upload_list_get(const struct
 								    size_t i);
 HOIST_EXTERN void hoist_upload_list_free(struct hoist_upload_list *list);
 
+/* ---------------------------------------------------------------- shares
+ *
+ * One multipart upload split across processes or hosts (hoist-mpi, a
+ * Slurm array, Spark executors), each with an engine of its own:
+ *
+ *  1. One of them calls hoist_initiate_upload (result->upload_id).
+ *  2. Each uploads its share: hoist_upload_file_start with upload_id,
+ *     first_part and part_count set, and the same part_size everywhere
+ *     (the plan is a function of the file's size and part_size:
+ *     hoist_plan_parts).  A share first lists the upload's parts and keeps
+ *     those whose bytes, hashed again here, match what the server holds,
+ *     so rerunning a share after a crash sends only what is missing.  A
+ *     share never completes, never journals and never aborts the upload
+ *     on failure: that is the driver's call.  After hoist_upload_wait,
+ *     hoist_upload_parts gives the share's parts.
+ *  3. The parts of every share are gathered (hoist_part_list_new / _add)
+ *     and one process calls hoist_complete_upload, which completes with
+ *     that list and checks the server's whole-object CRC64 against the
+ *     parts' CRC64s combined in order, exactly as a whole upload does.
+ *
+ * The S3 additional checksums (s3_checksum) and upload callbacks are not
+ * available to shares (HOIST_E_INVALID_ARG): Complete would have to name
+ * what the shares computed.
+ */
+
+/* InitiateMultipartUpload for opts->bucket / opts->key (content_type,
+ * forbid_overwrite apply).  Blocking.  result->upload_id gets the id. */
+HOIST_EXTERN hoist_status hoist_initiate_upload(struct hoist_engine *engine,
+						const struct hoist_upload_options *opts,
+						struct hoist_result *result);
+/* The parts a finished share uploaded or kept (ascending numbers, every
+ * one with its ETag and, when checksums are on, its CRC64).  *out is
+ * OWNED by the caller (hoist_part_list_free).  HOIST_E_INVALID_ARG when u
+ * is not a share or has not finished successfully. */
+HOIST_EXTERN hoist_status hoist_upload_parts(struct hoist_upload *u,
+					     struct hoist_part_list **out);
+/* An empty list to gather parts into (NULL: out of memory). */
+HOIST_EXTERN struct hoist_part_list *hoist_part_list_new(void);
+/* Appends a part (etag COPIED).  Any order; hoist_complete_upload sorts. */
+HOIST_EXTERN hoist_status hoist_part_list_add(struct hoist_part_list *list,
+					      unsigned part_number, uint64_t size,
+					      const char *etag, uint64_t crc64,
+					      int crc64_valid);
+/* CompleteMultipartUpload of opts->bucket / opts->key with parts, which
+ * must be numbered 1..N without a gap or a repeat.  Blocking.  When every
+ * part has its CRC64, the object's is checked against them combined
+ * (result->verified, crc64); a mismatch is HOIST_E_CHECKSUM.
+ * result->bytes is the sum of the parts' sizes. */
+HOIST_EXTERN hoist_status hoist_complete_upload(struct hoist_engine *engine,
+						const struct hoist_upload_options *opts,
+						const char *upload_id,
+						const struct hoist_part_list *parts,
+						struct hoist_result *result);
+
 /* --------------------------------------------------------------- helpers */
 
 /* CRC-64/XZ as OSS computes it (x-oss-hash-crc64ecma): update(prev, ...)
@@ -627,6 +865,66 @@ HOIST_EXTERN hoist_status hoist_plan_parts(uint64_t size, uint64_t requested,
 					   enum hoist_dialect dialect,
 					   uint64_t *part_size, unsigned *nparts);
 
+/* -------------------------------------------------- objects in a bucket
+ *
+ * What is already stored, for callers that compare a local tree with a
+ * bucket (hoist cp -r --skip-existing).  Blocking, on the caller's thread,
+ * with the engine's retry policy; HOIST_E_INVALID_ARG from an engine
+ * thread.
+ */
+
+#define HOIST_LIST_OPTIONS_VERSION 1
+struct hoist_list_options {
+	unsigned version;          /* HOIST_LIST_OPTIONS_VERSION */
+	const char *bucket;        /* required */
+	const char *prefix;        /* NULL or "": every key */
+	const char *start_after;   /* NULL: from the first key */
+	unsigned page_size;        /* keys per ListObjectsV2 page; 0: 1000 (the most) */
+};
+#ifdef __cplusplus
+#define HOIST_LIST_OPTIONS_INIT { HOIST_LIST_OPTIONS_VERSION }
+#else
+#define HOIST_LIST_OPTIONS_INIT { .version = HOIST_LIST_OPTIONS_VERSION }
+#endif
+
+/* One listed object.  Listings carry no CRC64; on S3 the ETag of a
+ * single-part upload is the MD5 of the object, a multipart one ("-N")
+ * is not an MD5 of anything. */
+struct hoist_object_entry {
+	const char *key;           /* decoded */
+	uint64_t size;
+	int64_t mtime;             /* LastModified in Unix seconds; 0: unreadable */
+	const char *last_modified; /* as the server wrote it */
+	const char *etag;          /* with its quotes, as sent; "" when absent */
+	const char *storage_class; /* "" when absent */
+};
+
+struct hoist_object_lister;
+/* A listing of the keys under opts->prefix in ascending byte order of
+ * their UTF-8 (the order OSS and S3 list in: "a-b" before "a/b").  Nothing
+ * is sent yet.  *out is OWNED by the caller (hoist_object_lister_free). */
+HOIST_EXTERN hoist_status hoist_object_lister_new(struct hoist_object_lister **out,
+						  struct hoist_engine *engine,
+						  const struct hoist_list_options *opts,
+						  struct hoist_result *result);
+/* The next object: *entry is BORROWED until the next call or the free, and
+ * NULL (with HOIST_OK) at the end.  Fetches a page (ListObjectsV2, with
+ * encoding-type=url) when the last one is used up, so the listing holds
+ * one page in memory whatever its length.  A listing whose keys do not
+ * ascend fails with HOIST_E_SERVER, as does an unreadable page; after a
+ * failure the lister returns the end. */
+HOIST_EXTERN hoist_status hoist_object_lister_next(struct hoist_object_lister *lister,
+						   const struct hoist_object_entry **entry,
+						   struct hoist_result *result);
+HOIST_EXTERN void hoist_object_lister_free(struct hoist_object_lister *lister);
+
+/* HEAD of one object: on HOIST_OK result->bytes is its size,
+ * result->etag its ETag, result->crc64 / crc64_valid the server's CRC64
+ * (OSS; S3 stores send none), result->version_id when versioned.  A
+ * missing object is HOIST_E_NOT_FOUND. */
+HOIST_EXTERN hoist_status hoist_head_object(struct hoist_engine *engine, const char *bucket,
+					    const char *key, struct hoist_result *result);
+
 /* -------------------------------------------------------------- versions
  *
  * What each version of a versioned struct added.  A caller sets `version`
@@ -635,13 +933,18 @@ HOIST_EXTERN hoist_status hoist_plan_parts(uint64_t size, uint64_t requested,
  *
  *   struct                  version  added
  *   hoist_engine_options    1        dialect .. log_userdata
- *                           2        memory_limit
- *                           3        credentials, credentials_userdata,
+ *                           2        pinning, cpus
+ *                           3        memory_limit
+ *                           4        credentials, credentials_userdata,
  *                                    credentials_refresh_ahead_s
  *   hoist_upload_options    1        bucket .. userdata
  *                           2        concurrency, s3_checksum
  *                           3        expected_size, memory_limit
+ *                           4        upload_id, first_part, part_count
+ *                           5        on_done
  *   hoist_result            1        version .. message
+ *   hoist_download_options  1        version .. userdata
+ *   hoist_list_options      1        bucket .. page_size
  *
  * Structs the library fills and hands out by pointer (hoist_part_info,
  * hoist_part_entry, hoist_upload_entry) carry no version: fields are only

@@ -5,12 +5,15 @@
  * header.  Its files split by concern: main.c (dispatch, --help, exit
  * codes), args.c (option values: sizes, oss:// and s3:// URLs, endpoints,
  * credentials, the options every command shares), awsconfig.c (the AWS
- * CLI's credentials and config files, for s3://), cp.c (the upload),
+ * CLI's credentials and config files, for s3://), cp.c (the upload, and
+ * the command line of a download), download.c (the download),
  * housekeeping.c (abort, ls-uploads, ls-parts), output.c (result printing,
- * JSON), progress.c (the progress bar).
+ * JSON), progress.c (the progress bar), tree.c (cp -r: filters, listing
+ * merge, many uploads on one engine) and walk.c (its walk, walk.h).
  * Threading: everything runs on the main thread, except the progress and
  * per-part callbacks, which the engine calls from its own threads one at a
- * time per upload (see hoist.h).
+ * time per upload (see hoist.h).  engine/mpi/ (hoist-mpi) reuses args.c,
+ * awsconfig.c, output.c and progress.c.
  */
 #ifndef HOIST_CLI_H
 #define HOIST_CLI_H
@@ -18,6 +21,8 @@
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include <jansson.h>
 
 #include "hoist.h"
 
@@ -30,6 +35,7 @@ enum cli_exit {
 	CLI_EXIT_CHECKSUM = 4,     /* a part or the object failed verification */
 	CLI_EXIT_CALLBACK = 5,     /* object stored, the upload callback failed */
 	CLI_EXIT_SOURCE_CHANGED = 6, /* the file changed under the upload */
+	CLI_EXIT_SOME_FAILED = 7,  /* cp -r: some files failed, the others were copied */
 	CLI_EXIT_CANCELLED = 130   /* Ctrl-C or SIGTERM, as shells count it */
 };
 
@@ -173,6 +179,16 @@ void cli_usage_error(const char *cmd, const char *fmt, ...)
 /* ------------------------------------------------------------- commands */
 
 int cli_cp(int argc, char **argv);
+
+/* A download (download.c): `hoist cp URL DEST`, parsed by cp.c. */
+struct cli_download_args {
+	struct cli_common *common;
+	struct hoist_download_options opts; /* part size, jobs, checks ... */
+	const char *url_text;
+	const char *dest;          /* FILE, DIR or "-" */
+	uint64_t memory_limit;     /* --memory-limit, 0: the engine's default */
+};
+int cli_download(const struct cli_download_args *a);
 int cli_abort(int argc, char **argv);
 int cli_ls_uploads(int argc, char **argv);
 int cli_ls_parts(int argc, char **argv);
@@ -182,9 +198,15 @@ extern const char cli_help_common[];
 
 /* ------------------------------------------------------------ output.c */
 
-/* Writes s as a JSON string literal (quotes included); NULL -> null.
- * Invalid UTF-8 bytes become U+FFFD so the output always parses. */
-void cli_json_string(FILE *f, const char *s);
+/* JSON values for --json (jansson; the caller owns the reference):
+ * cli_json_str is s as a string, NULL -> null, each invalid UTF-8 byte as
+ * U+FFFD so the output always parses; cli_json_u64 is any unsigned 64-bit
+ * integer, INT64_MAX and above included (a CRC64).  Both NULL on OOM. */
+json_t *cli_json_str(const char *s);
+json_t *cli_json_u64(uint64_t v);
+/* Prints v, compact, and a newline, then releases it (NULL: an OOM line
+ * on stderr). */
+void cli_json_print(FILE *f, json_t *v);
 /* Writes s for a human: control bytes as \xNN so a key cannot move the
  * cursor.  NULL -> "-". */
 void cli_print_safe(FILE *f, const char *s);
@@ -193,6 +215,10 @@ void cli_print_safe(FILE *f, const char *s);
 void cli_print_part(FILE *f, const struct hoist_part_info *p);
 /* The final printout of a finished upload, human form. */
 void cli_print_result(FILE *f, const struct hoist_result *r);
+/* The result as a JSON object (as below; NULL on OOM), for a caller that
+ * adds fields of its own (hoist-mpi's per-rank figures). */
+json_t *cli_result_json(const struct hoist_result *r, int with_parts,
+			const struct hoist_part_info *parts, size_t nparts);
 /* The whole result as one JSON object and a newline; with_parts adds the
  * nparts per-part records as "part_list" (--json --verbose). */
 void cli_print_result_json(FILE *f, const struct hoist_result *r, int with_parts,
@@ -222,5 +248,35 @@ void cli_progress_update(uint64_t increment, uint64_t transferred,
 void cli_progress_clear(struct cli_progress *p);
 /* Draws the final state and ends the line (ok: the upload succeeded). */
 void cli_progress_finish(struct cli_progress *p, int ok);
+
+/* -------------------------------------------------------------- tree.c */
+
+/* cp -r: the tree options, filled by cli_tree_apply while cp parses. */
+struct cli_tree_filter {
+	int exclude;               /* 1: --exclude, 0: --include */
+	const char *pattern;       /* BORROWED from argv */
+};
+struct cli_tree_opts {
+	int recursive;             /* -r */
+	int any;                   /* a tree option other than -r was given */
+	struct cli_tree_filter *filters; /* room for argc entries, the caller's */
+	size_t nfilters;
+	int follow_symlinks;
+	int skip_existing;
+	int checksum_compare;
+	unsigned files;            /* --files; 0: 256 */
+};
+
+/* cp's option rows plus the tree's, after the shared ones (malloc'd). */
+struct option *cli_tree_options_merge(const struct option *cp);
+/* 1 when id was a tree option (applied), 0 when not, -1 after a usage line. */
+int cli_tree_apply(struct cli_tree_opts *t, int id, const char *arg);
+/* Uploads the tree under dir to url's bucket and prefix; uo carries the
+ * per-file options (bucket set; key, jobs and callbacks are the tree's).
+ * Returns the exit code. */
+int cli_tree_upload(const struct cli_tree_opts *opts, const struct cli_common *common,
+		    struct hoist_engine_options *eo, const struct hoist_upload_options *uo,
+		    const char *dir, const struct cli_url *url);
+extern const char cli_tree_help[];
 
 #endif

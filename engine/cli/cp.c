@@ -44,7 +44,11 @@ enum cp_opt {
 	OPT_FIXED_JOBS,
 	OPT_S3_CHECKSUM,
 	OPT_MEMORY_LIMIT,
-	OPT_EXPECTED_SIZE
+	OPT_EXPECTED_SIZE,
+	OPT_EXPECT_SIZE,
+	OPT_EXPECT_CRC64,
+	OPT_VERSION_ID,
+	OPT_REQUIRE_VERIFIED
 };
 
 static const struct option cp_options[] = {
@@ -67,12 +71,18 @@ static const struct option cp_options[] = {
 	{ "s3-checksum", required_argument, NULL, OPT_S3_CHECKSUM },
 	{ "memory-limit", required_argument, NULL, OPT_MEMORY_LIMIT },
 	{ "expected-size", required_argument, NULL, OPT_EXPECTED_SIZE },
+	{ "expect-size", required_argument, NULL, OPT_EXPECT_SIZE },
+	{ "expect-crc64", required_argument, NULL, OPT_EXPECT_CRC64 },
+	{ "version-id", required_argument, NULL, OPT_VERSION_ID },
+	{ "require-verified", no_argument, NULL, OPT_REQUIRE_VERIFIED },
 	{ NULL, 0, NULL, 0 }
 };
 
 static const char cp_help[] =
 	"Usage: hoist cp FILE oss://BUCKET/KEY [options]\n"
 	"       hoist cp FILE s3://BUCKET/KEY [options]\n"
+	"       hoist cp oss://BUCKET/KEY FILE|DIR|- [options]   (download; see below)\n"
+	"       hoist cp -r DIR oss://BUCKET/PREFIX/ [options]   (s3:// too)\n"
 	"\n"
 	"Uploads FILE (or '-': standard input, whatever it is: a pipe, a socket,\n"
 	"a terminal or a file) as one object, in parallel parts when it is larger\n"
@@ -115,6 +125,23 @@ static const char cp_help[] =
 	"      1G               512 MiB        2.4 TiB          128\n"
 	"      10G              5 GiB          7.8 TiB          1280 (at most --jobs)\n"
 	"  A stream is never resumed: on a failure or Ctrl-C its upload is aborted.\n"
+	"\n"
+	"Download: hoist cp oss://BUCKET/KEY FILE|DIR|-   (and s3://BUCKET/KEY)\n"
+	"  Reads the object in parallel ranged GETs (--part-size is the range size,\n"
+	"  --jobs, --fixed-jobs and --checksum none|... as above), each pinned with\n"
+	"  If-Match to the ETag a HEAD reported, the CRC64 of every range computed\n"
+	"  as it arrives and the whole object's checked against the store's.  FILE\n"
+	"  is written through a temporary file beside it and replaced only by the\n"
+	"  complete, verified object (fsync, rename); a DIR gets the key's last\n"
+	"  segment as the name; '-' writes standard output, in order (the result\n"
+	"  then goes to stderr).  Exit 6: the object changed during the download;\n"
+	"  4: a CRC64 mismatch (FILE untouched); 3: a local write error.\n"
+	"  --expect-size SIZE    fail (exit 4) unless the object has this size\n"
+	"  --expect-crc64 N      fail (exit 4) unless its CRC64 (decimal) is N\n"
+	"  --version-id ID       read this version of the object\n"
+	"  --require-verified    fail (exit 4) when the store offers no checksum to\n"
+	"                        verify the object with\n"
+	"  --memory-limit SIZE   '-' only: the most bytes held ahead of the output\n"
 	"\n";
 
 /* ------------------------------------------------ callbacks and signals */
@@ -266,6 +293,10 @@ struct cp_args {
 	const char *file;
 	const char *url_text;
 	uint64_t memory_limit;     /* --memory-limit, 0: the engine's default */
+	/* Download-only options (refused for an upload). */
+	struct hoist_download_options dl;
+	const char *dl_only;       /* the first one given, for the refusal */
+	struct cli_tree_opts tree; /* -r and its options (tree.c) */
 };
 
 static int parse_checksum(enum hoist_checksum *out, const char *a)
@@ -291,7 +322,7 @@ static int parse_checksum(enum hoist_checksum *out, const char *a)
 /* Returns 0, 1 for --help (printed), or -1 after a usage line. */
 static int cp_parse(struct cp_args *a, int argc, char **argv)
 {
-	struct option *opts = cli_options_merge(cp_options);
+	struct option *opts = cli_tree_options_merge(cp_options);
 	unsigned long v;
 	int ret = -1, c;
 
@@ -304,7 +335,7 @@ static int cp_parse(struct cp_args *a, int argc, char **argv)
 	for (;;) {
 		int applied;
 
-		c = getopt_long(argc, argv, ":", opts, NULL);
+		c = getopt_long(argc, argv, ":r", opts, NULL);
 		if (c == -1)
 			break;
 
@@ -314,11 +345,19 @@ static int cp_parse(struct cp_args *a, int argc, char **argv)
 		}
 		if (c == OPT_HELP) {
 			fputs(cp_help, stdout);
+			fputs(cli_tree_help, stdout);
 			fputs(cli_help_common, stdout);
 			ret = 1;
 			goto out;
 		}
 		applied = cli_common_apply(&a->common, "cp", c, optarg);
+		if (applied < 0) {
+			goto out;
+		}
+		if (applied) {
+			continue;
+		}
+		applied = cli_tree_apply(&a->tree, c, optarg);
 		if (applied < 0) {
 			goto out;
 		}
@@ -413,6 +452,36 @@ static int cp_parse(struct cp_args *a, int argc, char **argv)
 				goto out;
 			}
 			break;
+		case OPT_EXPECT_SIZE:
+			if (cli_parse_size(&a->dl.expected_size, optarg)) {
+				cli_usage_error("cp", "--expect-size '%s': expected a size in bytes", optarg);
+				goto out;
+			}
+			a->dl.expected_size_set = 1;
+			a->dl_only = a->dl_only ? a->dl_only : "--expect-size";
+			break;
+		case OPT_EXPECT_CRC64: {
+			char *end = NULL;
+
+			errno = 0;
+			a->dl.expected_crc64 = strtoull(optarg, &end, 10);
+			if (errno || !end || *end || !*optarg || *optarg == '-') {
+				cli_usage_error("cp", "--expect-crc64 '%s': expected the CRC64 in decimal",
+						optarg);
+				goto out;
+			}
+			a->dl.expected_crc64_set = 1;
+			a->dl_only = a->dl_only ? a->dl_only : "--expect-crc64";
+			break;
+		}
+		case OPT_VERSION_ID:
+			a->dl.version_id = optarg;
+			a->dl_only = a->dl_only ? a->dl_only : "--version-id";
+			break;
+		case OPT_REQUIRE_VERIFIED:
+			a->dl.require_verified = 1;
+			a->dl_only = a->dl_only ? a->dl_only : "--require-verified";
+			break;
 		case OPT_S3_CHECKSUM:
 			if (strcmp(optarg, "none") == 0) {
 				a->uo.s3_checksum = HOIST_S3_CHECKSUM_NONE;
@@ -439,6 +508,18 @@ static int cp_parse(struct cp_args *a, int argc, char **argv)
 	}
 	a->file = argv[optind];
 	a->url_text = argv[optind + 1];
+	if (a->tree.any && !a->tree.recursive) {
+		cli_usage_error("cp", "--include, --exclude, --follow-symlinks, --skip-existing, --checksum-compare and --files need -r");
+		goto out;
+	}
+	if (a->tree.checksum_compare && !a->tree.skip_existing) {
+		cli_usage_error("cp", "--checksum-compare needs --skip-existing");
+		goto out;
+	}
+	if (a->tree.recursive && strcmp(a->file, "-") == 0) {
+		cli_usage_error("cp", "-r needs a directory, not standard input");
+		goto out;
+	}
 	if (!a->uo.callback_url &&
 	    (a->uo.callback_body || a->uo.callback_host || a->uo.callback_body_type ||
 	     a->nvars)) {
@@ -551,6 +632,35 @@ static int early_failure(int json, hoist_status s, char *message)
 
 /* ---------------------------------------------------------------- cp */
 
+/* `hoist cp URL DEST`: the options that mean something for a download
+ * are handed to download.c; the upload-only ones are refused. */
+static int cp_download(struct cp_args *a, char **argv)
+{
+	struct cli_download_args da;
+	const struct hoist_upload_options *u = &a->uo;
+
+	(void)argv;
+	if (u->callback_url || u->complete_all || u->forbid_overwrite || u->content_type ||
+	    u->s3_checksum || u->io || u->expected_size || u->checkpoint_dir) {
+		cli_usage_error("cp", "an upload option was given to a download (hoist cp URL FILE)");
+		return CLI_EXIT_USAGE;
+	}
+	memset(&da, 0, sizeof(da));
+	da.common = &a->common;
+	da.opts = a->dl;
+	da.opts.version = HOIST_DOWNLOAD_OPTIONS_VERSION;
+	da.opts.part_size = u->part_size;
+	da.opts.jobs = u->jobs;
+	da.opts.concurrency = u->concurrency;
+	da.opts.checksum = u->checksum;
+	da.opts.no_resume = u->no_resume;
+	da.opts.restart = u->restart;
+	da.url_text = a->file;
+	da.dest = a->url_text;
+	da.memory_limit = a->memory_limit;
+	return cli_download(&da);
+}
+
 static void block_signals(int block)
 {
 	sigset_t set;
@@ -563,7 +673,7 @@ static void block_signals(int block)
 
 int cli_cp(int argc, char **argv)
 {
-	struct cp_args a = { .uo = HOIST_UPLOAD_OPTIONS_INIT };
+	struct cp_args a = { .uo = HOIST_UPLOAD_OPTIONS_INIT, .dl = HOIST_DOWNLOAD_OPTIONS_INIT };
 	struct hoist_engine_options eo = HOIST_ENGINE_OPTIONS_INIT;
 	struct cp_state st = { .term_lock = PTHREAD_MUTEX_INITIALIZER };
 	struct hoist_result res = HOIST_RESULT_INIT;
@@ -578,7 +688,8 @@ int cli_cp(int argc, char **argv)
 	size_t i;
 
 	a.vars = calloc((size_t)argc, sizeof(*a.vars));
-	if (!a.vars) {
+	a.tree.filters = calloc((size_t)argc, sizeof(*a.tree.filters));
+	if (!a.vars || !a.tree.filters) {
 		fputs("hoist: out of memory\n", stderr);
 		return CLI_EXIT_TRANSFER;
 	}
@@ -587,12 +698,32 @@ int cli_cp(int argc, char **argv)
 		rc = pr > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 		goto out;
 	}
+	if (strncmp(a.file, "oss://", 6) == 0 || strncmp(a.file, "s3://", 5) == 0) {
+		rc = cp_download(&a, argv);
+		goto out;
+	}
+	if (a.dl_only) {
+		cli_usage_error("cp", "%s is for downloads (hoist cp URL FILE)", a.dl_only);
+		goto out;
+	}
 	if (cli_url_parse(&url, a.url_text)) {
 		goto out;
 	}
 	url_ok = 1;
 	if (a.uo.s3_checksum != HOIST_S3_CHECKSUM_NONE && url.dialect != HOIST_DIALECT_S3) {
 		cli_usage_error("cp", "--s3-checksum needs an s3:// URL");
+		goto out;
+	}
+	if (a.tree.recursive) {
+		/* The whole tree, through one engine: tree.c. */
+		if (cli_engine_options(&eo, &a.common, &url, "cp")) {
+			goto out;
+		}
+		eo.memory_limit = a.memory_limit;
+		a.uo.bucket = url.bucket;
+		a.uo.callback_vars = a.vars;
+		a.uo.ncallback_vars = a.nvars;
+		rc = cli_tree_upload(&a.tree, &a.common, &eo, &a.uo, a.file, &url);
 		goto out;
 	}
 	key = final_key(url.key, a.file);
@@ -713,5 +844,6 @@ out:
 	}
 	cli_common_cleanup(&a.common);
 	free(a.vars);
+	free(a.tree.filters);
 	return rc;
 }

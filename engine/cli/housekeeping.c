@@ -187,15 +187,11 @@ int cli_abort(int argc, char **argv)
 		goto out;
 	}
 	if (h.common.json) {
-		fputs("{\"status\":\"OK\",\"bucket\":", stdout);
-		cli_json_string(stdout, h.url.bucket);
-		fputs(",\"key\":", stdout);
-		cli_json_string(stdout, h.url.key);
-		fputs(",\"upload_id\":", stdout);
-		cli_json_string(stdout, h.upload_id);
-		fputs(",\"request_id\":", stdout);
-		cli_json_string(stdout, r.request_id);
-		fputs("}\n", stdout);
+		cli_json_print(stdout, json_pack("{s:s,s:o,s:o,s:o,s:o}", "status", "OK",
+						 "bucket", cli_json_str(h.url.bucket),
+						 "key", cli_json_str(h.url.key),
+						 "upload_id", cli_json_str(h.upload_id),
+						 "request_id", cli_json_str(r.request_id)));
 	} else if (!h.common.quiet) {
 		fputs("aborted upload ", stdout);
 		cli_print_safe(stdout, h.upload_id);
@@ -232,19 +228,21 @@ int cli_ls_uploads(int argc, char **argv)
 	}
 	n = hoist_upload_list_count(list);
 	if (h.common.json) {
-		fprintf(stdout, "{\"status\":\"OK\",\"count\":%zu,\"uploads\":[", n);
-		for (i = 0; i < n; i++) {
-			const struct hoist_upload_entry *e = hoist_upload_list_get(list, i);
+		json_t *a = json_array();
 
-			fputs(i ? ",{\"key\":" : "{\"key\":", stdout);
-			cli_json_string(stdout, e->key);
-			fputs(",\"upload_id\":", stdout);
-			cli_json_string(stdout, e->upload_id);
-			fputs(",\"initiated\":", stdout);
-			cli_json_string(stdout, e->initiated);
-			fputc('}', stdout);
+		for (i = 0; a && i < n; i++) {
+			const struct hoist_upload_entry *u = hoist_upload_list_get(list, i);
+
+			if (json_array_append_new(a, json_pack("{s:o,s:o,s:o}",
+							       "key", cli_json_str(u->key),
+							       "upload_id", cli_json_str(u->upload_id),
+							       "initiated", cli_json_str(u->initiated))) < 0) {
+				json_decref(a);
+				a = NULL;
+			}
 		}
-		fputs("]}\n", stdout);
+		cli_json_print(stdout, json_pack("{s:s,s:I,s:o}", "status", "OK", "count",
+						 (json_int_t)n, "uploads", a));
 	} else if (!h.common.quiet) {
 		for (i = 0; i < n; i++) {
 			const struct hoist_upload_entry *e = hoist_upload_list_get(list, i);
@@ -284,23 +282,23 @@ int cli_ls_parts(int argc, char **argv)
 	}
 	n = hoist_part_list_count(list);
 	if (h.common.json) {
-		fprintf(stdout, "{\"status\":\"OK\",\"count\":%zu,\"parts\":[", n);
-		for (i = 0; i < n; i++) {
+		json_t *a = json_array();
+
+		for (i = 0; a && i < n; i++) {
 			const struct hoist_part_entry *p = hoist_part_list_get(list, i);
 
-			fprintf(stdout, "%s{\"part_number\":%u,\"size\":%" PRIu64 ",\"etag\":",
-				i ? "," : "", p->part_number, p->size);
-			cli_json_string(stdout, p->etag);
-			if (p->crc64_valid) {
-				fprintf(stdout, ",\"crc64\":%" PRIu64, p->crc64);
-			} else {
-				fputs(",\"crc64\":null", stdout);
+			if (json_array_append_new(
+				    a, json_pack("{s:I,s:o,s:o,s:o,s:o}", "part_number",
+						 (json_int_t)p->part_number, "size", cli_json_u64(p->size),
+						 "etag", cli_json_str(p->etag), "crc64",
+						 p->crc64_valid ? cli_json_u64(p->crc64) : json_null(),
+						 "last_modified", cli_json_str(p->last_modified))) < 0) {
+				json_decref(a);
+				a = NULL;
 			}
-			fputs(",\"last_modified\":", stdout);
-			cli_json_string(stdout, p->last_modified);
-			fputc('}', stdout);
 		}
-		fputs("]}\n", stdout);
+		cli_json_print(stdout, json_pack("{s:s,s:I,s:o}", "status", "OK", "count",
+						 (json_int_t)n, "parts", a));
 	} else if (!h.common.quiet) {
 		for (i = 0; i < n; i++) {
 			const struct hoist_part_entry *p = hoist_part_list_get(list, i);

@@ -27,7 +27,7 @@ const char cli_help_common[] =
 	"  --insecure            do not verify the server's TLS certificate\n"
 	"  --connect-timeout S   seconds (default 10)\n"
 	"  --retries N           re-sends of a failed request (default 5)\n"
-	"  --threads N           hashing threads (default: one per core, pinned)\n"
+	"  --threads N           hashing threads (default: one per core it may use, pinned)\n"
 	"  --io-threads N        network event loops (default 1)\n"
 	"  --max-connections N   connections across loops (default 1024)\n"
 	"  --profile NAME        use this profile of ~/.alibabacloud/credentials (oss://;\n"
@@ -56,6 +56,8 @@ static const char main_help[] =
 	"\n"
 	"Commands:\n"
 	"  cp FILE oss://BUCKET/KEY       upload a file (also s3://BUCKET/KEY)\n"
+	"  cp oss://BUCKET/KEY FILE|DIR|-   download an object (also s3://)\n"
+	"  cp -r DIR oss://BUCKET/PREFIX/ upload a tree through one engine\n"
 	"  abort oss://BUCKET/KEY --upload-id ID   abort a multipart upload\n"
 	"  ls-uploads oss://BUCKET[/PREFIX]        list multipart uploads in progress\n"
 	"  ls-parts oss://BUCKET/KEY --upload-id ID  list an upload's parts\n"
@@ -75,32 +77,12 @@ static const char main_help[] =
 	"  4    checksum mismatch: a part or the object did not verify; nothing\n"
 	"       was completed with wrong bytes\n"
 	"  5    the upload callback failed; the object IS stored\n"
-	"  6    the file changed during the upload; nothing was completed\n"
+	"  6    the source changed during the transfer: the file during an upload\n"
+	"       (nothing was completed), the object during a download (FILE\n"
+	"       untouched)\n"
+	"  7    cp -r: some files failed (each reported); the others were copied\n"
 	"  130  cancelled (Ctrl-C or SIGTERM); the upload is kept for resume\n"
 	"       unless --no-resume\n";
-
-int cli_exit_code(hoist_status s)
-{
-	switch (s) {
-	case HOIST_OK:
-		return CLI_EXIT_OK;
-	case HOIST_E_INVALID_ARG:
-		return CLI_EXIT_USAGE;
-	case HOIST_E_CHECKSUM:
-		return CLI_EXIT_CHECKSUM;
-	case HOIST_E_CALLBACK:
-		return CLI_EXIT_CALLBACK;
-	case HOIST_E_SOURCE_CHANGED:
-		return CLI_EXIT_SOURCE_CHANGED;
-	case HOIST_E_CANCELLED:
-		return CLI_EXIT_CANCELLED;
-	default:
-		/* NOMEM, IO, NETWORK, THROTTLED, AUTH, NOT_FOUND, SERVER,
-		 * TLS, INTERNAL, CONFLICT and any code added later: the
-		 * transfer did not happen. */
-		return CLI_EXIT_TRANSFER;
-	}
-}
 
 int main(int argc, char **argv)
 {

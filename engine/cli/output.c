@@ -5,8 +5,8 @@
  * object's status, request id, bucket, key, location, ETag, encoding type,
  * CRC64, version id and how it was verified), the --json object whose field
  * names are a contract (engine/cli/JSON.md; the bench harness parses it),
- * the one failure line on stderr, and the escapers that keep keys and
- * server strings from breaking either form.  Secrets never reach here: the
+ * written with jansson, the one failure line on stderr, and the escaping
+ * that keeps keys and server strings from breaking the human form.  Secrets never reach here: the
  * result struct carries none.
  * Threading: cli_print_part runs on engine threads (one at a time per
  * upload, see hoist.h); everything else on the main thread.
@@ -14,6 +14,8 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "cli.h"
 
@@ -80,59 +82,6 @@ static size_t utf8_len(const unsigned char *s)
 		return 0;
 	}
 	return n;
-}
-
-void cli_json_string(FILE *f, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	if (!s) {
-		fputs("null", f);
-		return;
-	}
-	fputc('"', f);
-	while (*p) {
-		size_t n;
-
-		switch (*p) {
-		case '"':
-			fputs("\\\"", f);
-			p++;
-			continue;
-		case '\\':
-			fputs("\\\\", f);
-			p++;
-			continue;
-		case '\n':
-			fputs("\\n", f);
-			p++;
-			continue;
-		case '\r':
-			fputs("\\r", f);
-			p++;
-			continue;
-		case '\t':
-			fputs("\\t", f);
-			p++;
-			continue;
-		default:
-			break;
-		}
-		if (*p < 0x20 || *p == 0x7f) {
-			fprintf(f, "\\u%04x", *p);
-			p++;
-			continue;
-		}
-		n = utf8_len(p);
-		if (n == 0) {
-			fputs("\\ufffd", f);
-			p++;
-			continue;
-		}
-		fwrite(p, 1, n, f);
-		p += n;
-	}
-	fputc('"', f);
 }
 
 void cli_print_safe(FILE *f, const char *s)
@@ -249,105 +198,255 @@ void cli_print_result(FILE *f, const struct hoist_result *r)
 	fflush(f);
 }
 
-/* JSON helpers: each writes `,"name":value` (first: no comma). */
-static void jstr(FILE *f, int *first, const char *name, const char *v)
-{
-	fprintf(f, "%s\"%s\":", *first ? "" : ",", name);
-	*first = 0;
-	cli_json_string(f, v);
-}
+/* ------------------------------------------------------------------ JSON
+ *
+ * jansson builds every object and encodes every string and number.  One
+ * value it cannot hold: json_int_t is a signed 64-bit integer, and half of
+ * all CRC64s are above INT64_MAX.  cli_json_u64 keeps such a value in the
+ * tree as a one-member object under U64_KEY (a key no field has), and
+ * cli_json_print walks the tree, writing the digits of those itself and
+ * handing everything else, keys included, to json_dumpf.
+ */
+#define U64_KEY "\001hoist-u64"
 
-static void ju64(FILE *f, int *first, const char *name, uint64_t v)
+json_t *cli_json_u64(uint64_t v)
 {
-	fprintf(f, "%s\"%s\":%" PRIu64, *first ? "" : ",", name, v);
-	*first = 0;
-}
+	json_t *o;
 
-static void jdbl(FILE *f, int *first, const char *name, double v)
-{
-	/* JSON has no NaN or infinity. */
-	if (v != v || v > 1e300 || v < -1e300) {
-		v = 0;
+	if (v <= INT64_MAX)
+		return json_integer((json_int_t)v);
+	o = json_object();
+	if (o && json_object_set_new(o, U64_KEY, json_integer((json_int_t)(v - INT64_MAX - 1))) < 0) {
+		json_decref(o);
+		o = NULL;
 	}
-	fprintf(f, "%s\"%s\":%.6f", *first ? "" : ",", name, v);
-	*first = 0;
+	return o;
+}
+
+json_t *cli_json_str(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n, len;
+	char *clean, *w;
+	json_t *v;
+
+	if (!s)
+		return json_null();
+	len = strlen(s);
+	v = json_stringn(s, len);
+	if (v)
+		return v; /* valid UTF-8: the common case */
+	/* Each invalid byte becomes U+FFFD (3 bytes), so that the output
+	 * always parses and says where the bad bytes were. */
+	clean = malloc(len * 3 + 1);
+	if (!clean)
+		return NULL;
+	for (w = clean; *p; p += n) {
+		n = utf8_len(p);
+		if (n == 0) {
+			memcpy(w, "\xef\xbf\xbd", 3);
+			w += 3;
+			n = 1;
+		} else {
+			memcpy(w, p, n);
+			w += n;
+		}
+	}
+	v = json_stringn(clean, (size_t)(w - clean));
+	free(clean);
+	return v;
+}
+
+static int emit(FILE *f, json_t *v)
+{
+	json_t *m, *val;
+	const char *key;
+	size_t i;
+	int rc = 0, first = 1;
+
+	if (json_is_object(v) && (m = json_object_get(v, U64_KEY))) {
+		uint64_t u = (uint64_t)json_integer_value(m) + (uint64_t)INT64_MAX + 1;
+
+		return fprintf(f, "%" PRIu64, u) < 0 ? -1 : 0;
+	}
+	if (json_is_object(v)) {
+		fputc('{', f);
+		json_object_foreach(v, key, val) {
+			json_t *k = json_string(key);
+
+			if (!first)
+				fputc(',', f);
+			first = 0;
+			if (!k || json_dumpf(k, f, JSON_ENCODE_ANY) < 0)
+				rc = -1;
+			json_decref(k);
+			fputc(':', f);
+			if (emit(f, val) < 0)
+				rc = -1;
+		}
+		fputc('}', f);
+		return rc;
+	}
+	if (json_is_array(v)) {
+		fputc('[', f);
+		json_array_foreach(v, i, val) {
+			if (i)
+				fputc(',', f);
+			if (emit(f, val) < 0)
+				rc = -1;
+		}
+		fputc(']', f);
+		return rc;
+	}
+	return json_dumpf(v, f, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(15));
+}
+
+void cli_json_print(FILE *f, json_t *v)
+{
+	if (!v || emit(f, v) < 0) {
+		fputs("hoist: out of memory writing the JSON result\n", stderr);
+	}
+	fputc('\n', f);
+	fflush(f);
+	json_decref(v);
+}
+
+/* Building one object: each set_* adds a member; a failed allocation
+ * (a NULL value) makes the whole object NULL at the end, so that nothing
+ * half-built is printed as if complete. */
+struct jobj {
+	json_t *o;
+	int failed;
+};
+
+static void set(struct jobj *j, const char *name, json_t *v)
+{
+	if (!j->o || json_object_set_new(j->o, name, v) < 0) {
+		j->failed = 1;
+	}
+}
+
+static json_t *jobj_done(struct jobj *j)
+{
+	if (j->failed) {
+		json_decref(j->o);
+		return NULL;
+	}
+	return j->o;
+}
+
+/* JSON has no NaN or infinity. */
+static json_t *real(double v)
+{
+	return json_real(v != v || v > 1e300 || v < -1e300 ? 0 : v);
+}
+
+static json_t *part_json(const struct hoist_part_info *p)
+{
+	struct jobj j = { json_object(), 0 };
+
+	set(&j, "part_number", json_integer(p->part_number));
+	set(&j, "offset", cli_json_u64(p->offset));
+	set(&j, "size", cli_json_u64(p->size));
+	set(&j, "http_status", json_integer(p->http_status));
+	set(&j, "request_id", cli_json_str(p->request_id));
+	set(&j, "content_md5", cli_json_str(p->content_md5));
+	set(&j, "etag", cli_json_str(p->etag));
+	set(&j, "crc64", cli_json_u64(p->crc64));
+	set(&j, "attempts", json_integer(p->attempts));
+	set(&j, "seconds", real(p->seconds));
+	set(&j, "s3_checksum", cli_json_str(p->s3_checksum ? p->s3_checksum : ""));
+	set(&j, "s3_checksum_echoed", json_boolean(p->s3_checksum_echoed));
+	return jobj_done(&j);
+}
+
+int cli_exit_code(hoist_status s)
+{
+	switch (s) {
+	case HOIST_OK:
+		return CLI_EXIT_OK;
+	case HOIST_E_INVALID_ARG:
+		return CLI_EXIT_USAGE;
+	case HOIST_E_CHECKSUM:
+		return CLI_EXIT_CHECKSUM;
+	case HOIST_E_CALLBACK:
+		return CLI_EXIT_CALLBACK;
+	case HOIST_E_SOURCE_CHANGED:
+		return CLI_EXIT_SOURCE_CHANGED;
+	case HOIST_E_CANCELLED:
+		return CLI_EXIT_CANCELLED;
+	default:
+		/* NOMEM, IO, NETWORK, THROTTLED, AUTH, NOT_FOUND, SERVER,
+		 * TLS, INTERNAL, CONFLICT and any code added later: the
+		 * transfer did not happen. */
+		return CLI_EXIT_TRANSFER;
+	}
+}
+
+json_t *cli_result_json(const struct hoist_result *r, int with_parts,
+			const struct hoist_part_info *parts, size_t nparts)
+{
+	static const char *const verify[] = { "none", "response", "head", "parts", "etag",
+					     "get_crc64", "get_md5", "expected" };
+	struct jobj j = { json_object(), 0 };
+	size_t i;
+
+	set(&j, "status", json_string(cli_status_name(r->status)));
+	set(&j, "exit_code", json_integer(cli_exit_code(r->status)));
+	set(&j, "http_status", json_integer(r->http_status));
+	set(&j, "request_id", cli_json_str(r->request_id));
+	set(&j, "bucket", cli_json_str(r->bucket));
+	set(&j, "key", cli_json_str(r->key));
+	set(&j, "location", cli_json_str(r->location));
+	set(&j, "etag", cli_json_str(r->etag));
+	set(&j, "version_id", cli_json_str(r->version_id));
+	set(&j, "upload_id", cli_json_str(r->upload_id));
+	set(&j, "encoding_type", cli_json_str(r->encoding_type));
+	set(&j, "callback_body", cli_json_str(r->callback_body));
+	set(&j, "crc64", r->crc64_valid ? cli_json_u64(r->crc64) : json_null());
+	set(&j, "verified",
+	    json_string((unsigned)r->verified < sizeof(verify) / sizeof(verify[0])
+				? verify[r->verified]
+				: "none"));
+	set(&j, "parts", json_integer(r->parts));
+	set(&j, "part_size", cli_json_u64(r->part_size));
+	set(&j, "bytes", cli_json_u64(r->bytes));
+	set(&j, "bytes_sent", cli_json_u64(r->bytes_sent));
+	set(&j, "retries", json_integer(r->retries));
+	set(&j, "resumed_parts", json_integer(r->resumed_parts));
+	set(&j, "seconds", real(r->seconds));
+	/* Only a finished upload has a throughput; a failed one sent less
+	 * than `bytes`. */
+	set(&j, "throughput",
+	    real(r->seconds > 0 && (r->status == HOIST_OK || r->status == HOIST_E_CALLBACK)
+			 ? (double)r->bytes / r->seconds
+			 : 0));
+	set(&j, "ttfb", real(r->ttfb_seconds));
+	set(&j, "part_p50", real(r->part_p50_seconds));
+	set(&j, "part_p99", real(r->part_p99_seconds));
+	set(&j, "error_code", cli_json_str(r->error_code));
+	set(&j, "error_message", cli_json_str(r->error_message));
+	set(&j, "error_request_id", cli_json_str(r->error_request_id));
+	set(&j, "failed_operation", cli_json_str(r->failed_operation));
+	set(&j, "failed_part", json_integer(r->failed_part));
+	set(&j, "message", cli_json_str(r->message));
+	if (with_parts) {
+		json_t *list = json_array();
+
+		for (i = 0; list && i < nparts; i++) {
+			if (json_array_append_new(list, part_json(&parts[i])) < 0) {
+				j.failed = 1;
+			}
+		}
+		set(&j, "part_list", list);
+	}
+	return jobj_done(&j);
 }
 
 void cli_print_result_json(FILE *f, const struct hoist_result *r, int with_parts,
 			   const struct hoist_part_info *parts, size_t nparts)
 {
-	static const char *const verify[] = { "none", "response", "head", "parts", "etag" };
-	int first = 1;
-	size_t i;
-
-	fputc('{', f);
-	jstr(f, &first, "status", cli_status_name(r->status));
-	ju64(f, &first, "exit_code", (uint64_t)cli_exit_code(r->status));
-	fprintf(f, ",\"http_status\":%ld", r->http_status);
-	jstr(f, &first, "request_id", r->request_id);
-	jstr(f, &first, "bucket", r->bucket);
-	jstr(f, &first, "key", r->key);
-	jstr(f, &first, "location", r->location);
-	jstr(f, &first, "etag", r->etag);
-	jstr(f, &first, "version_id", r->version_id);
-	jstr(f, &first, "upload_id", r->upload_id);
-	jstr(f, &first, "encoding_type", r->encoding_type);
-	jstr(f, &first, "callback_body", r->callback_body);
-	if (r->crc64_valid) {
-		ju64(f, &first, "crc64", r->crc64);
-	} else {
-		fputs(",\"crc64\":null", f);
-	}
-	jstr(f, &first, "verified",
-	     (unsigned)r->verified < sizeof(verify) / sizeof(verify[0]) ? verify[r->verified]
-									  : "none");
-	ju64(f, &first, "parts", r->parts);
-	ju64(f, &first, "part_size", r->part_size);
-	ju64(f, &first, "bytes", r->bytes);
-	ju64(f, &first, "bytes_sent", r->bytes_sent);
-	ju64(f, &first, "retries", r->retries);
-	ju64(f, &first, "resumed_parts", r->resumed_parts);
-	jdbl(f, &first, "seconds", r->seconds);
-	/* Only a finished upload has a throughput; a failed one sent less
-	 * than `bytes`. */
-	jdbl(f, &first, "throughput",
-	     r->seconds > 0 && (r->status == HOIST_OK || r->status == HOIST_E_CALLBACK)
-		     ? (double)r->bytes / r->seconds
-		     : 0);
-	jdbl(f, &first, "ttfb", r->ttfb_seconds);
-	jdbl(f, &first, "part_p50", r->part_p50_seconds);
-	jdbl(f, &first, "part_p99", r->part_p99_seconds);
-	jstr(f, &first, "error_code", r->error_code);
-	jstr(f, &first, "error_message", r->error_message);
-	jstr(f, &first, "error_request_id", r->error_request_id);
-	jstr(f, &first, "failed_operation", r->failed_operation);
-	ju64(f, &first, "failed_part", r->failed_part);
-	jstr(f, &first, "message", r->message);
-	if (with_parts) {
-		fputs(",\"part_list\":[", f);
-		for (i = 0; i < nparts; i++) {
-			const struct hoist_part_info *p = &parts[i];
-			int pf = 1;
-
-			fputs(i ? ",{" : "{", f);
-			ju64(f, &pf, "part_number", p->part_number);
-			ju64(f, &pf, "offset", p->offset);
-			ju64(f, &pf, "size", p->size);
-			fprintf(f, ",\"http_status\":%ld", p->http_status);
-			jstr(f, &pf, "request_id", p->request_id);
-			jstr(f, &pf, "content_md5", p->content_md5);
-			jstr(f, &pf, "etag", p->etag);
-			ju64(f, &pf, "crc64", p->crc64);
-			ju64(f, &pf, "attempts", p->attempts);
-			jdbl(f, &pf, "seconds", p->seconds);
-			jstr(f, &pf, "s3_checksum", p->s3_checksum ? p->s3_checksum : "");
-			fprintf(f, ",\"s3_checksum_echoed\":%s", p->s3_checksum_echoed ? "true" : "false");
-			fputc('}', f);
-		}
-		fputc(']', f);
-	}
-	fputs("}\n", f);
-	fflush(f);
+	cli_json_print(f, cli_result_json(r, with_parts, parts, nparts));
 }
 
 void cli_print_failure(const struct hoist_result *r, hoist_status s)

@@ -27,11 +27,7 @@
  * document's strings are NUL-terminated and bounded; a 2xx is never
  * classified as an error and a classification is a known status.
  */
-// fuzz-sources: engine/request.c engine/dialect.c engine/retry.c engine/response.c
-// fuzz-sources: engine/engine.c engine/loop.c engine/source.c engine/status.c
-// fuzz-sources: engine/callback.c engine/concurrency.c engine/hashpool.c
-// fuzz-sources: engine/journal.c engine/ops.c engine/part.c engine/plan.c
-// fuzz-sources: engine/topo.c engine/upload.c engine/upload_start.c
+// fuzz-sources: @engine
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>

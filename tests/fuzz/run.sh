@@ -15,7 +15,8 @@
 # xml.c) plus whatever its comment lines of the form
 #     // fuzz-sources: engine/foo.c bench/ossemu/bar.c
 # name (paths from the repo top; a file with its own main() cannot be
-# listed, libFuzzer brings main; several such lines add up).  The target
+# listed, libFuzzer brings main; several such lines add up; "@engine" is
+# all of the library's sources outside the core).  The target
 # itself sees the directories of those sources first on its include path,
 # so it can use their private headers (bench/ossemu/callback.h, not
 # engine/callback.h).  Everything is compiled by clang with the project's
@@ -78,7 +79,14 @@ cflags="-std=gnu11 -O1 -g -Wall -Wextra -Wshadow -Wno-unused-parameter -Wformat=
 
 objname() { echo "$out/obj/$(echo "$1" | sed 's|/|_|g; s|\.c$|.o|')"; }
 # The fuzz-sources of target NAME.
-extra_of() { sed -n 's|^[[:space:]]*//[[:space:]]*fuzz-sources:||p' "tests/fuzz/$1.c" | tr '\n' ' '; }
+# "@engine" stands for every engine source outside the core (a target that
+# links the whole library, which a new engine file must not break).
+engine_all() { for f in engine/*.c; do case " $core " in *" $f "*) ;; *) printf '%s ' "$f" ;; esac; done; }
+extra_of() {
+	for w in $(sed -n 's|^[[:space:]]*//[[:space:]]*fuzz-sources:||p' "tests/fuzz/$1.c"); do
+		if [ "$w" = @engine ]; then engine_all; else printf '%s ' "$w"; fi
+	done
+}
 
 # One source to one object; a failed compile leaves no object (its errors
 # are in OBJ.log), so no stale object is ever linked.

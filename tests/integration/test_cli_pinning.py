@@ -2,8 +2,8 @@
 
 While a large upload runs (to `ossemu --discard`, throttled so it lasts a
 few seconds), the test reads /proc/<pid>/task/*/comm for the engine's
-hashing threads ("hoist-hash-N") and each one's Cpus_allowed_list from
-/proc/<pid>/task/<tid>/status: each must be exactly one CPU, CPUs the
+hashing threads ("hoist-hash-N") and each one's affinity
+(hoisttest.hash_threads): each must be exactly one CPU, CPUs the
 process may use, and distinct while there are no more workers than CPUs.
 Run with the default thread count (one per core) and with --threads 2.
 """
@@ -16,40 +16,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_cli_common import *  # noqa: E402,F403
 
 t = Tap()
-
-
-def cpu_list(text):
-    cpus = set()
-    for part in text.strip().split(","):
-        if "-" in part:
-            a, b = part.split("-")
-            cpus.update(range(int(a), int(b) + 1))
-        elif part:
-            cpus.add(int(part))
-    return cpus
-
-
-def hash_threads(pid):
-    """{tid: (comm, set of allowed CPUs)} of the hoist-hash-* threads."""
-    out = {}
-    try:
-        tids = os.listdir("/proc/%d/task" % pid)
-    except OSError:
-        return out
-    for tid in tids:
-        try:
-            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
-                comm = f.read().strip()
-            if not comm.startswith("hoist-hash-"):
-                continue
-            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
-                for line in f:
-                    if line.startswith("Cpus_allowed_list:"):
-                        out[tid] = (comm, cpu_list(line.split(":", 1)[1]))
-        except OSError:
-            continue
-    return out
-
 
 allowed = os.sched_getaffinity(0)
 with TempDir() as d, Ossemu(args=["--anonymous", "--conn-bandwidth", "8"], discard=True) as srv:

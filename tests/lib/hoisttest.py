@@ -207,6 +207,26 @@ def hoist(*args, env=None, timeout=600, input=None):
                           timeout=timeout, input=input)
 
 
+def hash_threads(pid):
+    """{tid: (comm, set of CPUs it may run on)} of the engine's hoist-hash-*
+    threads in process pid, as the kernel reports them (/proc/PID/task and
+    sched_getaffinity of each thread id)."""
+    out = {}
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                comm = f.read().strip()
+            if comm.startswith("hoist-hash-"):
+                out[int(tid)] = (comm, os.sched_getaffinity(int(tid)))
+        except OSError:
+            continue  # the thread ended meanwhile
+    return out
+
+
 def get_object(url, bucket, key):
     """Anonymous GET helper for servers started with --anonymous."""
     from urllib.parse import quote

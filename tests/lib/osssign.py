@@ -332,15 +332,26 @@ class Client:
     def request(self, method, bucket, key=None, query=None, headers=None, body=b"",
                 expires=600, now=None, retries=0):
         target, h = self.build(method, bucket, key, query, headers, body, expires, now)
-        c = self._connect()
-        try:
-            c.request(method, target, body=body if body or method in ("PUT", "POST") else None,
-                      headers=h)
-            r = c.getresponse()
-            data = r.read()
-        except Exception:
-            self.close()
-            raise
+        for attempt in (0, 1):
+            reused = self.conn is not None
+            c = self._connect()
+            try:
+                c.request(method, target, body=body if body or method in ("PUT", "POST") else None,
+                          headers=h)
+                r = c.getresponse()
+                data = r.read()
+                break
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                # A kept-alive connection the server had closed while idle
+                # (a loaded machine stretches the idle time): once more on a
+                # new one, as every HTTP client does.  A fresh one failing
+                # is the test's to see.
+                self.close()
+                if not reused or attempt:
+                    raise
+            except Exception:
+                self.close()
+                raise
         hdrs = {k.lower(): v for k, v in r.getheaders()}
         if r.getheader("Connection", "").lower() == "close":
             self.close()

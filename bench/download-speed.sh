@@ -1,0 +1,98 @@
+#!/bin/sh
+# bench/download-speed.sh - hoist cp oss://... FILE against the transport
+# ceiling of 8 parallel curl range GETs (issue 15's bar: >= 90 % of it, at
+# no more CPU-s/GB).
+#
+# Starts ossemu on a tmpfs data directory (/dev/shm), stores one object of
+# SIZE_MIB MiB, then alternates ROUNDS times: 8 curl processes each
+# fetching 1/8 of the object with a Range into its own tmpfs file, and
+# `hoist cp` of the object into a tmpfs file (plus, with JOBS256=1, hoist
+# at --jobs 256 --fixed-jobs for the peak-RSS bar).  The first round is
+# discarded (warm-up); prints each run and the medians: MB/s (10^6),
+# client CPU-s/GB (10^9), hoist's peak RSS.  The hoist output is compared
+# with the object (cmp) once.  A benchmark: nothing fails below a bar.
+#
+# Usage: flock /tmp/hoist-bench.lock sh bench/download-speed.sh [SIZE_MIB] [ROUNDS] [-- hoist flags]
+#   defaults: 2048 MiB, 4 rounds
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+ossemu=${OSSEMU_BIN:-$top/build/ossemu}
+hoist=${HOIST_BIN:-$top/build/hoist}
+size_mib=${1:-2048}
+rounds=${2:-4}
+[ $# -ge 2 ] && shift 2 || shift $#
+[ "${1:-}" = "--" ] && shift
+. "$top/bench/ossemu/bench-lib.sh"
+bench_setup download-speed
+head -c $((size_mib * 1024 * 1024)) /dev/urandom > "$tmp/obj"
+bench_start
+code=$(curl -s -o /dev/null -w '%{http_code}' -T "$tmp/obj" "$url/bench/obj")
+[ "$code" = 200 ] || { echo "download-speed: PutObject answered $code" >&2; exit 1; }
+total=$((size_mib * 1024 * 1024))
+
+# One measured command: "wall cpu rss_kib" (GNU time: %e %U %S %M).
+measure() {
+	/usr/bin/time -f "%e %U %S %M" -o "$tmp/time" "$@" > /dev/null 2> "$tmp/stderr" ||
+		{ echo "download-speed: $1 failed:" >&2; cat "$tmp/stderr" >&2; exit 1; }
+	awk '{print $1, $2 + $3, $4}' "$tmp/time"
+}
+
+run_curls() {
+	t0=$(now)
+	/usr/bin/time -f "%U %S" -o "$tmp/ctime" sh -c '
+		total=$1 url=$2 tmp=$3
+		slice=$((total / 8)); s=0
+		while [ $s -lt 8 ]; do
+			a=$((s * slice)); b=$((s == 7 ? total - 1 : a + slice - 1))
+			curl -s -o "$tmp/c.$s" -H "Range: bytes=$a-$b" "$url/bench/obj" &
+			s=$((s + 1))
+		done
+		wait' sh "$total" "$url" "$tmp"
+	t1=$(now)
+	rm -f "$tmp"/c.*
+	awk -v t0="$t0" -v t1="$t1" '{print t1 - t0, $1 + $2, 0}' "$tmp/ctime"
+}
+
+run_hoist() {
+	r=$(measure "$hoist" cp "oss://bench/obj" "$tmp/h.out" --endpoint "$url" --quiet "$@")
+	rm -f "$tmp/h.out"
+	echo "$r"
+}
+
+"$hoist" cp oss://bench/obj "$tmp/h.out" --endpoint "$url" --quiet "$@"
+cmp "$tmp/h.out" "$tmp/obj" || { echo "download-speed: hoist's copy differs" >&2; exit 1; }
+rm -f "$tmp/h.out" "$tmp/obj"
+
+: > "$tmp/rows"
+i=0
+while [ $i -le "$rounds" ]; do
+	c=$(run_curls)
+	h=$(run_hoist "$@")
+	if [ "${JOBS256:-0}" = 1 ]; then
+		j=$(run_hoist --jobs 256 --fixed-jobs "$@")
+	else
+		j="0 0 0"
+	fi
+	[ $i -gt 0 ] && echo "$c $h $j" >> "$tmp/rows"
+	echo "round $i: curl8 [$c]  hoist [$h]  hoist-256 [$j]   (wall s, CPU s, peak RSS KiB)"
+	i=$((i + 1))
+done
+awk -v bytes="$total" '
+function med(col,   n, i, j, x, v) {
+	n = 0
+	for (i = 1; i <= NR; i++) v[++n] = row[i, col]
+	for (i = 2; i <= n; i++)
+		for (j = i; j > 1 && v[j - 1] > v[j]; j--) { x = v[j]; v[j] = v[j - 1]; v[j - 1] = x }
+	return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+}
+{ for (c = 1; c <= NF; c++) row[NR, c] = $c }
+END {
+	gb = bytes / 1e9
+	cw = med(1); cc = med(2); hw = med(4); hc = med(5); hr = med(6); jw = med(7); jr = med(9)
+	printf "medians over %d rounds, %.2f GB each:\n", NR, gb
+	printf "  8 curl range GETs: %6.0f MB/s  %.2f CPU-s/GB\n", gb * 1000 / cw, cc / gb
+	printf "  hoist cp (default): %6.0f MB/s  %.2f CPU-s/GB  peak RSS %.0f MiB  = %.0f %% of the ceiling\n",
+	       gb * 1000 / hw, hc / gb, hr / 1024, 100 * cw / hw
+	if (jw > 0)
+		printf "  hoist --jobs 256:   %6.0f MB/s  peak RSS %.0f MiB\n", gb * 1000 / jw, jr / 1024
+}' "$tmp/rows"

@@ -1,0 +1,152 @@
+#!/bin/sh
+# bench/tree-speed.sh - a tree of many small files: hoist cp -r against the
+# peers and the keep-alive curl reference (issue 16).
+#
+# Makes FILES files of SIZE_KIB KiB in 50 directories on tmpfs, starts
+# `ossemu --discard --anonymous` (signatures checked, CRC64 computed,
+# nothing kept) and uploads the tree ROUNDS times with each engine,
+# interleaved, the first round discarded:
+#   hoist        hoist cp -r (default checksums: Content-MD5 and CRC64)
+#   hoist-crc64  hoist cp -r --checksum crc64
+#   curl8        8 curl processes, each PUTting its share over one keep-alive
+#                connection (one config file of url/upload-file pairs each,
+#                unsigned): the reference
+#   rclone       rclone copy --transfers 64 (Debian 1.60), S3 dialect
+#   aws-cli      aws s3 cp --recursive, max_concurrent_requests 64
+# and prints per engine the median files/s, MB/s, client CPU seconds
+# (user + system, GNU time) and peak RSS.  A peer that is not installed is
+# skipped.  A benchmark, not a test: nothing fails below a threshold.
+#
+# Usage: flock /tmp/hoist-bench.lock sh bench/tree-speed.sh [FILES] [SIZE_KIB] [ROUNDS]
+#   defaults: 5000 files of 16 KiB, 4 rounds.  ENGINES="hoist curl8" picks
+#   engines; HOIST_BIN / OSSEMU_BIN override build/hoist / build/ossemu.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+hoist=${HOIST_BIN:-$top/build/hoist}
+ossemu=${OSSEMU_BIN:-$top/build/ossemu}
+files=${1:-5000}
+size_kib=${2:-16}
+rounds=${3:-4}
+engines=${ENGINES:-hoist hoist-crc64 curl8 rclone aws-cli}
+[ -x "$hoist" ] && [ -x "$ossemu" ] || { echo "tree-speed: build first (make)" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "tree-speed: needs GNU time (/usr/bin/time)" >&2; exit 1; }
+
+tmp=$(mktemp -d /dev/shm/hoist-tree.XXXXXX)
+pid=""
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT INT TERM
+
+# The tree: dir00..dir49/fNNNNNNN, distinct random bytes per file.
+src=$tmp/src
+mkdir "$src"
+python3 - "$src" "$files" "$size_kib" <<'PY'
+import os, sys
+src, n, kib = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+block = os.urandom(kib * 1024 + 8 * n)
+for d in range(50):
+    os.mkdir(os.path.join(src, "dir%02d" % d))
+for i in range(n):
+    with open(os.path.join(src, "dir%02d" % (i % 50), "f%07d" % i), "wb") as f:
+        f.write(block[8 * i: 8 * i + kib * 1024])
+PY
+
+"$ossemu" --port 0 --discard --anonymous --bucket bench --key ak:sk >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+i=0
+while ! grep -q listening "$tmp/out" 2>/dev/null; do
+	i=$((i + 1)); [ $i -gt 100 ] && { cat "$tmp/err" >&2; exit 1; }; sleep 0.05
+done
+url=$(sed -n '1s/^ossemu listening on //p' "$tmp/out")
+export AWS_ACCESS_KEY_ID=ak AWS_SECRET_ACCESS_KEY=sk OSS_ACCESS_KEY_ID=ak OSS_ACCESS_KEY_SECRET=sk
+
+# curl8: one config per stream, keys spread like the tree's.
+s=0
+while [ $s -lt 8 ]; do
+	(cd "$src" && find . -type f | sort | awk -v s=$s -v u="$url" -v src="$src" \
+		'(NR - 1) % 8 == s { sub(/^\.\//, ""); printf "url = \"%s/bench/curl/%s\"\nupload-file = \"%s/%s\"\noutput = /dev/null\n", u, $0, src, $0 }') \
+		>"$tmp/curl.$s"
+	s=$((s + 1))
+done
+cat >"$tmp/rclone.conf" <<CFG
+[lo]
+type = s3
+provider = Other
+env_auth = false
+access_key_id = ak
+secret_access_key = sk
+endpoint = $url
+region = us-east-1
+force_path_style = true
+CFG
+cat >"$tmp/aws.conf" <<CFG
+[default]
+region = us-east-1
+s3 =
+    max_concurrent_requests = 64
+    max_queue_size = 10000
+    addressing_style = path
+CFG
+
+have() {
+	case $1 in
+	rclone) command -v rclone >/dev/null ;;
+	aws-cli) [ -x /usr/bin/aws ] ;;
+	*) true ;;
+	esac
+}
+
+run() { # engine round -> appends "engine wall user sys maxrss_kb" to $tmp/res
+	e=$1; rn=$2
+	case $e in
+	hoist) set -- "$hoist" cp -r "$src" "oss://bench/h$2/" --endpoint "$url" --quiet ;;
+	hoist-crc64) set -- "$hoist" cp -r "$src" "oss://bench/c$2/" --endpoint "$url" --quiet --checksum crc64 ;;
+	curl8) set -- sh -c 'for c in "$0".*; do curl -sS --fail -K "$c" & done; wait' "$tmp/curl" ;;
+	rclone) set -- env -u AWS_CA_BUNDLE rclone --config "$tmp/rclone.conf" copy "$src" "lo:bench/r$2/" \
+		--transfers 64 --checkers 64 --s3-no-check-bucket --no-check-dest --retries 1 ;;
+	aws-cli) set -- env AWS_CONFIG_FILE="$tmp/aws.conf" AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+		AWS_EC2_METADATA_DISABLED=true AWS_PAGER= /usr/bin/aws --endpoint-url "$url" s3 cp --recursive \
+		--no-progress --only-show-errors "$src" "s3://bench/a$2/" ;;
+	esac
+	if /usr/bin/time -o "$tmp/time" -f "%e %U %S %M" "$@" >"$tmp/log" 2>&1; then
+		echo "$e $(cat "$tmp/time")" >>"$tmp/res.$rn"
+	else
+		echo "tree-speed: $e failed in round $rn:" >&2
+		tail -5 "$tmp/log" >&2
+	fi
+}
+
+r=0
+while [ $r -lt "$rounds" ]; do
+	for e in $engines; do
+		have "$e" && run "$e" $r
+	done
+	r=$((r + 1))
+done
+# Round 0 warms caches and connections: discarded.
+cat "$tmp"/res.* 2>/dev/null | grep -v '^$' >/dev/null || { echo "tree-speed: no results" >&2; exit 1; }
+r=1
+: >"$tmp/res"
+while [ $r -lt "$rounds" ]; do
+	[ -f "$tmp/res.$r" ] && cat "$tmp/res.$r" >>"$tmp/res"
+	r=$((r + 1))
+done
+echo "tree-speed: $files files of $size_kib KiB, $((rounds - 1)) rounds (first of $rounds discarded), ossemu --discard, $(nproc) cores"
+printf '| engine | files/s | MB/s | client CPU-s | CPU-ms per 1,000 files | peak RSS MiB |\n|---|---:|---:|---:|---:|---:|\n'
+for e in $engines; do
+	grep "^$e " "$tmp/res" | awk -v f="$files" -v kib="$size_kib" -v e="$e" '
+	{ w[NR] = $2; c[NR] = $3 + $4; m[NR] = $5 }
+	END {
+		if (NR == 0) exit
+		# medians: sort each column (NR is small)
+		for (i = 1; i <= NR; i++) for (j = i + 1; j <= NR; j++) {
+			if (w[j] < w[i]) { t = w[i]; w[i] = w[j]; w[j] = t }
+			if (c[j] < c[i]) { t = c[i]; c[i] = c[j]; c[j] = t }
+			if (m[j] < m[i]) { t = m[i]; m[i] = m[j]; m[j] = t }
+		}
+		k = int((NR + 1) / 2)
+		wall = (NR % 2) ? w[k] : (w[k] + w[k + 1]) / 2
+		cpu = (NR % 2) ? c[k] : (c[k] + c[k + 1]) / 2
+		printf "| %s | %.0f | %.1f | %.2f | %.0f | %.0f |\n", e, f / wall, f * kib * 1024 / wall / 1e6, cpu,
+			cpu * 1000000 / f, m[k] / 1024
+	}'
+done

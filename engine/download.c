@@ -1,0 +1,742 @@
+/*
+ * download.c - the download state machine.
+ *
+ * Layer: transfer.
+ *
+ * A download is posted to one event loop and lives there:
+ *
+ *   HEAD (size, ETag, CRC64, version id) -> ranges (part.c) -> checks -> done
+ *   failure: stop the ranges -> done
+ *
+ * The ranges run in the part pipeline the uploads use (the same adaptive
+ * concurrency, retries with backoff, stall detection), without a hashing
+ * pre-pass: a range's CRC64 is computed as its bytes are taken
+ * (download_req.c).  When every range is in, their CRCs are combined in
+ * order and compared with the object's; the expected size and CRC64 of
+ * the caller's catalogue are compared too.  The bytes are then in the
+ * sink (some perhaps still queued to its writer); making them durable, or
+ * removing them, is the owner's step (download_settle, on the caller's
+ * thread in hoist_download_wait), kept apart from the transfer.
+ *
+ * Threading: download_new, download_post, download_cancel,
+ * download_wait_finished, download_settle and download_destroy on the
+ * caller's thread (download_cancel on any, and from a signal handler);
+ * everything else on the loop thread after the start message.
+ */
+#include "download.h"
+
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "dialect.h"
+#include "retry.h"
+
+#define container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
+
+/* Ranges at most: the part table costs ~250 bytes a range, so 100,000
+ * ranges (800 GB at 8 MiB) are 25 MB; larger objects get larger ranges. */
+#define DL_MAX_RANGES 100000u
+#define DL_DEFAULT_RANGE (8ull * 1024 * 1024)
+
+static void finish(struct hoist_download *d);
+static void ctl_send(struct hoist_download *d);
+
+/* ------------------------------------------------------------ failure */
+
+static void drop_paused(struct hoist_download *d)
+{
+	while (d->paused) {
+		struct dl_range *g = d->paused;
+
+		d->paused = g->next_paused;
+		g->next_paused = NULL;
+		g->paused = 0;
+		g->paused_req = NULL;
+	}
+}
+
+static void maybe_finish(struct hoist_download *d)
+{
+	if (!d->failing || d->state == DL_DONE)
+		return;
+	if ((d->pipe_ready && part_pipe_busy(&d->pipe)) || d->ctl)
+		return;
+	finish(d);
+}
+
+static void fail(struct hoist_download *d, const struct failure *in)
+{
+	struct failure f = *in;
+
+	if (d->failing)
+		return;
+	d->failing = 1;
+	if (f.http == 412) {
+		/* If-Match failed: the object is not the one HEAD described. */
+		f.status = HOIST_E_SOURCE_CHANGED;
+		f.detail = "the object changed during the download (If-Match on its ETag failed)";
+		f.code = NULL;
+		f.message = NULL;
+	}
+	result_set_failure(&d->res, &f);
+	drop_paused(d);
+	if (d->pipe_ready) {
+		part_pipe_stop(&d->pipe);
+	}
+	loop_timer_cancel(d->loop, &d->ctl_timer);
+	if (d->ctl) {
+		loop_remove(d->loop, &d->ctl->xfer);
+		request_note(&d->stats, d->ctl);
+		request_free(d->ctl);
+		d->ctl = NULL;
+	}
+}
+
+static void fail_status(struct hoist_download *d, hoist_status st, const char *op,
+			const char *detail)
+{
+	struct failure f;
+
+	failure_init(&f, st, op, 0, detail);
+	fail(d, &f);
+}
+
+/* -------------------------------------------------------------- ranges */
+
+static struct request *pipe_build(void *owner, struct part *p)
+{
+	return download_req_range(owner, p);
+}
+
+static int pipe_verify(void *owner, struct part *p, const struct request *r, struct failure *f,
+		       char *detail, size_t dlen)
+{
+	if (download_req_check(owner, p, r, detail, dlen) < 0) {
+		f->status = HOIST_E_NETWORK;
+		return -1;
+	}
+	return 0;
+}
+
+static void report_progress(struct hoist_download *d, int final)
+{
+	uint64_t done = d->received > d->obj.size ? d->obj.size : d->received;
+	uint64_t sum = 0;
+	unsigned i;
+
+	if (!d->spec.progress || !d->ranges)
+		return;
+	for (i = 0; i < d->pipe.nparts; i++) {
+		sum += d->ranges[i].got;
+	}
+	done = sum;
+	if (done < d->reported && !final)
+		return;
+	ctx_callback_enter();
+	d->spec.progress(done - d->reported, done, d->obj.size, d->pipe.inflight,
+			 d->spec.userdata);
+	ctx_callback_leave();
+	d->reported = done;
+}
+
+static void pipe_done(void *owner, struct part *p, const struct request *r)
+{
+	struct hoist_download *d = owner;
+	struct hoist_part_info info;
+
+	sink_journal_mark(d->sink, p->number - 1, d->ranges[p->number - 1].crc);
+	if (!d->spec.on_part)
+		return;
+	memset(&info, 0, sizeof(info));
+	info.part_number = p->number;
+	info.offset = p->off;
+	info.size = p->len;
+	info.http_status = r ? r->http : 0;
+	info.request_id = r && r->request_id ? r->request_id : "";
+	info.content_md5 = "";
+	info.etag = d->obj.etag ? d->obj.etag : "";
+	info.crc64 = d->ranges[p->number - 1].crc;
+	info.attempts = p->attempts;
+	info.seconds = p->seconds;
+	info.s3_checksum = "";
+	ctx_callback_enter();
+	d->spec.on_part(&info, d->spec.userdata);
+	ctx_callback_leave();
+}
+
+static void pipe_hashed(void *owner, struct part *p)
+{
+	(void)owner;
+	(void)p; /* no pre-pass: never called */
+}
+
+/* Every range is in: the object's checks. */
+static void pipe_complete(void *owner)
+{
+	struct hoist_download *d = owner;
+	struct hoist_result *res = &d->res;
+	uint64_t crc = 0;
+	char detail[256];
+	unsigned i;
+
+	if (d->failing || d->state != DL_RANGES)
+		return;
+	for (i = 0; i < d->pipe.nparts; i++) {
+		crc = i == 0 ? d->ranges[i].crc
+			     : crc64_ecma_combine(crc, d->ranges[i].crc, d->pipe.parts[i].len);
+	}
+	res->verified = HOIST_VERIFY_NONE;
+	if (d->spec.crc) {
+		res->crc64 = crc;
+		res->crc64_valid = 1;
+		if (d->obj.crc64_valid) {
+			if (crc != d->obj.crc64) {
+				snprintf(detail, sizeof(detail),
+					 "the bytes received have CRC64 %" PRIu64 ", the object's is %" PRIu64
+					 " (x-oss-hash-crc64ecma); nothing was kept",
+					 crc, d->obj.crc64);
+				fail_status(d, HOIST_E_CHECKSUM, "GetObject", detail);
+				maybe_finish(d);
+				return;
+			}
+			res->verified = HOIST_VERIFY_GET_CRC64;
+		}
+		if (d->spec.expected_crc64_set) {
+			if (crc != d->spec.expected_crc64) {
+				snprintf(detail, sizeof(detail),
+					 "the bytes received have CRC64 %" PRIu64 ", expected %" PRIu64,
+					 crc, d->spec.expected_crc64);
+				fail_status(d, HOIST_E_CHECKSUM, "GetObject", detail);
+				maybe_finish(d);
+				return;
+			}
+			if (res->verified == HOIST_VERIFY_NONE) {
+				res->verified = HOIST_VERIFY_GET_EXPECTED;
+			}
+		}
+	}
+	if (res->verified == HOIST_VERIFY_NONE) {
+		ctx_log(d->ctx, "%s: the store offers no checksum of the whole object; "
+			"the download is not verified end to end", d->spec.key);
+		if (d->spec.require_verified) {
+			fail_status(d, HOIST_E_CHECKSUM, "GetObject",
+				    "the object could not be verified end to end (no CRC64 from the "
+				    "store) and verification is required");
+			maybe_finish(d);
+			return;
+		}
+	}
+	finish(d);
+}
+
+static void pipe_failed(void *owner, const struct failure *f)
+{
+	struct hoist_download *d = owner;
+
+	fail(d, f);
+	maybe_finish(d);
+}
+
+static void pipe_settled(void *owner)
+{
+	maybe_finish(owner);
+}
+
+static const struct part_pipe_ops pipe_ops = {
+	.build = pipe_build,
+	.verify = pipe_verify,
+	.done = pipe_done,
+	.hashed = pipe_hashed,
+	.complete = pipe_complete,
+	.failed = pipe_failed,
+	.settled = pipe_settled,
+};
+
+/* The ranges of an object of size bytes. */
+static void plan_ranges(struct plan *pl, uint64_t size, uint64_t requested)
+{
+	uint64_t ps = requested ? requested : DL_DEFAULT_RANGE;
+
+	while (size / ps >= DL_MAX_RANGES) {
+		ps *= 2;
+	}
+	pl->size = size;
+	pl->part_size = ps;
+	pl->nparts = size <= ps ? 0 : (unsigned)((size + ps - 1) / ps);
+}
+
+static int same_str(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/* What an earlier run to the same file left: its journaled ranges are
+ * kept when HEAD describes the same object and the ranges are the same;
+ * otherwise the journal starts anew for this object. */
+static void resume_ranges(struct hoist_download *d)
+{
+	const struct dljournal_hdr *found;
+	struct dljournal_hdr h;
+	uint64_t crc;
+	unsigned i;
+	int keep;
+
+	if (!sink_journaling(d->sink))
+		return;
+	found = sink_resume_found(d->sink);
+	keep = found && found->size == d->obj.size && found->range == d->plan.part_size &&
+	       same_str(found->etag, d->obj.etag) && same_str(found->version_id, d->obj.version_id);
+	if (found && !keep) {
+		ctx_log(d->ctx, "%s: the partial download left by an earlier run is of another "
+			"object or range size; starting over", d->spec.key);
+	}
+	for (i = 0; keep && i < d->pipe.nparts; i++) {
+		struct part *p = &d->pipe.parts[i];
+
+		if (p->len == 0 || !sink_resume_range(d->sink, i, &crc))
+			continue;
+		d->ranges[i].got = p->len;
+		d->ranges[i].crc = crc;
+		part_pipe_mark_done(&d->pipe, p);
+		d->res.resumed_parts++;
+	}
+	if (keep) {
+		ctx_log(d->ctx, "%s: resuming: %u of %u ranges are on disk already", d->spec.key,
+			d->res.resumed_parts, d->pipe.nparts);
+	}
+	memset(&h, 0, sizeof(h));
+	h.size = d->obj.size;
+	h.range = d->plan.part_size;
+	h.etag = d->obj.etag;
+	h.version_id = d->obj.version_id;
+	sink_journal_start(d->sink, &h, keep);
+	d->journal_started = 1;
+}
+
+static int start_ranges(struct hoist_download *d)
+{
+	struct part_pipe_conf pc;
+	unsigned n, jobs;
+
+	plan_ranges(&d->plan, d->obj.size, d->spec.part_size);
+	n = d->plan.nparts ? d->plan.nparts : 1;
+	jobs = d->spec.jobs < n ? d->spec.jobs : n;
+	memset(&pc, 0, sizeof(pc));
+	pc.op = "GetObject";
+	pc.jobs = jobs ? jobs : 1;
+	pc.fixed_concurrency = d->spec.fixed_concurrency;
+	pc.part_size = d->plan.part_size;
+	d->ranges = calloc(n, sizeof(*d->ranges));
+	if (!d->ranges)
+		return -1;
+	if (part_pipe_init(&d->pipe, &d->plan, &pc, d->ctx, d->loop, NULL, NULL, &d->stats,
+			   &d->cancel, &pipe_ops, d) < 0)
+		return -1;
+	d->pipe_ready = 1;
+	resume_ranges(d);
+	sink_prepare(d->sink, d->obj.size);
+	d->state = DL_RANGES;
+	part_pipe_run(&d->pipe);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- HEAD */
+
+static int is_sse_kms(const char *v)
+{
+	return v && strcasestr(v, "kms") != NULL;
+}
+
+/* Takes what HEAD said.  HOIST_OK, or a failure with detail. */
+static hoist_status on_head(struct hoist_download *d, struct request *r, char *detail,
+			    size_t dlen)
+{
+	struct dl_object *o = &d->obj;
+
+	if (!r->content_length || parse_u64(r->content_length, &o->size) < 0) {
+		snprintf(detail, dlen, "HEAD gave no usable Content-Length");
+		return HOIST_E_SERVER;
+	}
+	o->etag = r->etag ? strdup(r->etag) : NULL;
+	o->version_id = r->version_id ? strdup(r->version_id) : NULL;
+	o->last_modified = r->last_modified ? strdup(r->last_modified) : NULL;
+	if ((r->etag && !o->etag) || (r->version_id && !o->version_id) ||
+	    (r->last_modified && !o->last_modified))
+		return HOIST_E_NOMEM;
+	o->crc64 = r->resp_crc;
+	o->crc64_valid = r->resp_crc_valid;
+	if (result_setstr(&d->res.request_id, r->request_id) < 0)
+		return HOIST_E_NOMEM;
+	o->sse = is_sse_kms(r->echo);
+	if (!o->etag) {
+		ctx_log(d->ctx, "%s: HEAD gave no ETag; the GETs cannot be pinned with If-Match",
+			d->spec.key);
+	}
+	if (d->spec.expected_size_set && o->size != d->spec.expected_size) {
+		snprintf(detail, dlen, "the object has %" PRIu64 " bytes, expected %" PRIu64, o->size,
+			 d->spec.expected_size);
+		return HOIST_E_CHECKSUM;
+	}
+	if (d->spec.expected_crc64_set && o->crc64_valid && o->crc64 != d->spec.expected_crc64) {
+		snprintf(detail, dlen, "the object's CRC64 is %" PRIu64 ", expected %" PRIu64,
+			 o->crc64, d->spec.expected_crc64);
+		return HOIST_E_CHECKSUM;
+	}
+	if (d->spec.crc && !o->crc64_valid) {
+		ctx_log(d->ctx, "%s: the store reports no CRC64 for the object", d->spec.key);
+	}
+	if (start_ranges(d) < 0)
+		return HOIST_E_NOMEM;
+	return HOIST_OK;
+}
+
+static void ctl_done(struct request *r)
+{
+	struct hoist_download *d = r->owner;
+	const struct conf *c = d->ctx->conf;
+	hoist_status st;
+	struct failure f;
+	char detail[256];
+	int retry = 0;
+
+	d->ctl = NULL;
+	request_note(&d->stats, r);
+	request_outcome(r, &st, &retry, &f);
+	if (st == HOIST_OK) {
+		st = on_head(d, r, detail, sizeof(detail));
+		if (st == HOIST_OK) {
+			request_free(r);
+			return;
+		}
+		request_failure(&f, r, st, detail);
+		retry = 0;
+	}
+	if (r->http == 404 && !f.code) {
+		/* A HEAD has no body: say what was not found. */
+		f.code = "NoSuchKey";
+	}
+	if (retry && d->ctl_attempts < c->max_attempts && !d->failing) {
+		uint64_t delay = request_retry_delay(d->ctx, r, d->ctl_attempts, &d->rng);
+		char *m = status_message(&f);
+
+		ctx_log(d->ctx, "%s; attempt %u of %u, retrying in %" PRIu64 " ms", m ? m : r->op,
+			d->ctl_attempts, c->max_attempts, delay);
+		free(m);
+		d->stats.retries++;
+		loop_timer_set(d->loop, &d->ctl_timer, delay);
+		request_free(r);
+		return;
+	}
+	fail(d, &f);
+	request_free(r);
+	maybe_finish(d);
+}
+
+static void ctl_send(struct hoist_download *d)
+{
+	struct request *r = download_req_head(d);
+
+	if (!r) {
+		fail_status(d, HOIST_E_NOMEM, "HeadObject", NULL);
+		maybe_finish(d);
+		return;
+	}
+	r->done = ctl_done;
+	r->owner = d;
+	r->echo_header = d->ctx->conf->dialect == HOIST_DIALECT_S3
+				 ? "x-amz-server-side-encryption"
+				 : "x-oss-server-side-encryption";
+	d->ctl_attempts++;
+	d->ctl = r;
+	if (request_start(r, d->loop) < 0) {
+		d->ctl = NULL;
+		fail_status(d, HOIST_E_INTERNAL, r->op, curl_easy_strerror(r->cc));
+		request_free(r);
+		maybe_finish(d);
+	}
+}
+
+static void ctl_timer_fire(struct loop_timer *t)
+{
+	ctl_send(container_of(t, struct hoist_download, ctl_timer));
+}
+
+/* ----------------------------------------------------------------- sink */
+
+static void sink_msg_fn(struct loop_msg *m)
+{
+	struct hoist_download *d = container_of(m, struct hoist_download, sink_msg);
+	char msg[300];
+
+	atomic_store_explicit(&d->sink_posted, 0, memory_order_release);
+	if (d->state == DL_DONE)
+		return;
+	sink_collect(d->sink);
+	if (!d->failing && sink_failed(d->sink, msg, sizeof(msg))) {
+		fail_status(d, HOIST_E_IO, "write", msg);
+		maybe_finish(d);
+		return;
+	}
+	if (!d->failing) {
+		download_resume_paused(d);
+	}
+}
+
+void download_sink_notify(void *owner)
+{
+	struct hoist_download *d = owner;
+
+	if (!atomic_exchange_explicit(&d->sink_posted, 1, memory_order_acq_rel)) {
+		loop_post(d->loop, &d->sink_msg);
+	}
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+static void fin_msg_fn(struct loop_msg *m)
+{
+	struct hoist_download *d = container_of(m, struct hoist_download, fin_msg);
+
+	pthread_mutex_lock(&d->lock);
+	d->synced.finished = 1;
+	pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void finish(struct hoist_download *d)
+{
+	struct hoist_result *r = &d->res;
+
+	if (d->state == DL_DONE)
+		return;
+	d->state = DL_DONE;
+	drop_paused(d);
+	if (!d->failing) {
+		r->status = HOIST_OK;
+	}
+	result_setstr(&r->bucket, d->spec.bucket);
+	result_setstr(&r->key, d->spec.key);
+	result_setstr(&r->etag, d->obj.etag);
+	result_setstr(&r->version_id, d->obj.version_id);
+	r->bytes = d->obj.size;
+	r->parts = d->plan.nparts;
+	r->part_size = d->plan.part_size;
+	r->retries = d->stats.retries;
+	r->ttfb_seconds = d->stats.ttfb;
+	if (d->stats.http_status && !r->http_status) {
+		r->http_status = d->stats.http_status;
+	}
+	if (!d->failing) {
+		report_progress(d, 1);
+	}
+	loop_client_remove(d->loop, &d->client);
+	atomic_store_explicit(&d->done_flag, 1, memory_order_release);
+	loop_post(d->loop, &d->fin_msg);
+}
+
+static void tick(struct loop_client *c, uint64_t now)
+{
+	struct hoist_download *d = container_of(c, struct hoist_download, client);
+	struct dl_range *g;
+
+	/* A range paused for want of a chunk is waiting for our disk, not
+	 * for the network: not a stall. */
+	for (g = d->paused; g; g = g->next_paused) {
+		if (g->paused_req) {
+			g->paused_req->last_io_ms = now;
+		}
+	}
+	if (d->pipe_ready) {
+		part_pipe_tick(&d->pipe, now);
+	}
+	if (d->spec.progress && now - d->last_progress_ms >= 100 && d->state == DL_RANGES) {
+		d->last_progress_ms = now;
+		report_progress(d, 0);
+	}
+	if (atomic_load_explicit(&d->cancel, memory_order_relaxed) && !d->failing &&
+	    d->state != DL_DONE) {
+		fail_status(d, HOIST_E_CANCELLED, NULL, NULL);
+		maybe_finish(d);
+	}
+}
+
+static void start_msg_fn(struct loop_msg *m)
+{
+	struct hoist_download *d = container_of(m, struct hoist_download, start_msg);
+
+	loop_client_add(d->loop, &d->client);
+	d->state = DL_HEAD;
+	ctl_send(d);
+}
+
+struct hoist_download *download_new(struct ctx *ctx)
+{
+	struct hoist_download *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->cond, NULL);
+	d->ctx = ctx;
+	d->client.tick = tick;
+	d->start_msg.fn = start_msg_fn;
+	d->fin_msg.fn = fin_msg_fn;
+	d->sink_msg.fn = sink_msg_fn;
+	d->ctl_timer.heap_index = (size_t)-1;
+	d->ctl_timer.fn = ctl_timer_fire;
+	d->rng = retry_seed();
+	d->t0 = hoist__now_s();
+	return d;
+}
+
+void download_post(struct hoist_download *d, struct loop *loop)
+{
+	d->loop = loop;
+	loop_post(loop, &d->start_msg);
+}
+
+void download_cancel(struct hoist_download *d)
+{
+	atomic_store_explicit(&d->cancel, 1, memory_order_relaxed);
+	if (d->loop && !atomic_load_explicit(&d->done_flag, memory_order_acquire)) {
+		loop_wakeup(d->loop);
+	}
+}
+
+void download_wait_finished(struct hoist_download *d)
+{
+	pthread_mutex_lock(&d->lock);
+	while (!d->synced.finished) {
+		pthread_cond_wait(&d->cond, &d->lock);
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* A failed download's partial file is kept for the next run when a rerun
+ * may succeed and there is something to continue from. */
+static int worth_keeping(const struct hoist_download *d)
+{
+	switch (d->res.status) {
+	case HOIST_E_CHECKSUM:
+	case HOIST_E_SOURCE_CHANGED:
+	case HOIST_E_NOT_FOUND:
+	case HOIST_E_INVALID_ARG:
+	case HOIST_E_CONFLICT:
+		return 0;
+	default:
+		/* Whether there is something to continue from (ranges in the
+		 * journal, or an earlier run's state this run did not get to
+		 * judge because HEAD failed) the sink decides. */
+		return sink_journaling(d->sink);
+	}
+}
+
+static void say_kept(struct hoist_result *r)
+{
+	struct buf b = BUF_INIT;
+
+	if (r->message &&
+	    buf_printf(&b, "%s; the partial download is kept: rerun the same command to resume "
+			   "(--restart starts over)", r->message) == 0) {
+		free(r->message);
+		r->message = buf_detach(&b);
+	}
+	buf_free(&b);
+}
+
+void download_settle(struct hoist_download *d)
+{
+	char err[400];
+	hoist_status st;
+	struct failure f;
+
+	if (d->committed)
+		return;
+	d->committed = 1;
+	if (d->res.status == HOIST_OK && d->sink) {
+		err[0] = '\0';
+		st = sink_commit(d->sink, err, sizeof(err));
+		if (st != HOIST_OK) {
+			failure_init(&f, st, "write", 0, err);
+			result_set_failure(&d->res, &f);
+		}
+	} else if (d->sink) {
+		/* An earlier run's ranges count: kept by this run, or not yet
+		 * judged because HEAD failed. */
+		int earlier = d->res.resumed_parts ||
+			      (!d->journal_started && sink_resume_found(d->sink) != NULL);
+
+		if (sink_keep(d->sink, worth_keeping(d), earlier)) {
+			say_kept(&d->res);
+		}
+	}
+	d->res.seconds = hoist__now_s() - d->t0;
+	if (d->res.status == HOIST_OK) {
+		ctx_log(d->ctx, "%s: %" PRIu64 " bytes in %.3f s", d->spec.key, d->res.bytes,
+			d->res.seconds);
+	}
+}
+
+static void barrier_msg_fn(struct loop_msg *m)
+{
+	struct hoist_download *d = container_of(m, struct hoist_download, barrier_msg);
+
+	pthread_mutex_lock(&d->lock);
+	d->synced.barrier = 1;
+	pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* The writer may have posted sink_msg before it was stopped: let the loop
+ * run what is queued (in order, so one barrier message is enough) before
+ * the download goes away. */
+static void quiesce(struct hoist_download *d)
+{
+	if (d->sink) {
+		sink_abort(d->sink); /* stops the writer; a no-op after commit */
+	}
+	if (!d->loop || atomic_load_explicit(&d->live.detached, memory_order_acquire))
+		return;
+	d->barrier_msg.fn = barrier_msg_fn;
+	loop_post(d->loop, &d->barrier_msg);
+	pthread_mutex_lock(&d->lock);
+	while (!d->synced.barrier) {
+		pthread_cond_wait(&d->cond, &d->lock);
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+void download_destroy(struct hoist_download *d)
+{
+	unsigned i;
+
+	if (!d)
+		return;
+	quiesce(d);
+	if (d->ranges) {
+		for (i = 0; i < d->pipe.nparts; i++) {
+			free(d->ranges[i].fill);
+		}
+	}
+	if (d->pipe_ready) {
+		part_pipe_free(&d->pipe);
+	}
+	free(d->ranges);
+	sink_free(d->sink);
+	free(d->obj.etag);
+	free(d->obj.version_id);
+	free(d->obj.last_modified);
+	free(d->spec.bucket);
+	free(d->spec.key);
+	free(d->spec.version_id);
+	free(d->target);
+	hoist_result_cleanup(&d->res);
+	pthread_cond_destroy(&d->cond);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+}
