@@ -228,6 +228,72 @@ with TempDir() as d:
         t.ok("the session token expired (request id " in err and "new keys from the provider" in err,
              "--verbose: the refusal (with its request id) and the renewal", err[-1500:])
 
+    def renewed_midway(name, srv, cmd, path, new_text, env):
+        """Runs cmd; 2 s in, the credentials file gets new_text (another
+        tool renewing the token).  Returns (CompletedProcess, JSON)."""
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(2)
+        write(path, new_text)
+        out, err = proc.communicate(timeout=600)
+        OUTPUTS.append((name, out + "\n" + err))
+        try:
+            js = json.loads(out)
+        except ValueError:
+            js = None
+        return subprocess.CompletedProcess(cmd, proc.returncode, out, err), js
+
+    # A download (ranged GETs through the part pipeline, and its HEAD).
+    data = os.path.join(d, "dl-data")
+    os.makedirs(data)
+    with Ossemu(keys=["ak:sk"], data_dir=data) as srv:
+        p, js = run_cp("seed", srv, mid, "dl-src", clean_env(home, OSS_ACCESS_KEY_ID="ak",
+                                                           OSS_ACCESS_KEY_SECRET="sk"))
+        t.eq(p.returncode, 0, "download: the object to fetch is stored")
+    exp = int(time.time()) + 4
+    with Ossemu(keys=["ak:sk", "STS.a:sec-a-4711:tok-a-4711:%d" % exp, "STS.b:sec-b-4712:tok-b-4712"],
+                data_dir=data, args=["--conn-bandwidth", "0.4"]) as srv:
+        write(inifile, "[default]\ntype = sts\naccess_key_id = STS.a\naccess_key_secret = sec-a-4711\n"
+              "security_token = tok-a-4711\n")
+        out_path = os.path.join(d, "dl-out")
+        cmd = [HOIST, "cp", "oss://bkt/dl-src", out_path, "--endpoint", srv.url, "--json", "--verbose",
+               "--part-size", "1M", "--jobs", "2", "--fixed-jobs"]
+        p, js = renewed_midway("download renewed", srv, cmd, inifile,
+                               "[default]\ntype = sts\naccess_key_id = STS.b\n"
+                               "access_key_secret = sec-b-4712\nsecurity_token = tok-b-4712\n",
+                               clean_env(home))
+        same = False
+        if os.path.exists(out_path):
+            with open(mid, "rb") as a, open(out_path, "rb") as b:
+                same = a.read() == b.read()
+        st = srv.stats()["sts"]
+        t.ok(p.returncode == 0 and same, "a download whose token expires midway: exit 0, the file equals "
+             "the object", "rc=%s %s" % (p.returncode, p.stderr[-800:]))
+        t.ok(st["expired_rejections"] >= 1 and "the session token expired (request id " in p.stderr,
+             "... through refused GETs, renewed from the file and sent once more", st)
+
+    # s3://: the AWS shared credentials file, its session token renewed the same way.
+    exp = int(time.time()) + 4
+    awsfile = os.path.join(home, ".aws", "credentials")
+    with Ossemu(keys=["ak:sk", "ASIAa:sec-a-4711:tok-a-4711:%d" % exp, "ASIAb:sec-b-4712:tok-b-4712"],
+                args=["--conn-bandwidth", "0.4"]) as srv:
+        write(awsfile, "[default]\naws_access_key_id = ASIAa\naws_secret_access_key = sec-a-4711\n"
+              "aws_session_token = tok-a-4711\n")
+        cmd = [HOIST, "cp", mid, "s3://bkt/s3-renewed", "--endpoint", srv.url, "--json", "--verbose",
+               "--checkpoint-dir", os.path.join(d, "ck-s3"), "--part-size", "5M", "--jobs", "2",
+               "--fixed-jobs"]
+        CKDIRS.append(os.path.join(d, "ck-s3"))
+        p, js = renewed_midway("s3 renewed", srv, cmd, awsfile,
+                               "[default]\naws_access_key_id = ASIAb\naws_secret_access_key = sec-b-4712\n"
+                               "aws_session_token = tok-b-4712\n", clean_env(home, AWS_REGION="us-east-1"))
+        st = srv.stats()["sts"]
+        t.ok(p.returncode == 0 and js is not None and js.get("crc64") == file_crc64(mid),
+             "s3://, a session token renewed in ~/.aws/credentials midway: exit 0, CRC64 right",
+             "rc=%s %s" % (p.returncode, p.stderr[-800:]))
+        t.ok(st["expired_rejections"] >= 1 and "the session token expired (request id " in p.stderr,
+             "... through 400 ExpiredToken refusals, sent once more with the new token", st)
+        t.eq(server_crc(srv, "s3-renewed")[0], os.path.getsize(mid), "... and the object is stored")
+    os.unlink(awsfile)
+
     exp = int(time.time()) + 4
     with Ossemu(keys=["ak:sk", "STS.a:sec-a-4711:tok-a-4711:%d" % exp],
                 args=["--conn-bandwidth", "0.4"]) as srv:
