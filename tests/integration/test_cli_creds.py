@@ -189,7 +189,8 @@ with TempDir() as d:
         t.ok("SecurityTokenExpired" in last and "request id " in last and
              "kept for resume" in last,
              "the line names SecurityTokenExpired, the request id, and the upload kept", last)
-        t.ok("renewing" not in p.stderr, "no renewal attempted without a provider")
+        t.ok("renewing" not in p.stderr and "no credentials provider" in p.stderr,
+             "no renewal attempted without a provider, and --verbose says why", p.stderr[-600:])
         jr = [f for f in files_under(CKDIRS[-1]) if f.endswith(".journal")]
         t.eq(len(jr), 1, "the journal is kept for resume")
         t.eq(srv.stats().get("uploads"), 1, "the multipart upload is still on the server")
