@@ -72,8 +72,11 @@ with TempDir() as d:
         t.ok("parts in flight" not in p.stderr, "--fixed-jobs: the limit never changed",
              "\n".join(l for l in p.stderr.splitlines() if "flight" in l))
         # The poller's own request is one of the connections it counts.
-        t.ok(peak12 - 1 <= 12, "--fixed-jobs 12: the server saw at most 12 connections of "
-             "hoist's at once (%d)" % (peak12 - 1))
+        # One more than the limit: a connection curl has just closed (a part
+        # whose answer came) may still be counted by the server while its
+        # replacement opens; the limit is on requests in flight.
+        t.ok(peak12 - 1 <= 13, "--fixed-jobs 12: the server saw at most 12 (+1 closing) "
+             "connections of hoist's at once (%d)" % (peak12 - 1))
         t.ok(peak12 - 1 >= 12, "--fixed-jobs 12: the server saw 12 at once (%d)" % (peak12 - 1))
 
         # ------------------------------------------------ 1. adaptive
