@@ -39,6 +39,7 @@
 #include "cli.h"
 
 #define TAG_FAIL 71
+#define TAG_PROGRESS 72
 #define ETAG_MAX 128
 #define ID_MAX 512
 
@@ -314,6 +315,126 @@ out:
 	hoist_result_cleanup(&r);
 }
 
+/* ------------------------------------------------------ the job's progress
+ *
+ * One bar for the job, on rank 0: every other rank sends its bytes done
+ * about four times a second (one message in flight at most) and a final
+ * message when its share ends; rank 0 sums them with its own and waits for
+ * every final before the gathers, so that no progress message is left
+ * unreceived. */
+
+struct job_progress {
+	struct cli_progress *bar;  /* rank 0 on a terminal; NULL elsewhere */
+	int lines;                 /* rank 0, stderr not a terminal (mpirun's
+	                              pipes): a line every few seconds */
+	double t0, last_line;
+	uint64_t total;
+	int rank, size;
+	uint64_t *done;            /* rank 0: the last bytes done of each rank */
+	int nfinal;                /* rank 0: finals received */
+	uint64_t msg[2];           /* others: the message in flight */
+	MPI_Request req;
+	double last_send;
+};
+
+static _Atomic uint64_t my_done;
+
+static void on_progress(uint64_t increment, uint64_t transferred, uint64_t total,
+			unsigned in_flight, void *userdata)
+{
+	(void)increment;
+	(void)total;
+	(void)in_flight;
+	(void)userdata;
+	atomic_store(&my_done, transferred);
+}
+
+static double now_s(void);
+
+/* Rank 0: takes what has come in and redraws.  Others: sends bytes done
+ * when the last message has gone and a quarter second has passed. */
+static void progress_pump(struct job_progress *jp)
+{
+	if (jp->rank == 0) {
+		uint64_t sum = atomic_load(&my_done);
+		int flag = 1, i;
+
+		while (flag) {
+			MPI_Status stt;
+			uint64_t m[2];
+
+			MPI_Iprobe(MPI_ANY_SOURCE, TAG_PROGRESS, MPI_COMM_WORLD, &flag, &stt);
+			if (!flag)
+				break;
+			MPI_Recv(m, 2, MPI_UINT64_T, stt.MPI_SOURCE, TAG_PROGRESS, MPI_COMM_WORLD,
+				 MPI_STATUS_IGNORE);
+			if (jp->done) {
+				jp->done[stt.MPI_SOURCE] = m[0];
+			}
+			jp->nfinal += m[1] != 0;
+		}
+		for (i = 1; jp->done && i < jp->size; i++) {
+			sum += jp->done[i];
+		}
+		if (sum > jp->total) {
+			sum = jp->total;
+		}
+		if (jp->bar) {
+			cli_progress_update(0, sum, jp->total, 0, jp->bar);
+		} else if (jp->lines && now_s() - jp->last_line >= 3) {
+			char d[32], t[32];
+			double el = now_s() - jp->t0;
+
+			jp->last_line = now_s();
+			cli_format_bytes(d, sizeof(d), (double)sum);
+			cli_format_bytes(t, sizeof(t), (double)jp->total);
+			fprintf(stderr, "hoist-mpi: %3u%% %s of %s, %.0f MB/s over %d ranks\n",
+				jp->total ? (unsigned)(sum * 100 / jp->total) : 100, d, t,
+				el > 0 ? (double)sum / el / 1e6 : 0, jp->size);
+		}
+		return;
+	}
+	if (jp->req != MPI_REQUEST_NULL) {
+		int flag = 0;
+
+		MPI_Test(&jp->req, &flag, MPI_STATUS_IGNORE);
+		if (!flag)
+			return;
+	}
+	if (now_s() - jp->last_send < 0.25)
+		return;
+	jp->last_send = now_s();
+	jp->msg[0] = atomic_load(&my_done);
+	jp->msg[1] = 0;
+	MPI_Isend(jp->msg, 2, MPI_UINT64_T, 0, TAG_PROGRESS, MPI_COMM_WORLD, &jp->req);
+}
+
+/* The end of this rank's share: others send their final message; rank 0
+ * waits for every final (a rank that dies ends the job through mpirun). */
+static void progress_end(struct job_progress *jp, int ok)
+{
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+	if (jp->rank != 0) {
+		if (jp->req != MPI_REQUEST_NULL) {
+			MPI_Wait(&jp->req, MPI_STATUS_IGNORE);
+		}
+		jp->msg[0] = atomic_load(&my_done);
+		jp->msg[1] = 1;
+		MPI_Send(jp->msg, 2, MPI_UINT64_T, 0, TAG_PROGRESS, MPI_COMM_WORLD);
+		return;
+	}
+	while (jp->nfinal < jp->size - 1) {
+		progress_pump(jp);
+		if (jp->nfinal < jp->size - 1) {
+			nanosleep(&ts, NULL);
+		}
+	}
+	if (jp->bar) {
+		cli_progress_finish(jp->bar, ok);
+	}
+}
+
 /* --------------------------------------------------------------- a share */
 
 struct waiter {
@@ -351,7 +472,7 @@ static void tell_others(int rank, int size)
 static hoist_status run_share(struct hoist_engine *e, const struct args *a,
 			      struct hoist_upload_options *uo, struct hoist_result *res,
 			      struct hoist_part_list **parts, int rank, int size,
-			      MPI_Request *fail_req, int *told)
+			      MPI_Request *fail_req, int *told, struct job_progress *jp)
 {
 	struct waiter w = { .res = res };
 	pthread_t th;
@@ -377,6 +498,7 @@ static hoist_status run_share(struct hoist_engine *e, const struct args *a,
 			hoist_upload_cancel(w.u);
 			cancelled = 1;
 		}
+		progress_pump(jp);
 		nanosleep(&ts, NULL);
 	}
 	pthread_join(th, NULL);
@@ -627,6 +749,7 @@ int main(int argc, char **argv)
 	struct wire_part *packed = NULL, *gathered = NULL;
 	struct wire_rank me, *ranks = NULL;
 	struct wire_plan plan;
+	struct job_progress jp;
 	MPI_Request fail_req = MPI_REQUEST_NULL;
 	hoist_status st = HOIST_OK, worst;
 	int rank, size, provided, parsed, nmine = 0, told = 0, i, rc, fail_msg = 0;
@@ -643,6 +766,7 @@ int main(int argc, char **argv)
 	t0 = now_s();
 	memset(&me, 0, sizeof(me));
 	memset(&plan, 0, sizeof(plan));
+	memset(&jp, 0, sizeof(jp));
 
 	parsed = parse_args(&a, argc, argv);
 	if (parsed != 0) {
@@ -731,9 +855,26 @@ int main(int argc, char **argv)
 	uo.upload_id = plan.upload_id;
 	uo.first_part = first;
 	uo.part_count = count;
-	if (count > 0) {
-		st = run_share(e, &a, &uo, &res, &mine, rank, size, &fail_req, &told);
+	jp.total = plan.size;
+	jp.rank = rank;
+	jp.size = size;
+	jp.req = MPI_REQUEST_NULL;
+	if (rank == 0) {
+		jp.done = calloc((size_t)size, sizeof(*jp.done));
+		if (!a.common.quiet && !a.common.json) {
+			if (isatty(STDERR_FILENO)) {
+				jp.bar = cli_progress_new(1);
+			} else {
+				jp.lines = 1;
+			}
+		}
+		jp.t0 = jp.last_line = now_s();
 	}
+	uo.progress = on_progress;
+	if (count > 0) {
+		st = run_share(e, &a, &uo, &res, &mine, rank, size, &fail_req, &told, &jp);
+	}
+	progress_end(&jp, st == HOIST_OK);
 	me.status = st;
 	me.parts = count;
 	me.bytes = res.bytes;
@@ -807,6 +948,8 @@ finalize:
 	free(packed);
 	free(gathered);
 	free(ranks);
+	free(jp.done);
+	cli_progress_free(jp.bar);
 	hoist_result_cleanup(&res);
 	hoist_result_cleanup(&fin);
 	hoist_result_cleanup(&er);
