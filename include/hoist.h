@@ -52,7 +52,8 @@
  *    core the process may run on, from its affinity mask and cgroup CPU
  *    quota; each pinned to its core unless pinning is off) named
  *    "hoist-hash-N", and io_threads event loops (default 1) named
- *    "hoist-io-N".  hoist_engine_free() joins them all.
+ *    "hoist-io-N", and with a credentials provider one "hoist-creds"
+ *    thread.  hoist_engine_free() joins them all.
  */
 #ifndef HOIST_H
 #define HOIST_H

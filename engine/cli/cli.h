@@ -5,8 +5,9 @@
  * header.  Its files split by concern: main.c (dispatch, --help, exit
  * codes), args.c (option values: sizes, oss:// and s3:// URLs, endpoints,
  * credentials, the options every command shares), awsconfig.c (the AWS
- * CLI's credentials and config files, for s3://), cp.c (the upload, and
- * the command line of a download), download.c (the download),
+ * CLI's credentials and config files, for s3://), creds.c (the
+ * credentials chain: variables, profile files, the ECS RAM role), cp.c
+ * (the upload, and the command line of a download), download.c (the download),
  * housekeeping.c (abort, ls-uploads, ls-parts), output.c (result printing,
  * JSON), progress.c (the progress bar), tree.c (cp -r: filters, listing
  * merge, many uploads on one engine) and walk.c (its walk, walk.h).
