@@ -646,9 +646,18 @@ void part_pipe_share_concurrency(struct part_pipe *pp, struct concurrency *cc)
 	pp->peak_limit = cc->limit;
 }
 
-void part_pipe_round_trip(struct part_pipe *pp, double seconds)
+void part_pipe_round_trip(struct part_pipe *pp, const struct request *r)
 {
-	concurrency_round_trip(pp->cc, seconds * 1000);
+	double rt = r->ttfb - r->pretransfer;
+	unsigned before = pp->cc->limit;
+
+	concurrency_round_trip(pp->cc, (rt > 0 ? rt : r->seconds) * 1000);
+	if (pp->cc->limit != before) {
+		char why[80];
+
+		snprintf(why, sizeof(why), "the start for a %.0f ms round trip", pp->cc->rtt_ms);
+		log_limit(pp, before, why);
+	}
 }
 
 uint64_t part_pipe_inflight_bytes(const struct part_pipe *pp)
