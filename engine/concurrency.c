@@ -1,7 +1,8 @@
 /*
  * concurrency.c - the adaptive in-flight limit (see concurrency.h).
  *
- * Two kinds of step:
+ * The start is CONCURRENCY_START, raised once the first round trip is
+ * known (CC_HOST_BPS below).  Then two kinds of step:
  *  - START, blind: x4 once per round trip while the slots are taken, until
  *    the first request finishes.  Nothing better is known then, and the
  *    cheap mistake is too many streams;
