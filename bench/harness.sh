@@ -1,13 +1,14 @@
 #!/bin/sh
 # bench/harness.sh - entry point of `make bench` (full) and `make bench-quick` (quick).
 #
-# usage: sh bench/harness.sh full|quick|smoke|rgw [--out DIR] [--engines a,b] [--keep-files] [--budget S]
+# usage: sh bench/harness.sh full|quick|smoke|rgw|wan [--out DIR] [--engines a,b] [--keep-files] [--budget S]
 #   full   the whole matrix with peers and ceilings, about 30 minutes on 2 cores,
 #          then bench/stream-speed.sh (LAN and WAN), tree-speed.sh,
 #          download-speed.sh and mpi-speed.sh
 #   quick  hoist, the peers and the ceilings on one small file, under 3 minutes,
 #          then a 256 MiB bench/stream-speed.sh
 #   smoke  a ~10 s run of the harness itself (bench/smoke.sh uses it)
+#   wan    only the adaptive-concurrency bars (WAN 30 ms and 100 ms, LAN), about 4 minutes
 #   rgw    hoist's S3 dialect and the S3 peers against a single-node Ceph RGW
 #          (tests/rgw/rgw-up.sh), client CPU-s per GiB first; about 5 minutes
 # Results go to bench/results/<date>-<host>/ (quick: ...-quick/, rgw: ...-rgw/); see bench/README.md.
@@ -18,8 +19,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 mode=${1:-}
 case $mode in
-full|quick|smoke|rgw) shift ;;
-*) echo "usage: sh bench/harness.sh full|quick|smoke|rgw [options]" >&2; exit 2 ;;
+full|quick|smoke|rgw|wan) shift ;;
+*) echo "usage: sh bench/harness.sh full|quick|smoke|rgw|wan [options]" >&2; exit 2 ;;
 esac
 b=${HOIST_BUILD:-build}
 for f in "$b/ossemu" "$b/hoist"; do

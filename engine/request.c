@@ -694,6 +694,9 @@ static void capture(struct request *r, CURLcode cc)
 	if (curl_easy_getinfo(h, CURLINFO_STARTTRANSFER_TIME_T, &t) == CURLE_OK) {
 		r->ttfb = (double)t / 1e6;
 	}
+	if (curl_easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &t) == CURLE_OK) {
+		r->pretransfer = (double)t / 1e6;
+	}
 	request_capture_headers(r, r->ctx->conf->dialect, header_dup, h);
 	/* Release the handle (and its upload buffer) now: only the captured
 	 * copies are needed from here on. */
