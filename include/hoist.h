@@ -294,7 +294,11 @@ enum hoist_verify {
 	HOIST_VERIFY_GET_MD5 = 6,
 	/* Only the caller's expected_crc64 matched (the store offered no
 	 * checksum of its own). */
-	HOIST_VERIFY_GET_EXPECTED = 7
+	HOIST_VERIFY_GET_EXPECTED = 7,
+	/* S3: the object's full-object x-amz-checksum-crc64nvme (or -crc32c)
+	 * that HEAD gave with x-amz-checksum-mode: ENABLED equals the one the
+	 * ranges combine to (a COMPOSITE checksum, "-N", is not checkable). */
+	HOIST_VERIFY_GET_S3SUM = 8
 };
 
 /* A result is allocated by the caller, filled by the library, and its
