@@ -45,6 +45,7 @@
 
 static void finish(struct hoist_download *d);
 static void ctl_send(struct hoist_download *d);
+static void md5_of(struct hoist_download *d);
 
 /* ------------------------------------------------------------ failure */
 
@@ -125,16 +126,16 @@ static int pipe_verify(void *owner, struct part *p, const struct request *r, str
 
 static void report_progress(struct hoist_download *d, int final)
 {
-	uint64_t done = d->received > d->obj.size ? d->obj.size : d->received;
-	uint64_t sum = 0;
+	uint64_t done = 0;
 	unsigned i;
 
+	/* Bytes taken, over every range: never backwards (a retry continues
+	 * where its range stopped) and the object's size at the end. */
 	if (!d->spec.progress || !d->ranges)
 		return;
 	for (i = 0; i < d->pipe.nparts; i++) {
-		sum += d->ranges[i].got;
+		done += d->ranges[i].got;
 	}
-	done = sum;
 	if (done < d->reported && !final)
 		return;
 	ctx_callback_enter();
@@ -205,6 +206,50 @@ static void pipe_complete(void *owner)
 				return;
 			}
 			res->verified = HOIST_VERIFY_GET_CRC64;
+		}
+		if (d->obj.s3sum_kind && !d->res.resumed_parts) {
+			uint64_t v = 0;
+
+			for (i = 0; i < d->pipe.nparts; i++) {
+				uint64_t len = d->pipe.parts[i].len;
+
+				if (d->obj.s3sum_kind == HOIST_S3_CHECKSUM_CRC64NVME) {
+					v = i == 0 ? d->ranges[i].s3sum
+						   : crc64_nvme_combine(v, d->ranges[i].s3sum, len);
+				} else {
+					v = i == 0 ? d->ranges[i].s3sum
+						   : crc32c_combine((uint32_t)v,
+								    (uint32_t)d->ranges[i].s3sum, len);
+				}
+			}
+			if (!s3sum_equals(d->obj.s3sum_text, d->obj.s3sum_kind, v)) {
+				snprintf(detail, sizeof(detail),
+					 "the bytes received do not match the object's %s %s; nothing was kept",
+					 s3sum_header(d->obj.s3sum_kind), d->obj.s3sum_text);
+				fail_status(d, HOIST_E_CHECKSUM, "GetObject", detail);
+				maybe_finish(d);
+				return;
+			}
+			if (res->verified == HOIST_VERIFY_NONE) {
+				res->verified = HOIST_VERIFY_GET_S3SUM;
+			}
+		}
+		if (d->obj.md5_check && !d->res.resumed_parts) {
+			uint8_t md5[16];
+
+			md5_final(&d->md5, md5);
+			d->obj.md5_check = 0;
+			if (!etag_equals_md5(d->obj.etag, md5)) {
+				snprintf(detail, sizeof(detail),
+					 "the MD5 of the bytes received is not the object's ETag %s; "
+					 "nothing was kept", d->obj.etag);
+				fail_status(d, HOIST_E_CHECKSUM, "GetObject", detail);
+				maybe_finish(d);
+				return;
+			}
+			if (res->verified == HOIST_VERIFY_NONE) {
+				res->verified = HOIST_VERIFY_GET_MD5;
+			}
 		}
 		if (d->spec.expected_crc64_set) {
 			if (crc != d->spec.expected_crc64) {
@@ -338,6 +383,7 @@ static int start_ranges(struct hoist_download *d)
 			   &d->cancel, &pipe_ops, d) < 0)
 		return -1;
 	d->pipe_ready = 1;
+	md5_of(d);
 	resume_ranges(d);
 	sink_prepare(d->sink, d->obj.size);
 	d->state = DL_RANGES;
@@ -350,6 +396,44 @@ static int start_ranges(struct hoist_download *d)
 static int is_sse_kms(const char *v)
 {
 	return v && strcasestr(v, "kms") != NULL;
+}
+
+/* S3: a full-object checksum the ranges can be combined into (CRC64NVME
+ * is always one; CRC32C only when the type says FULL_OBJECT and the value
+ * has no "-N" part count).  -1 on ENOMEM. */
+static int s3sum_of(struct hoist_download *d, const struct request *r)
+{
+	const char *type = r->extra[2];
+	const char *v = NULL;
+
+	if (r->extra[0] && !strchr(r->extra[0], '-')) {
+		d->obj.s3sum_kind = HOIST_S3_CHECKSUM_CRC64NVME;
+		v = r->extra[0];
+	} else if (r->extra[1] && !strchr(r->extra[1], '-') &&
+		   (!type || strcmp(type, "FULL_OBJECT") == 0)) {
+		d->obj.s3sum_kind = HOIST_S3_CHECKSUM_CRC32C;
+		v = r->extra[1];
+	}
+	if (!v)
+		return 0;
+	d->obj.s3sum_text = strdup(v);
+	return d->obj.s3sum_text ? 0 : -1;
+}
+
+/* One range (its bytes arrive in order) and an ETag that is the MD5 of
+ * the object: a single PUT's, not a multipart "-N" one, and no SSE-KMS or
+ * SSE-C, under which the ETag is something else.  OSS says the same of
+ * its Normal objects (multipart and appendable ones have other ETags). */
+static void md5_of(struct hoist_download *d)
+{
+	uint8_t md5[16];
+
+	if (!d->spec.crc || d->plan.nparts != 0 || d->obj.sse || !d->obj.etag ||
+	    etag_to_md5(md5, d->obj.etag) < 0)
+		return;
+	if (md5_init(&d->md5) == 0) {
+		d->obj.md5_check = 1;
+	}
 }
 
 /* Takes what HEAD said.  HOIST_OK, or a failure with detail. */
@@ -372,7 +456,9 @@ static hoist_status on_head(struct hoist_download *d, struct request *r, char *d
 	o->crc64_valid = r->resp_crc_valid;
 	if (result_setstr(&d->res.request_id, r->request_id) < 0)
 		return HOIST_E_NOMEM;
-	o->sse = is_sse_kms(r->echo);
+	o->sse = is_sse_kms(r->echo) || r->extra[3] != NULL;
+	if (s3sum_of(d, r) < 0)
+		return HOIST_E_NOMEM;
 	if (!o->etag) {
 		ctx_log(d->ctx, "%s: HEAD gave no ETag; the GETs cannot be pinned with If-Match",
 			d->spec.key);
@@ -458,9 +544,6 @@ static void ctl_send(struct hoist_download *d)
 	}
 	r->done = ctl_done;
 	r->owner = d;
-	r->echo_header = d->ctx->conf->dialect == HOIST_DIALECT_S3
-				 ? "x-amz-server-side-encryption"
-				 : "x-oss-server-side-encryption";
 	d->ctl_attempts++;
 	d->ctl = r;
 	if (request_start(r, d->loop) < 0) {
@@ -567,6 +650,9 @@ static void tick(struct loop_client *c, uint64_t now)
 		if (g->paused_req) {
 			g->paused_req->last_io_ms = now;
 		}
+	}
+	if (d->sink) {
+		sink_kick(d->sink);
 	}
 	if (d->pipe_ready) {
 		part_pipe_tick(&d->pipe, now);
@@ -748,6 +834,10 @@ void download_destroy(struct hoist_download *d)
 	free(d->obj.etag);
 	free(d->obj.version_id);
 	free(d->obj.last_modified);
+	free(d->obj.s3sum_text);
+	if (d->obj.md5_check) {
+		md5_cleanup(&d->md5);
+	}
 	free(d->spec.bucket);
 	free(d->spec.key);
 	free(d->spec.version_id);

@@ -75,12 +75,16 @@ struct dl_object {
 	uint64_t crc64;
 	int crc64_valid;
 	int sse;                   /* SSE-KMS or SSE-C: the ETag is no MD5 */
+	enum hoist_s3_checksum s3sum_kind; /* a full-object x-amz-checksum-* */
+	char *s3sum_text;          /* its header value, base64 */
+	int md5_check;             /* one range, and the ETag is its MD5 */
 };
 
 /* One range's progress over all its attempts (index = part number - 1). */
 struct dl_range {
 	uint64_t got;              /* bytes taken by the sink, in order */
 	uint64_t crc;              /* CRC64 of those bytes */
+	uint64_t s3sum;            /* their CRC64NVME or CRC32C (obj.s3sum_kind) */
 	uint64_t skip;             /* bytes of this answer to drop first */
 	struct sink_chunk *fill;   /* the chunk being filled */
 	const struct request *checked; /* the attempt whose answer was checked */
@@ -101,6 +105,7 @@ struct hoist_download {
 	enum sink_kind sink_kind;
 	struct budget_share share;
 	size_t chunk_size;
+	unsigned max_chunks;       /* file sinks */
 	long recv_buffer;
 	char *target;              /* the path, for messages; NULL: fd or writer */
 
@@ -131,6 +136,7 @@ struct hoist_download {
 	int pipe_ready;
 	int journal_started;       /* the journal describes this object now */
 	struct dl_range *ranges;
+	struct md5_ctx md5;        /* obj.md5_check: the bytes of the one range */
 	unsigned head;             /* ordered sinks: first range not wholly taken */
 	struct dl_range *paused;   /* ranges waiting for a chunk */
 	struct request *ctl;       /* the HEAD in flight */
@@ -144,7 +150,6 @@ struct hoist_download {
 	uint64_t rng;
 	int failing;
 	struct req_stats stats;
-	uint64_t received;         /* body bytes taken, every attempt */
 	uint64_t reported;
 	uint64_t last_progress_ms;
 	double t0;

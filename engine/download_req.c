@@ -55,6 +55,15 @@ struct request *download_req_head(struct hoist_download *d)
 		request_free(r);
 		return NULL;
 	}
+	if (d->ctx->conf->dialect == HOIST_DIALECT_S3) {
+		r->echo_header = "x-amz-server-side-encryption";
+		r->extra_headers[0] = "x-amz-checksum-crc64nvme";
+		r->extra_headers[1] = "x-amz-checksum-crc32c";
+		r->extra_headers[2] = "x-amz-checksum-type";
+		r->extra_headers[3] = "x-amz-server-side-encryption-customer-algorithm";
+	} else {
+		r->echo_header = "x-oss-server-side-encryption";
+	}
 	return r;
 }
 
@@ -147,6 +156,14 @@ static int take(struct hoist_download *d, struct part *p, struct dl_range *g, co
 	g->fill->len += first;
 	if (d->spec.crc) {
 		g->crc = crc64_ecma_update(g->crc, data, n);
+		if (d->obj.s3sum_kind == HOIST_S3_CHECKSUM_CRC64NVME) {
+			g->s3sum = crc64_nvme_update(g->s3sum, data, n);
+		} else if (d->obj.s3sum_kind == HOIST_S3_CHECKSUM_CRC32C) {
+			g->s3sum = crc32c_update((uint32_t)g->s3sum, data, n);
+		}
+		if (d->obj.md5_check) {
+			md5_update(&d->md5, data, n);
+		}
 	}
 	g->got += n;
 	if (extra) {
@@ -199,7 +216,6 @@ static size_t range_sink(struct request *r, const char *data, size_t n)
 		return CURL_WRITEFUNC_PAUSE;
 	}
 	r->pos += n;
-	d->received += n - drop;
 	if (r->sent_total) {
 		*r->sent_total += n;
 	}

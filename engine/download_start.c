@@ -88,15 +88,20 @@ static hoist_status fill_spec(struct hoist_download *d, const struct hoist_engin
 
 /* Chunk and receive sizes for jobs ranges in flight.  Every range in
  * flight fills one chunk and curl holds one receive buffer for it, so
- * both shrink as jobs grow: 64 jobs get 256 KiB chunks and 128 KiB
- * buffers, 256 get 64 KiB and 32 KiB (peak ~40 MiB at 256 jobs to a
- * file).  Larger chunks mean fewer pwrite calls and wakeups of the
- * writer; past ~1 MiB they stop paying and only cost memory. */
+ * both shrink as jobs grow, within CHUNK_MEMORY for the chunks (file
+ * sinks: ranges in flight + 8 at least, the rest for the writer's queue):
+ * 8 jobs get 1 MiB chunks, 64 get 336 KiB, 256 get 80 KiB (307 of
+ * them).  Larger chunks mean fewer hand-offs to the writer (a lock, now
+ * and then a wakeup) and fewer pwrite calls; past ~1 MiB they stop paying
+ * and only cost memory: with 32 MiB, 256 jobs peaked at 66-70 MiB RSS. */
+#define CHUNK_MEMORY (24u << 20)
+
 static void size_buffers(struct hoist_download *d, unsigned jobs)
 {
-	size_t chunk = (16u << 20) / (jobs ? jobs : 1);
+	size_t chunk = CHUNK_MEMORY / (jobs + 8);
 	long recv = (long)((8u << 20) / (jobs ? jobs : 1));
 
+	chunk &= ~(size_t)((16u << 10) - 1);
 	if (chunk < (64u << 10)) {
 		chunk = 64u << 10;
 	}
@@ -114,6 +119,10 @@ static void size_buffers(struct hoist_download *d, unsigned jobs)
 	}
 	d->chunk_size = chunk;
 	d->recv_buffer = recv;
+	d->max_chunks = (unsigned)(CHUNK_MEMORY / chunk);
+	if (d->max_chunks < jobs + 8) {
+		d->max_chunks = jobs + 8;
+	}
 }
 
 static void live_cancel(struct live *l)
@@ -151,7 +160,7 @@ static hoist_status start_with(struct hoist_download **out, struct hoist_engine 
 		size_buffers(d, d->spec.jobs);
 		budget_share_init(&d->share, &e->budget, o->memory_limit);
 		sc->chunk_size = d->chunk_size;
-		sc->max_chunks = d->spec.jobs + 16;
+		sc->max_chunks = d->max_chunks;
 		sc->share = &d->share;
 		sc->resume = !o->no_resume;
 		sc->restart = o->restart;

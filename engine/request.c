@@ -78,6 +78,8 @@ static void free_kv(struct sign_kv *kv, size_t n)
 
 void request_free(struct request *r)
 {
+	size_t i;
+
 	if (!r)
 		return;
 	if (r->xfer.easy) {
@@ -100,6 +102,9 @@ void request_free(struct request *r)
 	free(r->content_range);
 	free(r->last_modified);
 	free(r->echo);
+	for (i = 0; i < REQ_MAX_EXTRA; i++) {
+		free(r->extra[i]);
+	}
 	error_doc_cleanup(&r->err);
 	free(r);
 }
@@ -638,6 +643,7 @@ void request_capture_headers(struct request *r, enum hoist_dialect d,
 	const struct dialect_names *nm = dialect_names(d);
 	struct error_doc hdr_err;
 	char *crc, *err;
+	size_t i;
 
 	if (r->http <= 0)
 		return;
@@ -654,6 +660,11 @@ void request_capture_headers(struct request *r, enum hoist_dialect d,
 	r->last_modified = get(userdata, "Last-Modified");
 	if (r->echo_header) {
 		r->echo = get(userdata, r->echo_header);
+	}
+	for (i = 0; i < REQ_MAX_EXTRA; i++) {
+		if (r->extra_headers[i]) {
+			r->extra[i] = get(userdata, r->extra_headers[i]);
+		}
 	}
 	if (nm->qos_delay) {
 		r->qos_delay = get(userdata, nm->qos_delay);
@@ -693,6 +704,9 @@ static void capture(struct request *r, CURLcode cc)
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->http);
 	if (curl_easy_getinfo(h, CURLINFO_STARTTRANSFER_TIME_T, &t) == CURLE_OK) {
 		r->ttfb = (double)t / 1e6;
+	}
+	if (curl_easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &t) == CURLE_OK) {
+		r->pretransfer = (double)t / 1e6;
 	}
 	request_capture_headers(r, r->ctx->conf->dialect, header_dup, h);
 	/* Release the handle (and its upload buffer) now: only the captured

@@ -39,6 +39,7 @@ enum req_body {
 
 #define REQ_MAX_QUERY 8
 #define REQ_MAX_HEADERS 16
+#define REQ_MAX_EXTRA 4
 
 struct request {
 	struct loop_xfer xfer;      /* the loop's view; CURLOPT_PRIVATE */
@@ -66,6 +67,7 @@ struct request {
 	long upload_buffer;         /* CURLOPT_UPLOAD_BUFFERSIZE; 0: curl's */
 	const char *echo_header;    /* static: a response header to keep in
 	                               echo (x-amz-checksum-*), or NULL */
+	const char *extra_headers[REQ_MAX_EXTRA]; /* static: more to keep in extra */
 	void (*done)(struct request *r); /* loop thread, after capture */
 	/* A body sink (a GET's bytes): when set, the bytes of a 2xx response
 	 * go to sink instead of r->body (error bodies are still captured).
@@ -113,11 +115,14 @@ struct request {
 	char *content_range;
 	char *last_modified;
 	char *echo;                 /* echo_header's value, if it came */
+	char *extra[REQ_MAX_EXTRA]; /* extra_headers' values, if they came */
 	uint64_t resp_crc;
 	int resp_crc_valid;
 	struct error_doc err;       /* when http >= 300 and the body (or
 	                               x-oss-err) was an Error document */
 	double ttfb;                /* CURLINFO_STARTTRANSFER_TIME */
+	double pretransfer;         /* CURLINFO_PRETRANSFER_TIME: connect and
+	                               TLS done, the request about to go */
 	double seconds;             /* start to completion */
 };
 

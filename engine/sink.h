@@ -106,6 +106,9 @@ struct sink_chunk *sink_chunk_get(struct sink *s, int head);
 struct sink_chunk *sink_chunk_big(struct sink *s, size_t n);
 /* Loop thread: hands a filled chunk to the writer. */
 void sink_submit(struct sink *s, struct sink_chunk *c);
+/* Loop thread, once per loop iteration: wakes the writer for what was
+ * submitted since. */
+void sink_kick(struct sink *s);
 /* Loop thread: takes back the chunks the writer finished.  Returns the
  * number taken. */
 unsigned sink_collect(struct sink *s);

@@ -350,7 +350,7 @@ static hoist_status on_initiate(struct hoist_upload *u, struct request *r,
 	}
 	resume_initiated(u);
 	u->state = UP_PARTS;
-	part_pipe_round_trip(&u->pipe, r->seconds);
+	part_pipe_round_trip(&u->pipe, r);
 	part_pipe_run(&u->pipe);
 	return HOIST_OK;
 }
@@ -382,7 +382,7 @@ static hoist_status on_list(struct hoist_upload *u, struct request *r,
 	}
 	resume_reconcile(u);
 	u->state = UP_PARTS;
-	part_pipe_round_trip(&u->pipe, r->seconds);
+	part_pipe_round_trip(&u->pipe, r);
 	part_pipe_run(&u->pipe);
 	return HOIST_OK;
 }

@@ -266,6 +266,19 @@ struct cli_tree_opts {
 	int skip_existing;
 	int checksum_compare;
 	unsigned files;            /* --files; 0: 256 */
+	/* A share of the tree (hoist-mpi): with nranks > 1 this process sends
+	 * only the files the by-bytes split gives rank (largest first, each to
+	 * the least loaded rank; every rank computes the same split from its
+	 * own walk), and fills *totals instead of printing the summary. */
+	unsigned rank, nranks;
+	struct cli_tree_totals *totals;
+};
+
+/* A tree upload's counts (hoist-mpi sums them over the ranks). */
+struct cli_tree_totals {
+	uint64_t seen, sent, sent_bytes, existing, excluded, special, failed, others;
+	double seconds;
+	int rc;
 };
 
 /* cp's option rows plus the tree's, after the shared ones (malloc'd). */

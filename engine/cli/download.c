@@ -123,14 +123,19 @@ static char *destination(const char *dest, const char *key, char *msg, size_t le
 	size_t dl, bl;
 	char *out;
 
-	if (stat(dest, &st) != 0 || !S_ISDIR(st.st_mode))
+	dl = strlen(dest);
+	if (stat(dest, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		if (dl && dest[dl - 1] == '/') {
+			snprintf(msg, len, "'%s' is not a directory", dest);
+			return NULL;
+		}
 		return strdup(dest);
+	}
 	base = base ? base + 1 : key;
 	if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
 		snprintf(msg, len, "the key '%s' has no last segment to name a file in '%s'", key, dest);
 		return NULL;
 	}
-	dl = strlen(dest);
 	bl = strlen(base);
 	out = malloc(dl + bl + 2);
 	if (out) {
@@ -147,6 +152,7 @@ static void print_human(FILE *f, const struct hoist_result *r, const char *dest)
 		[HOIST_VERIFY_GET_CRC64] = "CRC64 verified against the object's x-oss-hash-crc64ecma",
 		[HOIST_VERIFY_GET_MD5] = "verified: the MD5 of the bytes equals the object's ETag",
 		[HOIST_VERIFY_GET_EXPECTED] = "CRC64 verified against --expect-crc64 only",
+		[HOIST_VERIFY_GET_S3SUM] = "verified against the object's full-object x-amz-checksum",
 	};
 	char size[32], rate[32];
 	double secs = r->seconds;

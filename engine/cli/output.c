@@ -387,7 +387,7 @@ json_t *cli_result_json(const struct hoist_result *r, int with_parts,
 			const struct hoist_part_info *parts, size_t nparts)
 {
 	static const char *const verify[] = { "none", "response", "head", "parts", "etag",
-					     "get_crc64", "get_md5", "expected" };
+					     "get_crc64", "get_md5", "expected", "get_s3sum" };
 	struct jobj j = { json_object(), 0 };
 	size_t i;
 

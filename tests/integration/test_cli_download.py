@@ -158,14 +158,31 @@ with TempDir() as d, Ossemu(args=["--anonymous"]) as srv:
         src = os.path.join(d, "src%d" % size)
         out = os.path.join(d, "s3out%d" % size)
         p, js = dl(srv, "size/%d" % size, out, "--part-size", "1M", scheme="s3", env=S3ENV)
-        # S3 stores report no CRC64: nothing to verify with.
-        check(t, "s3:// size %d" % size, p, js, src, out, size, verified="none")
+        # S3 stores report no CRC64.  A single PUT's ETag is its MD5 (sizes
+        # 0 and 1 were one PutObject), checkable when the object is one
+        # range; a multipart one offers nothing.
+        check(t, "s3:// size %d" % size, p, js, src, out, size,
+              verified="get_md5" if size <= 1 else "none")
         p, js = dl(srv, "size/%d" % size, "-", "--part-size", "1M", scheme="s3", env=S3ENV)
         t.ok(p.returncode == 0 and p.stdout == open(src, "rb").read(),
              "s3:// size %d to standard output" % size, p.err[-300:])
-    p, js = dl(srv, "size/1", os.path.join(d, "s3rv"), "--require-verified", scheme="s3", env=S3ENV)
+    p, js = dl(srv, "size/%d" % (3 * R + 7), os.path.join(d, "s3rv"), "--require-verified", scheme="s3",
+               env=S3ENV)
     t.ok(p.returncode == 4 and "verif" in p.err and not os.path.exists(os.path.join(d, "s3rv")),
          "s3:// --require-verified without a store checksum: exit 4, no FILE", p.err)
+
+    # Full-object S3 checksums (HEAD with x-amz-checksum-mode: ENABLED).
+    src = make_file(os.path.join(d, "s3sum-src"), 11 * R + 3, seed=31)
+    for algo, parts, want in (("crc64nvme", "5M", "get_s3sum"), ("crc32c", "100M", "get_s3sum"),
+                              ("crc32c", "5M", "none")):
+        key = "s3sum/%s-%s" % (algo, parts)
+        p = hoist("cp", src, "s3://bkt/" + key, "--endpoint", srv.url, "--s3-checksum", algo,
+                  "--part-size", parts, env=S3ENV)
+        out = os.path.join(d, "s3sum")
+        p, js = dl(srv, key, out, "--part-size", "1M", scheme="s3", env=S3ENV)
+        # (crc32c in 5 MiB parts is a COMPOSITE checksum: not checkable.)
+        check(t, "s3:// %s uploaded in %s parts: verified %s" % (algo, parts, want), p, js, src, out,
+              11 * R + 3, verified=want)
 
     # ---- failures ------------------------------------------------------------------
     p, js = dl(srv, "no/such", os.path.join(d, "nosuch"))
@@ -249,6 +266,21 @@ with TempDir() as d, Ossemu(args=["--anonymous", "--corrupt-get", "0.5", "--seed
     p, js = dl(srv, "c", os.path.join(d, "new"), "--part-size", "512K")
     t.ok(p.returncode == 4 and not os.path.exists(os.path.join(d, "new")),
          "--corrupt-get: no FILE created", p.err)
+    # S3 (no CRC64): caught by the object's full-object CRC64NVME, or by a
+    # single PUT's MD5 ETag.
+    p = hoist("cp", src, "s3://bkt/c-nvme", "--endpoint", srv.url, "--s3-checksum", "crc64nvme", env=S3ENV)
+    p, js = dl(srv, "c-nvme", os.path.join(d, "new"), "--part-size", "512K", scheme="s3", env=S3ENV)
+    t.ok(p.returncode == 4 and "crc64nvme" in p.err and not os.path.exists(os.path.join(d, "new")),
+         "--corrupt-get over S3: the CRC64NVME check catches it, exit 4", p.err)
+    small = make_file(os.path.join(d, "small"), 300000, seed=4)
+    p = hoist("cp", small, "s3://bkt/c-md5", "--endpoint", srv.url, env=S3ENV)
+    for i in range(3):  # at rate 0.5, one of three GETs is corrupted all but surely
+        p, js = dl(srv, "c-md5", os.path.join(d, "new"), scheme="s3", env=S3ENV)
+        if p.returncode != 0:
+            break
+        os.unlink(os.path.join(d, "new"))
+    t.ok(p.returncode == 4 and "MD5" in p.err and not os.path.exists(os.path.join(d, "new")),
+         "--corrupt-get over S3, a single PUT: the MD5 check catches it, exit 4", p.err)
 
 # ---- the object overwritten mid-download: If-Match -> exit 6 -----------------------------------
 with TempDir() as d, Ossemu(args=["--anonymous", "--fault", "getobject:stall=1:1.5"]) as srv:
