@@ -1,11 +1,14 @@
 #!/bin/sh
 # bench/harness.sh - entry point of `make bench` (full) and `make bench-quick` (quick).
 #
-# usage: sh bench/harness.sh full|quick|smoke|rgw [--out DIR] [--engines a,b] [--keep-files] [--budget S]
+# usage: sh bench/harness.sh full|quick|smoke|rgw|wan [--out DIR] [--engines a,b] [--keep-files] [--budget S]
 #   full   the whole matrix with peers and ceilings, about 30 minutes on 2 cores,
-#          then bench/tree-speed.sh, download-speed.sh and mpi-speed.sh
-#   quick  hoist, the peers and the ceilings on one small file, under 3 minutes
+#          then bench/stream-speed.sh (LAN and WAN), tree-speed.sh,
+#          download-speed.sh and mpi-speed.sh
+#   quick  hoist, the peers and the ceilings on one small file, under 3 minutes,
+#          then a 256 MiB bench/stream-speed.sh
 #   smoke  a ~10 s run of the harness itself (bench/smoke.sh uses it)
+#   wan    only the adaptive-concurrency bars (WAN 30 ms and 100 ms, LAN), about 4 minutes
 #   rgw    hoist's S3 dialect and the S3 peers against a single-node Ceph RGW
 #          (tests/rgw/rgw-up.sh), client CPU-s per GiB first; about 5 minutes
 # Results go to bench/results/<date>-<host>/ (quick: ...-quick/, rgw: ...-rgw/); see bench/README.md.
@@ -16,8 +19,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 mode=${1:-}
 case $mode in
-full|quick|smoke|rgw) shift ;;
-*) echo "usage: sh bench/harness.sh full|quick|smoke|rgw [options]" >&2; exit 2 ;;
+full|quick|smoke|rgw|wan) shift ;;
+*) echo "usage: sh bench/harness.sh full|quick|smoke|rgw|wan [options]" >&2; exit 2 ;;
 esac
 b=${HOIST_BUILD:-build}
 for f in "$b/ossemu" "$b/hoist"; do
@@ -27,14 +30,24 @@ done
 # Peers are optional: the harness records which ones it could not run and why.
 # `make deps` installs them (python3-awscrt, awscli, rclone, iperf3, gnuplot, ali-oss).
 /usr/bin/python3 bench/harness/run.py "$mode" "$@"
-# The workloads with scripts of their own join the full run, one after the
-# other (never two benchmarks at once): trees, downloads, hoist-mpi.
-if [ "$mode" = full ]; then
+# The workloads with scripts of their own join the run, one after the
+# other (never two benchmarks at once): streams (quick too, smaller), trees,
+# downloads, hoist-mpi.
+scripts=""
+case $mode in
+quick) scripts="stream-speed:256:2" ;;
+full) scripts="stream-speed:1024:4 stream-speed:1024:3:wan tree-speed download-speed mpi-speed" ;;
+esac
+if [ -n "$scripts" ]; then
 	out=bench/results/$(date +%Y-%m-%d)-$(hostname -s)-scripts
 	mkdir -p "$out"
-	for s in tree-speed download-speed mpi-speed; do
+	for spec in $scripts; do
+		s=${spec%%:*}
+		args=$(echo "${spec#"$s"}" | tr ':' ' ')
 		[ -f "bench/$s.sh" ] || continue
-		echo "bench: $s" >&2
-		sh "bench/$s.sh" >"$out/$s.txt" 2>&1 || echo "bench: $s failed (see $out/$s.txt)" >&2
+		name=$s$(echo "$args" | tr ' ' '-')
+		echo "bench: $s$args" >&2
+		# shellcheck disable=SC2086
+		sh "bench/$s.sh" $args >"$out/$name.txt" 2>&1 || echo "bench: $s failed (see $out/$name.txt)" >&2
 	done
 fi

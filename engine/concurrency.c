@@ -1,7 +1,8 @@
 /*
  * concurrency.c - the adaptive in-flight limit (see concurrency.h).
  *
- * Two kinds of step:
+ * The start is CONCURRENCY_START, raised once the first round trip is
+ * known (CC_HOST_BPS below).  Then two kinds of step:
  *  - START, blind: x4 once per round trip while the slots are taken, until
  *    the first request finishes.  Nothing better is known then, and the
  *    cheap mistake is too many streams;
@@ -45,11 +46,14 @@
 #define CC_ROUND_UNKNOWN_MS 100
 /* The start on a long path.  A TCP stream carries at most its window per
  * round trip, and Linux caps an autotuned send buffer at 4 MiB
- * (net.ipv4.tcp_wmem), so at 100 ms a stream carries at most ~40 MB/s;
- * this 2-core host sends ~2 GB/s over loopback.  Starting with enough
- * streams for that saves one START step per factor 4 (at 100 ms: 48
- * streams instead of 8, one round trip). */
-#define CC_HOST_BPS 2e9
+ * (net.ipv4.tcp_wmem), so at 100 ms a stream carries at most ~40 MB/s.  A
+ * host sends a few GB/s (a 25 Gb/s NIC; this 2-core VM 2.3 GB/s over
+ * loopback): start with enough streams for 4 GB/s, which saves a START
+ * step per factor 4 (at 100 ms: 96 streams instead of 8, two round trips,
+ * 10 % of a 1 GiB upload at 10 MB/s per stream).  A host that cannot send
+ * that much only has idle slots for a round trip or two: the cheap
+ * mistake.  Below 8 ms the start stays CONCURRENCY_START. */
+#define CC_HOST_BPS 4e9
 #define CC_STREAM_WINDOW (4.0 * 1024 * 1024)
 /* A window (and a START step) counts when on average 80 % of the slots
  * were in use. */

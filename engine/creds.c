@@ -91,8 +91,10 @@ static struct creds_set *set_new(const char *ak, const char *sk, const char *tok
 		return NULL;
 	atomic_init(&s->refs, 1);
 	s->expiration = expiration;
-	if ((ak && !(s->ak = strdup(ak))) || (sk && !(s->sk = strdup(sk))) ||
-	    (token && *token && !(s->token = strdup(token)))) {
+	s->ak = ak ? strdup(ak) : NULL;
+	s->sk = sk ? strdup(sk) : NULL;
+	s->token = token && *token ? strdup(token) : NULL;
+	if ((ak && !s->ak) || (sk && !s->sk) || (token && *token && !s->token)) {
 		set_free(s);
 		return NULL;
 	}

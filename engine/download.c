@@ -574,6 +574,16 @@ static void ctl_done(struct request *r)
 		/* A HEAD has no body: say what was not found. */
 		f.code = "NoSuchKey";
 	}
+	if (!retry && !d->failing && !d->ctl_token_retried && request_token_refresh(r)) {
+		/* The token expired and new keys are coming: once more. */
+		d->ctl_token_retried = 1;
+		d->ctl_creds_waiting = 1;
+		d->ctl_creds_gen = r->creds_gen;
+		d->stats.retries++;
+		loop_timer_set(d->loop, &d->ctl_timer, REQUEST_CREDS_POLL_MS);
+		request_free(r);
+		return;
+	}
 	if (retry && d->ctl_attempts < c->max_attempts && !d->failing) {
 		uint64_t delay = request_retry_delay(d->ctx, r, d->ctl_attempts, &d->rng);
 		char *m = status_message(&f);
@@ -614,7 +624,14 @@ static void ctl_send(struct hoist_download *d)
 
 static void ctl_timer_fire(struct loop_timer *t)
 {
-	ctl_send(container_of(t, struct hoist_download, ctl_timer));
+	struct hoist_download *d = container_of(t, struct hoist_download, ctl_timer);
+
+	if (d->ctl_creds_waiting && !request_creds_ready(d->ctx, d->ctl_creds_gen)) {
+		loop_timer_set(d->loop, &d->ctl_timer, REQUEST_CREDS_POLL_MS);
+		return;
+	}
+	d->ctl_creds_waiting = 0;
+	ctl_send(d);
 }
 
 /* ----------------------------------------------------------------- sink */

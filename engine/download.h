@@ -143,6 +143,11 @@ struct hoist_download {
 	struct dl_range *parked;   /* ordered: ranges parked so the head can go */
 	struct request *ctl;       /* the HEAD in flight */
 	unsigned ctl_attempts;
+	/* An expired session token: one resend of the HEAD once the refresh
+	 * of ctl_creds_gen is over (request_token_refresh, issue 13). */
+	int ctl_token_retried;
+	int ctl_creds_waiting;
+	uint64_t ctl_creds_gen;
 	struct loop_timer ctl_timer;
 	uint64_t rng;
 	int failing;

@@ -217,9 +217,11 @@ void part_pipe_tick(struct part_pipe *pp, uint64_t now_ms);
  * of the pipe's own: several transfers bounded as a whole.  Before
  * part_pipe_run. */
 void part_pipe_share_concurrency(struct part_pipe *pp, struct concurrency *cc);
-/* A bodiless request of the transfer (Initiate, ListParts) took seconds:
- * the round trip that scales the controller's first windows. */
-void part_pipe_round_trip(struct part_pipe *pp, double seconds);
+/* r, a bodiless request of the transfer (Initiate, ListParts), came back:
+ * from its request sent (after any connect and TLS handshake, which a
+ * reused connection does not pay) to its first answer byte is a round trip
+ * plus the server's time, which paces the controller's first steps. */
+void part_pipe_round_trip(struct part_pipe *pp, const struct request *r);
 /* Marks p done without a request of ours (resume: the server holds it). */
 void part_pipe_mark_done(struct part_pipe *pp, struct part *p);
 /* p is another process's (a share's parts are a slice of the plan): never

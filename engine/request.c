@@ -705,6 +705,9 @@ static void capture(struct request *r, CURLcode cc)
 	if (curl_easy_getinfo(h, CURLINFO_STARTTRANSFER_TIME_T, &t) == CURLE_OK) {
 		r->ttfb = (double)t / 1e6;
 	}
+	if (curl_easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &t) == CURLE_OK) {
+		r->pretransfer = (double)t / 1e6;
+	}
 	request_capture_headers(r, r->ctx->conf->dialect, header_dup, h);
 	/* Release the handle (and its upload buffer) now: only the captured
 	 * copies are needed from here on. */
@@ -869,9 +872,12 @@ int request_token_refresh(struct request *r)
 {
 	const char *id;
 
-	if (r->http <= 0 || !dialect_token_expired(r->ctx->conf->dialect, r->http, r->err.code) ||
-	    !creds_refreshable(r->ctx->creds))
+	if (r->http <= 0 || !dialect_token_expired(r->ctx->conf->dialect, r->http, r->err.code))
 		return 0;
+	if (!creds_refreshable(r->ctx->creds)) {
+		ctx_log(r->ctx, "the session token expired; the keys were given fixed (no credentials provider), so nothing can renew them");
+		return 0;
+	}
 	creds_expired(r->ctx->creds, r->creds_gen);
 	id = r->err.request_id ? r->err.request_id : r->request_id ? r->request_id : "-";
 	if (r->part) {

@@ -121,6 +121,8 @@ struct request {
 	struct error_doc err;       /* when http >= 300 and the body (or
 	                               x-oss-err) was an Error document */
 	double ttfb;                /* CURLINFO_STARTTRANSFER_TIME */
+	double pretransfer;         /* CURLINFO_PRETRANSFER_TIME: connect and
+	                               TLS done, the request about to go */
 	double seconds;             /* start to completion */
 };
 

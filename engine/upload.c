@@ -350,7 +350,7 @@ static hoist_status on_initiate(struct hoist_upload *u, struct request *r,
 	}
 	resume_initiated(u);
 	u->state = UP_PARTS;
-	part_pipe_round_trip(&u->pipe, r->seconds);
+	part_pipe_round_trip(&u->pipe, r);
 	part_pipe_run(&u->pipe);
 	return HOIST_OK;
 }
@@ -382,7 +382,7 @@ static hoist_status on_list(struct hoist_upload *u, struct request *r,
 	}
 	resume_reconcile(u);
 	u->state = UP_PARTS;
-	part_pipe_round_trip(&u->pipe, r->seconds);
+	part_pipe_round_trip(&u->pipe, r);
 	part_pipe_run(&u->pipe);
 	return HOIST_OK;
 }
@@ -1116,6 +1116,7 @@ void upload_destroy(struct hoist_upload *u)
 	free(u->spec.bucket);
 	free(u->spec.key);
 	free(u->spec.content_type);
+	upload_req_object_headers_free(&u->spec);
 	free(u->spec.callback_b64);
 	free(u->spec.callback_var_b64);
 	hoist_result_cleanup(&u->res);

@@ -231,6 +231,20 @@ class AliOss(Engine):
         return argv, env
 
 
-ALL = [Hoist("oss"), Hoist("s3"), CurlCeiling(), Crt(), AwsCli(), Rclone(False), Rclone(True), AliOss()]
+class HoistFixed(Hoist):
+    """hoist with --fixed-jobs: exactly --jobs parts in flight, the yardstick
+    the adaptive default is measured against (issue 9's bars)."""
+    name = "hoist-fixed"
+
+    def __init__(self):
+        super().__init__("oss")
+        self.name = "hoist-fixed"
+
+    def command(self, ctx, cfg, path, key, server):
+        argv, env = super().command(ctx, cfg, path, key, server)
+        return argv + ["--fixed-jobs"], env
+
+
+ALL = [Hoist("oss"), Hoist("s3"), HoistFixed(), CurlCeiling(), Crt(), AwsCli(), Rclone(False), Rclone(True), AliOss()]
 BY_NAME = {e.name: e for e in ALL}
 PEERS = ["aws-c-s3", "aws-cli", "rclone", "rclone-nocksum", "ali-oss"]

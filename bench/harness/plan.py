@@ -43,6 +43,9 @@ GiB = 1 << 30
 PROFILES = {
     "LAN": [],
     "WAN": ["--latency", "30", "--conn-bandwidth", "25"],
+    # A farther region: 100 ms, 10 MB/s per connection (a 1 GiB upload
+    # needs ~100 streams to be bound by the host rather than the path).
+    "WAN100": ["--latency", "100", "--conn-bandwidth", "10"],
     # Not ossemu: a single-node Ceph RGW (bench/harness/rgw.py).
     "RGW": [],
 }
@@ -88,6 +91,28 @@ def sweep(name, profile, size, parts, jobs_list, checksums, warmup=1, reps=3, cu
     return group(name, profile, c, warmup, reps, "hoist matrix")
 
 
+def wan_bars(name, profile, size, part, jobs, warmup=1, reps=3, peers=True):
+    """issue 9's bars: hoist's adaptive default (at --jobs 64 and at each
+    jobs of the list) beside --fixed-jobs at the same jobs, and the peers
+    that open many connections, in alternation on one shaped profile."""
+    c = []
+    for j in jobs:
+        c.append(cfg("hoist", size, part, j, "crc64", profile))
+        c.append(cfg("hoist-fixed", size, part, j, "crc64", profile))
+    if peers:
+        c += [cfg(e, size, part, 64, "default", profile) for e in ("aws-c-s3", "aws-cli")]
+    return group(name, profile, c, warmup, reps,
+                 "adaptive default vs --fixed-jobs at the same jobs" + (", and peers" if peers else ""))
+
+
+def lan_bars(name, size, part, warmup=1, reps=3):
+    """The LAN side of the bars: the adaptive default beside every fixed
+    setting (the best one is the yardstick, at <= 1.1x its CPU)."""
+    c = [cfg("hoist", size, part, 64, "crc64", "LAN")]
+    c += [cfg("hoist-fixed", size, part, j, "crc64", "LAN") for j in (8, 16, 64, 256)]
+    return group(name, "LAN", c, warmup, reps, "adaptive default vs every fixed setting")
+
+
 def smoke():
     size = 16 * MiB
     return {
@@ -111,13 +136,19 @@ def quick():
         sweep("hoist-LAN", "LAN", size, [p8], [8, 64, 256], ["crc64", "both"], curl=False),
         *md5rows.groups(size, p8, reps=3, evicted_reps=2),
         sweep("hoist-WAN", "WAN", size, [p8], [8, 64, 256], ["crc64"]),
+        # issue 9's bars at 1 GiB (a 256 MiB upload is mostly start-up on a
+        # WAN); the peers on the 30 ms profile only (on 100 ms they take
+        # 10-15 s a run).
+        wan_bars("bars-WAN30-1G", "WAN", GiB, p8, [64, 256]),
+        wan_bars("bars-WAN100-1G", "WAN100", GiB, p8, [256], peers=False),
+        lan_bars("bars-LAN-1G", GiB, p8),
     ]
     return {
         "mode": "quick",
-        "files": [size],
+        "files": [size, GiB],
         "hashbench_seconds": 0.5,
         "iperf3_seconds": 2,
-        "budget_s": 200,
+        "budget_s": 420,
         "groups": groups,
         "headline": "peers-LAN",
     }
@@ -139,8 +170,15 @@ def full():
                             if c["engine"] not in ("rclone", "hoist-s3")]
     # Most important first: if the time budget runs out, only the tail
     # (8 GiB) is cut.
+    g256 = 256 * MiB
     groups = [
         peers_group("peers-LAN", "LAN", g1, p8, 64, 8, reps=R1),
+        # issue 9's bars: 1 GiB with the peers, 256 MiB and 8 GiB without.
+        wan_bars("bars-WAN30-1G", "WAN", g1, p8, [64, 256], reps=R1),
+        wan_bars("bars-WAN100-1G", "WAN100", g1, p8, [256], reps=R1),
+        lan_bars("bars-LAN-1G", g1, p8, reps=R1),
+        wan_bars("bars-WAN30-256M", "WAN", g256, p8, [64], reps=R1, peers=False),
+        wan_bars("bars-WAN100-256M", "WAN100", g256, p8, [256], reps=R1, peers=False),
         *md5rows.groups(g1, p8, reps=R1, evicted_reps=3),
         sweep("hoist-LAN-1G", "LAN", g1, [p8, p32], [8, 64, 256, 512], ["crc64", "both"], reps=R1),
         peers_wan,
@@ -148,13 +186,15 @@ def full():
         lan8,
         cold_group(cfg("hoist", g8, p8, 64, "crc64", "LAN", "cold")),
         sweep("hoist-WAN-8G", "WAN", g8, [p8, p32], [64, 256, 512], ["crc64"], warmup=0),
+        wan_bars("bars-WAN30-8G", "WAN", g8, p8, [64], warmup=0, reps=3, peers=False),
+        wan_bars("bars-WAN100-8G", "WAN100", g8, p8, [256], warmup=0, reps=3, peers=False),
     ]
     return {
         "mode": "full",
-        "files": [g1, g8],
+        "files": [g256, g1, g8],
         "hashbench_seconds": 1.0,
         "iperf3_seconds": 3,
-        "budget_s": 33 * 60,
+        "budget_s": 40 * 60,
         "groups": groups,
         "headline": "peers-LAN",
     }
@@ -195,4 +235,23 @@ def rgw():
     }
 
 
-PLANS = {"smoke": smoke, "quick": quick, "full": full, "rgw": rgw}
+def wan():
+    """Only issue 9's bars, as in quick but 5 counted rounds (about 3
+    minutes): the adaptive
+    default against --fixed-jobs on both WAN profiles and on LAN, 1 GiB,
+    with aws-c-s3 and aws-cli on the 30 ms profile."""
+    p8 = 8 * MiB
+    return {
+        "mode": "wan",
+        "files": [GiB],
+        "hashbench_seconds": 0.2,
+        "iperf3_seconds": 0,
+        "budget_s": 420,
+        "groups": [wan_bars("bars-WAN30-1G", "WAN", GiB, p8, [64, 256], reps=5),
+                   wan_bars("bars-WAN100-1G", "WAN100", GiB, p8, [256], reps=5, peers=False),
+                   lan_bars("bars-LAN-1G", GiB, p8, reps=5)],
+        "headline": "bars-WAN30-1G",
+    }
+
+
+PLANS = {"smoke": smoke, "wan": wan, "quick": quick, "full": full, "rgw": rgw}

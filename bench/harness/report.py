@@ -132,6 +132,65 @@ def gib(cell, m):
     return f"{a:.2f} ({lo:.2f}–{hi:.2f})"
 
 
+def bars(cells):
+    """issue 9's bars, from the bars-* groups: on a shaped profile the
+    adaptive default against --fixed-jobs at the same jobs (>= 90 %, 80 %
+    below 1 GiB); on LAN against the best fixed setting (>= 95 % at <= 1.1x
+    its CPU-s/GB).  One row per comparison: what, ratio, bar, met."""
+    rows = []
+    for g in sorted({c["group"] for c in cells if c["group"].startswith("bars-")}):
+        gc = [c for c in cells if c["group"] == g and c["runs_counted"]]
+        ad = [c for c in gc if c["engine"] == "hoist"]
+        fx = [c for c in gc if c["engine"] == "hoist-fixed" and med(c, "throughput_MBps")]
+        for a in ad:
+            ta, ca = med(a, "throughput_MBps"), med(a, "cpu_s_per_GB")
+            if not ta:
+                continue
+            if a["profile"] == "LAN":
+                if not fx:
+                    continue
+                best = max(fx, key=lambda c: med(c, "throughput_MBps"))
+                tb, cb = med(best, "throughput_MBps"), med(best, "cpu_s_per_GB")
+                cpu_x = ca / cb if ca and cb else None
+                rows.append({"group": g, "what": f"default (jobs {a['jobs']}) vs best fixed "
+                             f"(--fixed-jobs --jobs {best['jobs']})", "adaptive_MBps": ta,
+                             "fixed_MBps": tb, "ratio": ta / tb, "bar": 0.95, "cpu_x": cpu_x,
+                             "met": ta / tb >= 0.95 and (cpu_x is None or cpu_x <= 1.1)})
+                continue
+            same = [c for c in fx if c["jobs"] == a["jobs"]]
+            if not same:
+                continue
+            tb = med(same[0], "throughput_MBps")
+            bar = 0.90 if a["file_bytes"] >= (1 << 30) else 0.80
+            rows.append({"group": g, "what": f"adaptive --jobs {a['jobs']} vs --fixed-jobs "
+                         f"--jobs {a['jobs']}", "adaptive_MBps": ta, "fixed_MBps": tb,
+                         "ratio": ta / tb, "bar": bar, "cpu_x": None, "met": ta / tb >= bar})
+    return rows
+
+
+def bars_section(cells):
+    rows = bars(cells)
+    if not rows:
+        return []
+    L = ["## Adaptive concurrency: the bars (issue 9)", "",
+         "| group | comparison | adaptive MB/s | fixed MB/s | ratio | bar | CPU-s/GB × | met |",
+         "|---|---|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        cx = f"{r['cpu_x']:.2f}" if r["cpu_x"] is not None else "–"
+        L.append(f"| {r['group']} | {r['what']} | {r['adaptive_MBps']:.0f} | {r['fixed_MBps']:.0f} | "
+                 f"{100 * r['ratio']:.0f} % | {100 * r['bar']:.0f} % | {cx} | "
+                 f"{'yes' if r['met'] else 'NO'} |")
+    L.append("")
+    for g in sorted({r["group"] for r in rows}):
+        gc = [c for c in cells if c["group"] == g and c["runs_counted"]]
+        L.append(f"{g}: " + "; ".join(
+            f"{_engine_label(c)} jobs {c['jobs']}: {rng(c, 'throughput_MBps')} MB/s, "
+            f"{one(c, 'cpu_s_per_GB')} CPU-s/GB" for c in
+            sorted(gc, key=lambda c: (c["engine"], c["jobs"]))) + ".")
+        L.append("")
+    return L
+
+
 def ratios(cells, ceilings):
     """Per peers group: hoist (each checksum mode) against every other engine,
     and against the curl ceiling, iperf3 and the hashing bound."""
@@ -303,7 +362,7 @@ def summary(doc):
         L += rgw_section(doc)
     L.append(("Reference servers of the other modes: " if doc["mode"] == "rgw" else "Server: ") +
              "`ossemu --discard` on 127.0.0.1 (LAN), plus `--latency 30 --conn-bandwidth 25` "
-             "(WAN). Throughput = file bytes / wall time of the client process (MB/s, 10^6); "
+             "(WAN), `--latency 100 --conn-bandwidth 10` (WAN100). Throughput = file bytes / wall time of the client process (MB/s, 10^6); "
              "CPU = client user+sys per GB (10^9 bytes) from wait4; RSS = client peak RSS. "
              "Medians of counted runs, (min–max) when they differ. Data from the page cache "
              "(warm) unless marked cold.")
@@ -384,6 +443,7 @@ def summary(doc):
                      f"{one(c, 'part_p50_s', '{:.3f}')} / {one(c, 'part_p99_s', '{:.3f}')} | "
                      f"{one(c, 'ttfb_s', '{:.3f}')} | {c['runs_counted']}{failed_txt(c)} |")
         L.append("")
+    L += bars_section(cells)
     cold = [c for c in cells if c["cache"] == "cold"]
     if cold:
         L.append("## Cold cache")
@@ -453,6 +513,7 @@ LABELS = {
     "rclone-nocksum": "rclone --s3-disable-checksum",
     "ali-oss": "ali-oss multipartUpload",
     "hoist-s3": "hoist --checksum crc64, S3 dialect",
+    "hoist-fixed": "hoist --checksum crc64 --fixed-jobs --jobs {jobs}",
 }
 
 

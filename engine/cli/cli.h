@@ -5,8 +5,9 @@
  * header.  Its files split by concern: main.c (dispatch, --help, exit
  * codes), args.c (option values: sizes, oss:// and s3:// URLs, endpoints,
  * credentials, the options every command shares), awsconfig.c (the AWS
- * CLI's credentials and config files, for s3://), cp.c (the upload, and
- * the command line of a download), download.c (the download),
+ * CLI's credentials and config files, for s3://), creds.c (the
+ * credentials chain: variables, profile files, the ECS RAM role), cp.c
+ * (the upload, and the command line of a download), download.c (the download),
  * housekeeping.c (abort, ls-uploads, ls-parts), output.c (result printing,
  * JSON), progress.c (the progress bar), tree.c (cp -r: filters, listing
  * merge, many uploads on one engine) and walk.c (its walk, walk.h).
@@ -249,6 +250,12 @@ void cli_progress_clear(struct cli_progress *p);
 /* Draws the final state and ends the line (ok: the upload succeeded). */
 void cli_progress_finish(struct cli_progress *p, int ok);
 
+/* -------------------------------------------------------------- mime.c */
+
+/* The Content-Type /etc/mime.types gives path's extension, or NULL (no
+ * extension, unknown, or no table).  Static storage; any thread. */
+const char *cli_guess_content_type(const char *path);
+
 /* -------------------------------------------------------------- tree.c */
 
 /* cp -r: the tree options, filled by cli_tree_apply while cp parses. */
@@ -265,6 +272,19 @@ struct cli_tree_opts {
 	int skip_existing;
 	int checksum_compare;
 	unsigned files;            /* --files; 0: 256 */
+	/* A share of the tree (hoist-mpi): with nranks > 1 this process sends
+	 * only the files the by-bytes split gives rank (largest first, each to
+	 * the least loaded rank; every rank computes the same split from its
+	 * own walk), and fills *totals instead of printing the summary. */
+	unsigned rank, nranks;
+	struct cli_tree_totals *totals;
+};
+
+/* A tree upload's counts (hoist-mpi sums them over the ranks). */
+struct cli_tree_totals {
+	uint64_t seen, sent, sent_bytes, existing, excluded, special, failed, others;
+	double seconds;
+	int rc;
 };
 
 /* cp's option rows plus the tree's, after the shared ones (malloc'd). */

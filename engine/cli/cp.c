@@ -33,6 +33,10 @@ enum cp_opt {
 	OPT_COMPLETE_ALL,
 	OPT_FORBID_OVERWRITE,
 	OPT_CONTENT_TYPE,
+	OPT_META,
+	OPT_STORAGE_CLASS,
+	OPT_SSE,
+	OPT_SSE_KMS_KEY_ID,
 	OPT_CALLBACK_URL,
 	OPT_CALLBACK_BODY,
 	OPT_CALLBACK_HOST,
@@ -59,6 +63,10 @@ static const struct option cp_options[] = {
 	{ "complete-all", no_argument, NULL, OPT_COMPLETE_ALL },
 	{ "forbid-overwrite", no_argument, NULL, OPT_FORBID_OVERWRITE },
 	{ "content-type", required_argument, NULL, OPT_CONTENT_TYPE },
+	{ "meta", required_argument, NULL, OPT_META },
+	{ "storage-class", required_argument, NULL, OPT_STORAGE_CLASS },
+	{ "sse", required_argument, NULL, OPT_SSE },
+	{ "sse-kms-key-id", required_argument, NULL, OPT_SSE_KMS_KEY_ID },
 	{ "callback-url", required_argument, NULL, OPT_CALLBACK_URL },
 	{ "callback-body", required_argument, NULL, OPT_CALLBACK_BODY },
 	{ "callback-host", required_argument, NULL, OPT_CALLBACK_HOST },
@@ -95,7 +103,9 @@ static const char cp_help[] =
 	"                        default 8 MiB, grown to keep at most 10,000 parts,\n"
 	"                        at least 100 KiB (S3: 5 MiB)\n"
 	"  --jobs N              parts in flight at most, 1 to 4096 (default 64); hoist\n"
-	"                        starts at 8 and doubles while throughput rises\n"
+	"                        starts at 8 (more on a long round trip), quadruples\n"
+	"                        each round trip until parts come back, then keeps\n"
+	"                        growing while that buys throughput\n"
 	"  --fixed-jobs          always keep --jobs parts in flight (no adapting)\n"
 	"  --checksum MODE       both (default: Content-MD5 and CRC64), crc64, md5, none\n"
 	"  --s3-checksum ALGO    s3:// only: also send x-amz-checksum-ALGO per part,\n"
@@ -103,7 +113,14 @@ static const char cp_help[] =
 	"  --io pread|mmap       how parts are read from FILE (default pread)\n"
 	"  --complete-all        complete with x-oss-complete-all: yes (OSS)\n"
 	"  --forbid-overwrite    fail if the object exists (OSS)\n"
-	"  --content-type TYPE   default application/octet-stream\n"
+	"  --content-type TYPE   default: from the file's extension (/etc/mime.types),\n"
+	"                        else application/octet-stream\n"
+	"  --meta NAME=VALUE     user metadata (x-oss-meta-NAME, S3 x-amz-meta-NAME);\n"
+	"                        repeatable\n"
+	"  --storage-class CLASS Standard, IA, Archive, ColdArchive ... (S3: STANDARD,\n"
+	"                        STANDARD_IA, GLACIER ...), as the store spells them\n"
+	"  --sse AES256|KMS      server-side encryption (S3: SSE-S3 or aws:kms)\n"
+	"  --sse-kms-key-id ID   the KMS key of --sse KMS (default: the store's)\n"
 	"  --callback-url URL    OSS upload callback; with --callback-body TEMPLATE,\n"
 	"                        --callback-host HOST, --callback-body-type TYPE and\n"
 	"                        --callback-var x:name=value (repeatable)\n"
@@ -290,6 +307,8 @@ struct cp_args {
 	struct hoist_upload_options uo;
 	const char **vars;         /* --callback-var values, BORROWED from argv */
 	size_t nvars;
+	const char **meta;         /* --meta values, BORROWED from argv */
+	size_t nmeta;
 	const char *file;
 	const char *url_text;
 	uint64_t memory_limit;     /* --memory-limit, 0: the engine's default */
@@ -404,6 +423,29 @@ static int cp_parse(struct cp_args *a, int argc, char **argv)
 			break;
 		case OPT_CONTENT_TYPE:
 			a->uo.content_type = optarg;
+			break;
+		case OPT_META:
+			if (!strchr(optarg, '=')) {
+				cli_usage_error("cp", "--meta '%s': expected NAME=VALUE", optarg);
+				return -1;
+			}
+			a->meta[a->nmeta++] = optarg;
+			break;
+		case OPT_STORAGE_CLASS:
+			a->uo.storage_class = optarg;
+			break;
+		case OPT_SSE:
+			if (strcasecmp(optarg, "AES256") == 0) {
+				a->uo.sse = HOIST_SSE_AES256;
+			} else if (strcasecmp(optarg, "KMS") == 0 || strcmp(optarg, "aws:kms") == 0) {
+				a->uo.sse = HOIST_SSE_KMS;
+			} else {
+				cli_usage_error("cp", "--sse '%s': expected AES256 or KMS", optarg);
+				return -1;
+			}
+			break;
+		case OPT_SSE_KMS_KEY_ID:
+			a->uo.sse_kms_key_id = optarg;
 			break;
 		case OPT_CALLBACK_URL:
 			a->uo.callback_url = optarg;
@@ -647,6 +689,10 @@ static int cp_download(struct cp_args *a, char **argv)
 			  : u->io ? "--io"
 			  : u->expected_size ? "--expected-size"
 			  : u->checkpoint_dir ? "--checkpoint-dir (a download's journal is beside FILE)"
+			  : a->nmeta ? "--meta"
+			  : u->storage_class ? "--storage-class"
+			  : u->sse ? "--sse"
+			  : u->sse_kms_key_id ? "--sse-kms-key-id"
 			  : NULL;
 
 	(void)argv;
@@ -697,8 +743,9 @@ int cli_cp(int argc, char **argv)
 	size_t i;
 
 	a.vars = calloc((size_t)argc, sizeof(*a.vars));
+	a.meta = calloc((size_t)argc, sizeof(*a.meta));
 	a.tree.filters = calloc((size_t)argc, sizeof(*a.tree.filters));
-	if (!a.vars || !a.tree.filters) {
+	if (!a.vars || !a.meta || !a.tree.filters) {
 		fputs("hoist: out of memory\n", stderr);
 		return CLI_EXIT_TRANSFER;
 	}
@@ -732,6 +779,8 @@ int cli_cp(int argc, char **argv)
 		a.uo.bucket = url.bucket;
 		a.uo.callback_vars = a.vars;
 		a.uo.ncallback_vars = a.nvars;
+		a.uo.metadata = a.meta;
+		a.uo.nmetadata = a.nmeta;
 		rc = cli_tree_upload(&a.tree, &a.common, &eo, &a.uo, a.file, &url);
 		goto out;
 	}
@@ -752,6 +801,11 @@ int cli_cp(int argc, char **argv)
 	a.uo.key = key;
 	a.uo.callback_vars = a.vars;
 	a.uo.ncallback_vars = a.nvars;
+	a.uo.metadata = a.meta;
+	a.uo.nmetadata = a.nmeta;
+	if (!a.uo.content_type && strcmp(a.file, "-") != 0) {
+		a.uo.content_type = cli_guess_content_type(a.file);
+	}
 
 	st.json = a.common.json;
 	st.print_parts = a.common.verbose && !a.common.json;
@@ -853,6 +907,7 @@ out:
 	}
 	cli_common_cleanup(&a.common);
 	free(a.vars);
+	free(a.meta);
 	free(a.tree.filters);
 	return rc;
 }

@@ -30,15 +30,23 @@ const char cli_help_common[] =
 	"  --threads N           hashing threads (default: one per core it may use, pinned)\n"
 	"  --io-threads N        network event loops (default 1)\n"
 	"  --max-connections N   connections across loops (default 1024)\n"
+	"  --profile NAME        use this profile of ~/.alibabacloud/credentials (oss://;\n"
+	"                        before the variables)\n"
 	"Output options:\n"
 	"  --json                print the result as one JSON object (engine/cli/JSON.md)\n"
 	"  --quiet               no progress bar and no result printout; errors only\n"
 	"  --verbose             per-part lines and engine diagnostics\n"
-	"Credentials come from OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET and\n"
-	"OSS_SESSION_TOKEN.  For s3://: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,\n"
+	"Credentials for oss://, the first source that has them: OSS_ACCESS_KEY_ID,\n"
+	"OSS_ACCESS_KEY_SECRET, OSS_SESSION_TOKEN; ALIBABA_CLOUD_ACCESS_KEY_ID,\n"
+	"ALIBABA_CLOUD_ACCESS_KEY_SECRET, ALIBABA_CLOUD_SECURITY_TOKEN; the profile\n"
+	"--profile or ALIBABA_CLOUD_PROFILE (default \"default\") of\n"
+	"ALIBABA_CLOUD_CREDENTIALS_FILE or ~/.alibabacloud/credentials (INI or JSON);\n"
+	"the ECS instance's RAM role (ALIBABA_CLOUD_ECS_METADATA, or discovered; off\n"
+	"with ALIBABA_CLOUD_ECS_METADATA_DISABLED=true), renewed before it expires.\n"
+	"For s3://: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,\n"
 	"AWS_SESSION_TOKEN, else the profile AWS_PROFILE (default \"default\") of\n"
 	"~/.aws/credentials, and the region from AWS_REGION or ~/.aws/config.\n"
-	"With no credentials, requests are anonymous.\n";
+	"With no credentials, requests are anonymous.  --verbose names the source.\n";
 
 static const char main_help[] =
 	"Usage: hoist COMMAND [ARGS] [options]\n"

@@ -265,6 +265,11 @@ struct tree {
 	hoist_status fatal_status;
 	atomic_int abandon;        /* fatal, for the checkers: skip what is queued */
 	unsigned refusals;         /* failures in a row that every file would get */
+	/* A share (opts->nranks > 1): the rank of each file the filters keep,
+	 * in walk order, and the next one's index. */
+	uint32_t *owner;
+	size_t nowner, next_owner;
+	uint64_t others;           /* files other ranks send */
 };
 
 /* After this many files in a row refused for a reason every other file
@@ -628,6 +633,9 @@ static void start_file(struct tree *t, const char *rel, const char *key, uint64_
 	path[strlen(t->root)] = '/';
 	memcpy(path + strlen(t->root) + 1, rel, strlen(rel) + 1);
 	o.key = j->key;
+	if (!o.content_type) {
+		o.content_type = cli_guess_content_type(rel);
+	}
 	o.jobs = j->slots;
 	o.progress = cb_progress;
 	o.on_part = NULL;
@@ -942,6 +950,15 @@ static void one_item(struct tree *t, const struct walk_item *it)
 		json_file(t, it->rel, NULL, "skipped", "excluded", NULL, HOIST_OK);
 		return;
 	}
+	if (t->owner) {
+		size_t k = t->next_owner++;
+
+		/* A file that appeared since the split went to no one: rank 0's. */
+		if ((k < t->nowner ? t->owner[k] : 0) != t->opts->rank) {
+			t->others++;
+			return;
+		}
+	}
 	key = join(t->prefix, it->rel);
 	if (!key) {
 		note_failure(t, it->rel, "out of memory");
@@ -1034,6 +1051,75 @@ static char *clean_root(const char *dir)
 	return r;
 }
 
+/* qsort has no context argument: the sizes being ordered, main thread only. */
+static const uint64_t *split_sizes;
+
+static int by_size_desc(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	if (split_sizes[x] != split_sizes[y])
+		return split_sizes[x] > split_sizes[y] ? -1 : 1;
+	return x < y ? -1 : x > y; /* equal sizes: walk order, for determinism */
+}
+
+/* The split of a share: one walk with the filters, then each file, the
+ * largest first, to the rank with the fewest bytes so far (ties: the
+ * lowest rank).  Deterministic, so every rank computes the same split from
+ * the same tree.  0, or -1 (out of memory, or the walk failed). */
+static int split_tree(struct tree *t, const char *root)
+{
+	struct walk *w = NULL;
+	struct walk_item it;
+	uint64_t *size = NULL, *load = NULL;
+	size_t *order = NULL, n = 0, cap = 0, i;
+	unsigned r, nr = t->opts->nranks;
+	int rc = -1;
+
+	if (walk_new(&w, root, t->opts->follow_symlinks) != 0)
+		goto out;
+	for (walk_next(w, &it); it.kind != WALK_END; walk_next(w, &it)) {
+		if (it.kind != WALK_FILE || filtered_out(t->opts, it.rel))
+			continue;
+		if (n == cap) {
+			uint64_t *ns = realloc(size, (cap = cap ? cap * 2 : 1024) * sizeof(*ns));
+
+			if (!ns)
+				goto out;
+			size = ns;
+		}
+		size[n++] = (uint64_t)it.st.st_size;
+	}
+	order = malloc((n ? n : 1) * sizeof(*order));
+	t->owner = malloc((n ? n : 1) * sizeof(*t->owner));
+	load = calloc(nr, sizeof(*load));
+	if (!order || !t->owner || !load)
+		goto out;
+	for (i = 0; i < n; i++) {
+		order[i] = i;
+	}
+	split_sizes = size;
+	qsort(order, n, sizeof(*order), by_size_desc);
+	for (i = 0; i < n; i++) {
+		unsigned best = 0;
+
+		for (r = 1; r < nr; r++) {
+			if (load[r] < load[best])
+				best = r;
+		}
+		t->owner[order[i]] = best;
+		load[best] += size[order[i]];
+	}
+	t->nowner = n;
+	rc = 0;
+out:
+	walk_free(w);
+	free(size);
+	free(order);
+	free(load);
+	return rc;
+}
+
 int cli_tree_upload(const struct cli_tree_opts *opts, const struct cli_common *common,
 		    struct hoist_engine_options *eo, const struct hoist_upload_options *uo,
 		    const char *dir, const struct cli_url *url)
@@ -1067,6 +1153,12 @@ int cli_tree_upload(const struct cli_tree_opts *opts, const struct cli_common *c
 		goto out;
 	}
 	t.root = root;
+	if (opts->nranks > 1 && split_tree(&t, root) < 0) {
+		fputs("hoist: cannot split the tree '", stderr);
+		cli_print_safe(stderr, dir);
+		fprintf(stderr, "' over the ranks: %s\n", strerror(errno ? errno : ENOMEM));
+		goto out;
+	}
 	if (walk_new(&w, root, opts->follow_symlinks) != 0) {
 		fputs("hoist: cannot upload the tree '", stderr);
 		cli_print_safe(stderr, dir);
@@ -1142,7 +1234,22 @@ int cli_tree_upload(const struct cli_tree_opts *opts, const struct cli_common *c
 	} else {
 		rc = t.failed ? CLI_EXIT_SOME_FAILED : CLI_EXIT_OK;
 	}
-	summary(&t, rc);
+	if (opts->totals) {
+		struct cli_tree_totals *o = opts->totals;
+
+		o->seen = t.seen;
+		o->sent = t.sent;
+		o->sent_bytes = t.sent_bytes;
+		o->existing = t.existing;
+		o->excluded = t.excluded;
+		o->special = t.special;
+		o->failed = t.failed;
+		o->others = t.others;
+		o->seconds = now_s() - t.t0;
+		o->rc = rc;
+	} else {
+		summary(&t, rc);
+	}
 	if (rc == CLI_EXIT_CANCELLED) {
 		fputs("hoist: cancelled; files not reported sent were not copied (rerun with --skip-existing)\n",
 		      stderr);
@@ -1170,6 +1277,7 @@ out:
 		free(t.notes[i].message);
 	}
 	free(t.prefix);
+	free(t.owner);
 	free(root);
 	pthread_cond_destroy(&t.cond);
 	pthread_cond_destroy(&t.check_cond);

@@ -11,6 +11,10 @@
  * them combined, as a single process does.  A failing rank tells the
  * others (a message each rank polls for while its slice runs), so the job
  * fails as a whole in bounded time and no rank hangs in a collective.
+ * A tree (cp -r): every rank walks it and sends the files the by-bytes
+ * split gives it (tree.c computes the same split on every rank, so no
+ * list travels); the counts are summed to rank 0, which prints the
+ * summary.
  *
  * The shared CLI code (options, JSON, exit codes) is engine/cli's; this
  * file is a client of hoist.h and cli.h only.
@@ -35,6 +39,7 @@
 #include "cli.h"
 
 #define TAG_FAIL 71
+#define TAG_PROGRESS 72
 #define ETAG_MAX 128
 #define ID_MAX 512
 
@@ -71,6 +76,7 @@ struct wire_plan {
 
 struct args {
 	struct cli_common common;
+	struct cli_tree_opts tree;
 	struct cli_url url;
 	const char *file;
 	uint64_t part_size;
@@ -91,12 +97,17 @@ static void on_signal(int sig)
 static const char help[] =
 	"Usage: mpirun -np N hoist-mpi cp FILE oss://BUCKET/KEY [options]\n"
 	"       mpirun -np N hoist-mpi cp FILE s3://BUCKET/KEY [options]\n"
+	"       mpirun -np N hoist-mpi cp -r DIR oss://BUCKET/PREFIX/ [options]\n"
 	"\n"
 	"Uploads FILE (on a filesystem every rank sees) as one multipart upload\n"
 	"whose parts are split over the ranks in contiguous slices; rank 0\n"
 	"completes it and checks the object's CRC64 against the parts'.\n"
 	"Rerunning the same job after a failure resumes the upload: each rank\n"
 	"keeps the parts the server holds whose bytes, hashed again, match.\n"
+	"With -r, the files of DIR are split over the ranks by bytes (largest\n"
+	"first, each to the least loaded rank); rank 0 prints the summed\n"
+	"summary.  The tree options of hoist cp -r apply (--include, --exclude,\n"
+	"--skip-existing, --checksum-compare, --follow-symlinks, --files).\n"
 	"\n"
 	"Options (as for hoist cp):\n"
 	"  --part-size SIZE   part size (default: as hoist cp plans it)\n"
@@ -144,7 +155,7 @@ static int parse_checksum(enum hoist_checksum *out, const char *a)
 /* Returns 0, 1 after --help, or -1 after a usage line. */
 static int parse_args(struct args *a, int argc, char **argv)
 {
-	struct option *opts = cli_options_merge(extra_options);
+	struct option *opts = cli_tree_options_merge(extra_options);
 	unsigned long n;
 	int id, rc = -1;
 
@@ -162,11 +173,19 @@ static int parse_args(struct args *a, int argc, char **argv)
 	}
 	argc--;
 	argv++;
+	a->tree.filters = calloc((size_t)argc + 1, sizeof(*a->tree.filters));
+	if (!a->tree.filters)
+		goto out;
 	opterr = 0;
 	optind = 1;
-	while ((id = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((id = getopt_long(argc, argv, "r", opts, NULL)) != -1) {
 		int applied = cli_common_apply(&a->common, "cp", id, optarg);
 
+		if (applied < 0)
+			goto out;
+		if (applied)
+			continue;
+		applied = cli_tree_apply(&a->tree, id, optarg);
 		if (applied < 0)
 			goto out;
 		if (applied)
@@ -215,8 +234,12 @@ static int parse_args(struct args *a, int argc, char **argv)
 	a->file = argv[optind];
 	if (cli_url_parse(&a->url, argv[optind + 1]) < 0)
 		goto out;
-	if (!*a->url.key) {
+	if (!*a->url.key && !a->tree.recursive) {
 		cli_usage_error("cp", "the URL needs a key: oss://BUCKET/KEY");
+		goto out;
+	}
+	if (a->tree.any && !a->tree.recursive) {
+		cli_usage_error("cp", "tree options need -r");
 		goto out;
 	}
 	rc = 0;
@@ -292,6 +315,126 @@ out:
 	hoist_result_cleanup(&r);
 }
 
+/* ------------------------------------------------------ the job's progress
+ *
+ * One bar for the job, on rank 0: every other rank sends its bytes done
+ * about four times a second (one message in flight at most) and a final
+ * message when its share ends; rank 0 sums them with its own and waits for
+ * every final before the gathers, so that no progress message is left
+ * unreceived. */
+
+struct job_progress {
+	struct cli_progress *bar;  /* rank 0 on a terminal; NULL elsewhere */
+	int lines;                 /* rank 0, stderr not a terminal (mpirun's
+	                              pipes): a line every few seconds */
+	double t0, last_line;
+	uint64_t total;
+	int rank, size;
+	uint64_t *done;            /* rank 0: the last bytes done of each rank */
+	int nfinal;                /* rank 0: finals received */
+	uint64_t msg[2];           /* others: the message in flight */
+	MPI_Request req;
+	double last_send;
+};
+
+static _Atomic uint64_t my_done;
+
+static void on_progress(uint64_t increment, uint64_t transferred, uint64_t total,
+			unsigned in_flight, void *userdata)
+{
+	(void)increment;
+	(void)total;
+	(void)in_flight;
+	(void)userdata;
+	atomic_store(&my_done, transferred);
+}
+
+static double now_s(void);
+
+/* Rank 0: takes what has come in and redraws.  Others: sends bytes done
+ * when the last message has gone and a quarter second has passed. */
+static void progress_pump(struct job_progress *jp)
+{
+	if (jp->rank == 0) {
+		uint64_t sum = atomic_load(&my_done);
+		int flag = 1, i;
+
+		while (flag) {
+			MPI_Status stt;
+			uint64_t m[2];
+
+			MPI_Iprobe(MPI_ANY_SOURCE, TAG_PROGRESS, MPI_COMM_WORLD, &flag, &stt);
+			if (!flag)
+				break;
+			MPI_Recv(m, 2, MPI_UINT64_T, stt.MPI_SOURCE, TAG_PROGRESS, MPI_COMM_WORLD,
+				 MPI_STATUS_IGNORE);
+			if (jp->done) {
+				jp->done[stt.MPI_SOURCE] = m[0];
+			}
+			jp->nfinal += m[1] != 0;
+		}
+		for (i = 1; jp->done && i < jp->size; i++) {
+			sum += jp->done[i];
+		}
+		if (sum > jp->total) {
+			sum = jp->total;
+		}
+		if (jp->bar) {
+			cli_progress_update(0, sum, jp->total, 0, jp->bar);
+		} else if (jp->lines && now_s() - jp->last_line >= 3) {
+			char d[32], t[32];
+			double el = now_s() - jp->t0;
+
+			jp->last_line = now_s();
+			cli_format_bytes(d, sizeof(d), (double)sum);
+			cli_format_bytes(t, sizeof(t), (double)jp->total);
+			fprintf(stderr, "hoist-mpi: %3u%% %s of %s, %.0f MB/s over %d ranks\n",
+				jp->total ? (unsigned)(sum * 100 / jp->total) : 100, d, t,
+				el > 0 ? (double)sum / el / 1e6 : 0, jp->size);
+		}
+		return;
+	}
+	if (jp->req != MPI_REQUEST_NULL) {
+		int flag = 0;
+
+		MPI_Test(&jp->req, &flag, MPI_STATUS_IGNORE);
+		if (!flag)
+			return;
+	}
+	if (now_s() - jp->last_send < 0.25)
+		return;
+	jp->last_send = now_s();
+	jp->msg[0] = atomic_load(&my_done);
+	jp->msg[1] = 0;
+	MPI_Isend(jp->msg, 2, MPI_UINT64_T, 0, TAG_PROGRESS, MPI_COMM_WORLD, &jp->req);
+}
+
+/* The end of this rank's share: others send their final message; rank 0
+ * waits for every final (a rank that dies ends the job through mpirun). */
+static void progress_end(struct job_progress *jp, int ok)
+{
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+	if (jp->rank != 0) {
+		if (jp->req != MPI_REQUEST_NULL) {
+			MPI_Wait(&jp->req, MPI_STATUS_IGNORE);
+		}
+		jp->msg[0] = atomic_load(&my_done);
+		jp->msg[1] = 1;
+		MPI_Send(jp->msg, 2, MPI_UINT64_T, 0, TAG_PROGRESS, MPI_COMM_WORLD);
+		return;
+	}
+	while (jp->nfinal < jp->size - 1) {
+		progress_pump(jp);
+		if (jp->nfinal < jp->size - 1) {
+			nanosleep(&ts, NULL);
+		}
+	}
+	if (jp->bar) {
+		cli_progress_finish(jp->bar, ok);
+	}
+}
+
 /* --------------------------------------------------------------- a share */
 
 struct waiter {
@@ -329,7 +472,7 @@ static void tell_others(int rank, int size)
 static hoist_status run_share(struct hoist_engine *e, const struct args *a,
 			      struct hoist_upload_options *uo, struct hoist_result *res,
 			      struct hoist_part_list **parts, int rank, int size,
-			      MPI_Request *fail_req, int *told)
+			      MPI_Request *fail_req, int *told, struct job_progress *jp)
 {
 	struct waiter w = { .res = res };
 	pthread_t th;
@@ -355,6 +498,7 @@ static hoist_status run_share(struct hoist_engine *e, const struct args *a,
 			hoist_upload_cancel(w.u);
 			cancelled = 1;
 		}
+		progress_pump(jp);
 		nanosleep(&ts, NULL);
 	}
 	pthread_join(th, NULL);
@@ -478,6 +622,102 @@ static void print_summary(const struct args *a, const struct hoist_result *r,
 	}
 }
 
+/* ------------------------------------------------------------------ trees */
+
+/* The job's exit code from every rank's: the most serious first. */
+static int worst_code(const int *codes, int n)
+{
+	static const int order[] = { CLI_EXIT_CANCELLED, CLI_EXIT_USAGE, CLI_EXIT_TRANSFER,
+				     CLI_EXIT_CHECKSUM, CLI_EXIT_SOURCE_CHANGED, CLI_EXIT_CALLBACK,
+				     CLI_EXIT_SOME_FAILED };
+	size_t k;
+	int i;
+
+	for (k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
+		for (i = 0; i < n; i++) {
+			if (codes[i] == order[k])
+				return codes[i];
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (codes[i] != 0)
+			return codes[i];
+	}
+	return CLI_EXIT_OK;
+}
+
+/* cp -r over the ranks: each sends its share; rank 0 sums and prints. */
+static int run_tree(struct args *a, struct hoist_engine_options *eo,
+		    struct hoist_upload_options *uo, int rank, int size)
+{
+	struct cli_tree_totals me, *all = NULL;
+	int *codes = NULL, rc, i;
+
+	memset(&me, 0, sizeof(me));
+	a->tree.rank = (unsigned)rank;
+	a->tree.nranks = (unsigned)size;
+	a->tree.totals = &me;
+	me.rc = cli_tree_upload(&a->tree, &a->common, eo, uo, a->file, &a->url);
+	if (rank == 0) {
+		all = calloc((size_t)size, sizeof(*all));
+		codes = calloc((size_t)size, sizeof(*codes));
+	}
+	MPI_Gather(&me, sizeof(me), MPI_BYTE, all, sizeof(me), MPI_BYTE, 0, MPI_COMM_WORLD);
+	rc = me.rc;
+	if (rank == 0 && all && codes) {
+		struct cli_tree_totals sum = all[0]; /* seen, excluded, special: every rank's walk */
+		json_t *arr = a->common.json ? json_array() : NULL;
+
+		sum.sent = sum.sent_bytes = sum.existing = sum.failed = 0;
+		for (i = 0; i < size; i++) {
+			sum.sent += all[i].sent;
+			sum.sent_bytes += all[i].sent_bytes;
+			sum.existing += all[i].existing;
+			sum.failed += all[i].failed;
+			if (all[i].seconds > sum.seconds)
+				sum.seconds = all[i].seconds;
+			codes[i] = all[i].rc;
+			if (arr) {
+				json_array_append_new(arr, json_pack("{s:i,s:o,s:o,s:o,s:i}", "rank", i,
+								     "sent", cli_json_u64(all[i].sent),
+								     "bytes", cli_json_u64(all[i].sent_bytes),
+								     "failed", cli_json_u64(all[i].failed),
+								     "exit_code", all[i].rc));
+			}
+		}
+		rc = worst_code(codes, size);
+		if (a->common.json) {
+			double el = sum.seconds > 0 ? sum.seconds : 1e-9;
+
+			cli_json_print(stdout,
+				       json_pack("{s:b,s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:f,s:f,s:f,s:i,s:o}",
+						 "summary", 1, "exit_code", rc, "files",
+						 cli_json_u64(sum.seen), "sent", cli_json_u64(sum.sent),
+						 "bytes", cli_json_u64(sum.sent_bytes), "existing",
+						 cli_json_u64(sum.existing), "excluded",
+						 cli_json_u64(sum.excluded), "failed",
+						 cli_json_u64(sum.failed), "seconds", sum.seconds,
+						 "mb_per_s", (double)sum.sent_bytes / el / 1e6,
+						 "files_per_s", (double)sum.sent / el, "nranks", size,
+						 "ranks", arr ? arr : json_null()));
+		} else if (!a->common.quiet) {
+			char b[32];
+
+			cli_format_bytes(b, sizeof(b), (double)sum.sent_bytes);
+			printf("sent %" PRIu64 " files (%s) in %.2f s over %d ranks; skipped %" PRIu64
+			       " (%" PRIu64 " existing, %" PRIu64 " excluded, %" PRIu64
+			       " symlinks or special); failed %" PRIu64 "\n",
+			       sum.sent, b, sum.seconds, size,
+			       sum.existing + sum.excluded + sum.special, sum.existing, sum.excluded,
+			       sum.special, sum.failed);
+		}
+	}
+	MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
+	free(all);
+	free(codes);
+	return rc;
+}
+
 /* ------------------------------------------------------------------ main */
 
 static void slice_of(unsigned nparts, int rank, int size, unsigned *first, unsigned *count)
@@ -509,6 +749,7 @@ int main(int argc, char **argv)
 	struct wire_part *packed = NULL, *gathered = NULL;
 	struct wire_rank me, *ranks = NULL;
 	struct wire_plan plan;
+	struct job_progress jp;
 	MPI_Request fail_req = MPI_REQUEST_NULL;
 	hoist_status st = HOIST_OK, worst;
 	int rank, size, provided, parsed, nmine = 0, told = 0, i, rc, fail_msg = 0;
@@ -525,6 +766,7 @@ int main(int argc, char **argv)
 	t0 = now_s();
 	memset(&me, 0, sizeof(me));
 	memset(&plan, 0, sizeof(plan));
+	memset(&jp, 0, sizeof(jp));
 
 	parsed = parse_args(&a, argc, argv);
 	if (parsed != 0) {
@@ -538,6 +780,16 @@ int main(int argc, char **argv)
 	if (a.common.verbose) {
 		eo.log = on_log;
 	}
+	uo.bucket = a.url.bucket;
+	uo.jobs = a.jobs;
+	uo.checksum = a.checksum;
+	uo.no_resume = a.no_resume;
+	uo.concurrency = a.fixed_jobs ? HOIST_CONCURRENCY_FIXED : HOIST_CONCURRENCY_ADAPTIVE;
+	if (a.tree.recursive) {
+		uo.part_size = a.part_size;
+		rc = run_tree(&a, &eo, &uo, rank, size);
+		goto finalize;
+	}
 	if (hoist_engine_new(&e, &eo, &er) != HOIST_OK) {
 		if (rank == 0) {
 			cli_print_failure(&er, er.status);
@@ -545,12 +797,9 @@ int main(int argc, char **argv)
 		rc = cli_exit_code(er.status);
 		goto finalize;
 	}
-	uo.bucket = a.url.bucket;
 	uo.key = a.url.key;
 	uo.part_size = a.part_size;
-	uo.jobs = a.jobs;
-	uo.checksum = a.checksum;
-	uo.concurrency = a.fixed_jobs ? HOIST_CONCURRENCY_FIXED : HOIST_CONCURRENCY_ADAPTIVE;
+	uo.no_resume = 0; /* shares never journal; --no-resume is the driver's */
 
 	/* Rank 0 plans and finds or makes the upload; everyone learns it. */
 	if (rank == 0) {
@@ -606,9 +855,26 @@ int main(int argc, char **argv)
 	uo.upload_id = plan.upload_id;
 	uo.first_part = first;
 	uo.part_count = count;
-	if (count > 0) {
-		st = run_share(e, &a, &uo, &res, &mine, rank, size, &fail_req, &told);
+	jp.total = plan.size;
+	jp.rank = rank;
+	jp.size = size;
+	jp.req = MPI_REQUEST_NULL;
+	if (rank == 0) {
+		jp.done = calloc((size_t)size, sizeof(*jp.done));
+		if (!a.common.quiet && !a.common.json) {
+			if (isatty(STDERR_FILENO)) {
+				jp.bar = cli_progress_new(1);
+			} else {
+				jp.lines = 1;
+			}
+		}
+		jp.t0 = jp.last_line = now_s();
 	}
+	uo.progress = on_progress;
+	if (count > 0) {
+		st = run_share(e, &a, &uo, &res, &mine, rank, size, &fail_req, &told, &jp);
+	}
+	progress_end(&jp, st == HOIST_OK);
 	me.status = st;
 	me.parts = count;
 	me.bytes = res.bytes;
@@ -682,11 +948,14 @@ finalize:
 	free(packed);
 	free(gathered);
 	free(ranks);
+	free(jp.done);
+	cli_progress_free(jp.bar);
 	hoist_result_cleanup(&res);
 	hoist_result_cleanup(&fin);
 	hoist_result_cleanup(&er);
 	hoist_engine_free(e);
 	cli_url_cleanup(&a.url);
+	free(a.tree.filters);
 	cli_common_cleanup(&a.common);
 	MPI_Finalize();
 	return rc;

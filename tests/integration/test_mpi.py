@@ -14,6 +14,10 @@
     resumes: the object is byte-exact, every part the server held when it
     died is kept (resumed_parts), and only the others are sent again.
  4. --no-resume after a failure aborts the upload (no upload left).
+ 5. A tree (cp -r) over 4 ranks: every object byte-equal to its file and
+    nothing extra; the summary sums the ranks (files sent, bytes); every
+    rank sent some, and the split by bytes is balanced (no two ranks
+    differ by more than the largest file).
 Skipped when mpirun or hoist-mpi is absent (make deps installs Open MPI).
 """
 import json
@@ -57,8 +61,10 @@ def finish(p, timeout=300):
 def run(np, *args, timeout=300):
     rc, out, err = finish(mpirun(np, *args), timeout)
     js = None
+    # Rank 0's result (the one with "ranks"); other ranks' per-file lines of
+    # a tree may come after it through mpirun.
     for line in (out or "").splitlines():
-        if line.startswith("{"):
+        if line.startswith("{") and '"ranks"' in line:
             try:
                 js = json.loads(line)
             except ValueError:
@@ -188,5 +194,34 @@ with TempDir() as d:
                                timeout=120)
         t.eq(rc, 3, "--no-resume failure: exit 3")
         t.eq(uploads_of(srv, "nr"), [], "--no-resume: the upload is aborted, none left")
+
+    # ------------------------------------------------------------ 5. tree
+    tree = os.path.join(d, "tree")
+    files = {}
+    sizes = [3 * MiB + 7, 2 * MiB, 1 * MiB + 1, 700 * 1024, 300 * 1024] + [1000 * (i + 1) for i in range(35)]
+    for i, n in enumerate(sizes):
+        rel = "d%d/%s/f%02d" % (i % 3, "sub" if i % 2 else "x-y", i)
+        p = os.path.join(tree, rel)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        make_file(p, n, seed=100 + i)
+        files[rel] = p
+    with Ossemu(args=["--anonymous"]) as srv:
+        rc, js, out, err = run(4, "cp", "-r", tree, "oss://bkt/t/", "--endpoint", srv.url,
+                               "--part-size", "1M", "--json")
+        t.ok(rc == 0 and js is not None and js.get("summary"), "tree over 4 ranks: exit 0, a summary",
+             (err or "")[-1500:])
+        js = js or {}
+        t.eq(js.get("sent"), len(files), "the summary counts every file once")
+        t.eq(js.get("bytes"), sum(sizes), "... and every byte once")
+        same = all(object_sha256(srv, "bkt", "t/" + rel) == (file_sha256(p), os.path.getsize(p))
+                   for rel, p in files.items())
+        t.ok(same, "every object equals its file")
+        st = srv.stats()
+        t.eq(st.get("objects"), len(files), "nothing extra in the bucket")
+        ranks = js.get("ranks") or []
+        t.ok(len(ranks) == 4 and all(r["sent"] > 0 for r in ranks), "every rank sent files",
+             json.dumps(ranks))
+        loads = [r["bytes"] for r in ranks] or [0]
+        t.ok(max(loads) - min(loads) <= max(sizes), "the split by bytes is balanced (%s)" % loads)
 
 t.done()

@@ -252,7 +252,7 @@ with Ossemu(buckets=["bkt"], keys=["ak:sk"]) as srv:
 
 # ---- 2,500 keys by pages of 1,000 -------------------------------------------------------------
 with Ossemu(args=["--anonymous"]) as srv:
-    c = Client(srv.url, scheme="anon")
+    c = Client(srv.url, scheme="anon", reconnect=True)
     keys = [f"t/{i:05d}/{'x' * (i % 7)}" for i in range(2500)]
     for k in keys:
         c.request("PUT", "bkt", k, body=b"")

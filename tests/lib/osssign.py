@@ -214,7 +214,7 @@ class Client:
 
     def __init__(self, url, ak="ak", sk="sk", token=None, scheme="v1", region="cn-hangzhou",
                  host=None, vhost=False, clock_offset=0, ssl_context=None, timeout=60,
-                 additional=()):
+                 additional=(), reconnect=False):
         u = urllib.parse.urlsplit(url)
         self.tls = u.scheme == "https"
         self.addr = (u.hostname, u.port)
@@ -228,6 +228,9 @@ class Client:
         self.ssl_context = ssl_context
         self.timeout = timeout
         self.additional = additional
+        # Resend once on a new connection when a kept-alive one turns out
+        # closed (off by default: the fault tests must see every reset).
+        self.reconnect = reconnect
         self.conn = None
 
     def _connect(self):
@@ -344,10 +347,10 @@ class Client:
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
                 # A kept-alive connection the server had closed while idle
                 # (a loaded machine stretches the idle time): once more on a
-                # new one, as every HTTP client does.  A fresh one failing
-                # is the test's to see.
+                # new one, as every HTTP client does, when asked.  A fresh
+                # one failing is the test's to see.
                 self.close()
-                if not reused or attempt:
+                if not reused or attempt or not self.reconnect:
                     raise
             except Exception:
                 self.close()
