@@ -14,6 +14,10 @@
  * Keys must come strictly ascending in byte order (OSS and S3 list so); a
  * server that breaks that would silently break a merge, so it is a
  * failure (HOIST_E_SERVER).
+ * hoist_stat_object is the same HEAD with the headers a person asks for
+ * (type, mtime, storage class) kept.  hoist_delete_objects sends
+ * DeleteMultipleObjects in quiet mode, so an answer lists only the keys
+ * that were not deleted, and maps them back to the caller's index.
  * Requests go through blocking.c: the engine's retry policy, on the
  * caller's thread.
  * Threading: a lister belongs to one thread at a time; hoist_head_object
@@ -24,18 +28,23 @@
 #include <string.h>
 
 #include "blocking.h"
+#include "buf.h"
 #include "checksum.h"
+#include "dialect.h"
 #include "engine.h"
 #include "listing.h"
 #include "loop.h"
 #include "request.h"
+#include "response.h"
 #include "status.h"
+#include "xml.h"
 
 struct hoist_object_lister {
 	struct ctx *ctx;
 	char *bucket;
 	char *prefix;
 	char *start_after;
+	char *delimiter;
 	char page_size[8];         /* max-keys, as text */
 	char *token;               /* the next page's continuation token */
 	int more;                  /* another page is to be fetched */
@@ -53,6 +62,7 @@ static hoist_status fetch_page(struct hoist_object_lister *l, struct hoist_resul
 	hoist_status st;
 
 	s.query[s.nquery++] = (struct sign_kv){ "continuation-token", l->token };
+	s.query[s.nquery++] = (struct sign_kv){ "delimiter", l->delimiter };
 	s.query[s.nquery++] = (struct sign_kv){ "encoding-type", "url" };
 	s.query[s.nquery++] = (struct sign_kv){ "list-type", "2" };
 	s.query[s.nquery++] = (struct sign_kv){ "max-keys", l->page_size };
@@ -102,6 +112,7 @@ void hoist_object_lister_free(struct hoist_object_lister *l)
 	free(l->bucket);
 	free(l->prefix);
 	free(l->start_after);
+	free(l->delimiter);
 	free(l->token);
 	free(l->last_key);
 	free(l);
@@ -140,7 +151,8 @@ hoist_status hoist_object_lister_new(struct hoist_object_lister **out,
 	snprintf(l->page_size, sizeof(l->page_size), "%u", page);
 	if (result_setstr(&l->bucket, opts->bucket) ||
 	    result_setstr(&l->prefix, opts->prefix) ||
-	    result_setstr(&l->start_after, opts->start_after)) {
+	    result_setstr(&l->start_after, opts->start_after) ||
+	    (opts->version >= 2 && result_setstr(&l->delimiter, opts->delimiter))) {
 		st = result_fail(&r, HOIST_E_NOMEM, "ListObjectsV2", NULL);
 		goto out;
 	}
@@ -233,6 +245,372 @@ hoist_status hoist_head_object(struct hoist_engine *engine, const char *bucket, 
 	}
 out:
 	request_free(rq);
+	result_deliver(result, &r);
+	return st;
+}
+
+/* ---------------------------------------------------------------- stat */
+
+void hoist_object_info_cleanup(struct hoist_object_info *info)
+{
+	unsigned v;
+
+	if (!info)
+		return;
+	v = info->version;
+	free(info->etag);
+	free(info->content_type);
+	free(info->last_modified);
+	free(info->storage_class);
+	free(info->version_id);
+	memset(info, 0, sizeof(*info));
+	info->version = v;
+}
+
+hoist_status hoist_stat_object(struct hoist_engine *engine, const char *bucket, const char *key,
+			       struct hoist_object_info *info, struct hoist_result *result)
+{
+	struct op_spec s = { .op = "HeadObject", .method = "HEAD", .bucket = bucket, .key = key };
+	struct hoist_result r = HOIST_RESULT_INIT;
+	struct request *rq = NULL;
+	hoist_status st;
+
+	if (!engine || !bucket || !*bucket || !key || !*key || !info || info->version < 1) {
+		st = result_fail(&r, HOIST_E_INVALID_ARG, "HeadObject",
+				 "bucket, key and info of a known version are required");
+		goto out;
+	}
+	hoist_object_info_cleanup(info);
+	if (loop_current()) {
+		st = result_fail(&r, HOIST_E_INVALID_ARG, "HeadObject", "called from an engine thread");
+		goto out;
+	}
+	s.keep[0] = "Content-Type";
+	s.keep[1] = engine->ctx.conf->dialect == HOIST_DIALECT_OSS ? "x-oss-storage-class"
+								    : "x-amz-storage-class";
+	st = blocking_run(&engine->ctx, &s, &rq, &r);
+	if (st != HOIST_OK)
+		goto out;
+	r.status = HOIST_OK;
+	if (rq->content_length) {
+		parse_u64(rq->content_length, &info->size);
+	}
+	r.bytes = info->size;
+	info->crc64 = rq->resp_crc;
+	info->crc64_valid = rq->resp_crc_valid;
+	if (result_setstr(&info->etag, rq->etag) || result_setstr(&info->content_type, rq->extra[0]) ||
+	    result_setstr(&info->storage_class, rq->extra[1]) ||
+	    result_setstr(&info->last_modified, rq->last_modified) ||
+	    result_setstr(&info->version_id, rq->version_id) ||
+	    result_setstr(&r.request_id, rq->request_id) || result_setstr(&r.bucket, bucket) ||
+	    result_setstr(&r.key, key)) {
+		hoist_object_info_cleanup(info);
+		st = result_fail(&r, HOIST_E_NOMEM, "HeadObject", NULL);
+	}
+out:
+	request_free(rq);
+	result_deliver(result, &r);
+	return st;
+}
+
+/* -------------------------------------------------------------- delete */
+
+#define DELETE_BATCH_MAX 1000
+
+/* One <Error> of a quiet DeleteResult. */
+struct delete_error {
+	char *key, *code, *message;
+};
+
+struct delete_doc {
+	struct delete_error *errs;
+	size_t n, cap;
+	struct delete_error cur;
+	char *encoding;
+	int root_ok;
+};
+
+static void delete_error_cleanup(struct delete_error *e)
+{
+	free(e->key);
+	free(e->code);
+	free(e->message);
+	memset(e, 0, sizeof(*e));
+}
+
+static void delete_doc_cleanup(struct delete_doc *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		delete_error_cleanup(&d->errs[i]);
+	}
+	delete_error_cleanup(&d->cur);
+	free(d->errs);
+	free(d->encoding);
+	memset(d, 0, sizeof(*d));
+}
+
+static int dupn(char **dst, const char *text, size_t len)
+{
+	char *c = malloc(len + 1);
+
+	if (!c)
+		return 2;
+	memcpy(c, text, len);
+	c[len] = '\0';
+	free(*dst);
+	*dst = c;
+	return 0;
+}
+
+static int delete_cb(void *ud, enum xml_event ev, const char *path, const char *name,
+		     const char *text, size_t len)
+{
+	struct delete_doc *d = ud;
+
+	(void)name;
+	if (ev == XML_EV_START) {
+		if (!d->root_ok) {
+			if (strcmp(path, "DeleteResult") != 0)
+				return 1;
+			d->root_ok = 1;
+		}
+		return 0;
+	}
+	if (strcmp(path, "DeleteResult/EncodingType") == 0)
+		return dupn(&d->encoding, text, len);
+	if (strcmp(path, "DeleteResult/Error/Key") == 0)
+		return dupn(&d->cur.key, text, len);
+	if (strcmp(path, "DeleteResult/Error/Code") == 0)
+		return dupn(&d->cur.code, text, len);
+	if (strcmp(path, "DeleteResult/Error/Message") == 0)
+		return dupn(&d->cur.message, text, len);
+	if (strcmp(path, "DeleteResult/Error") == 0) {
+		if (!d->cur.key)
+			return 3;
+		if (d->n == d->cap) {
+			size_t nc = d->cap ? d->cap * 2 : 8;
+			struct delete_error *ne;
+
+			if (nc > DELETE_BATCH_MAX)
+				return 3; /* more errors than keys asked */
+			ne = realloc(d->errs, nc * sizeof(*ne));
+			if (!ne)
+				return 2;
+			d->errs = ne;
+			d->cap = nc;
+		}
+		d->errs[d->n++] = d->cur;
+		memset(&d->cur, 0, sizeof(d->cur));
+	}
+	return 0;
+}
+
+/* The answer of a quiet delete: OSS sends no body when all went, S3 an
+ * empty DeleteResult.  0, or -1 when unreadable. */
+static int delete_parse(struct delete_doc *d, const char *body, size_t len)
+{
+	size_t i;
+
+	memset(d, 0, sizeof(*d));
+	if (!body || len == 0)
+		return 0;
+	if (xml_parse(body, len, delete_cb, d, NULL, 0) != 0 || !d->root_ok)
+		return -1;
+	if (d->encoding && strcmp(d->encoding, "url") == 0) {
+		for (i = 0; i < d->n; i++) {
+			char *k = url_decode(d->errs[i].key);
+
+			if (!k)
+				return -1;
+			free(d->errs[i].key);
+			d->errs[i].key = k;
+		}
+	}
+	return 0;
+}
+
+/* A per-key refusal's status: the codes a caller acts on differently. */
+static hoist_status delete_code_status(const char *code)
+{
+	if (!code)
+		return HOIST_E_SERVER;
+	if (strcmp(code, "AccessDenied") == 0)
+		return HOIST_E_AUTH;
+	if (strcmp(code, "NoSuchBucket") == 0)
+		return HOIST_E_NOT_FOUND;
+	if (strcmp(code, "SlowDown") == 0 || strcmp(code, "ServiceUnavailable") == 0)
+		return HOIST_E_THROTTLED;
+	return HOIST_E_SERVER;
+}
+
+static hoist_status delete_body(struct buf *xml, const char *const *keys, size_t n)
+{
+	size_t i;
+	int rc = 0;
+
+	rc |= buf_puts(xml, "<Delete><Quiet>true</Quiet>");
+	for (i = 0; i < n && rc == 0; i++) {
+		rc |= buf_puts(xml, "<Object>");
+		rc |= xml_elem_append(xml, "Key", keys[i]);
+		rc |= buf_puts(xml, "</Object>");
+	}
+	rc |= buf_puts(xml, "</Delete>");
+	return rc ? HOIST_E_NOMEM : HOIST_OK;
+}
+
+/* One batch: keys[0..n) in one request; their statuses into ks (n of
+ * them, all HOIST_OK first).  Returns the request's status; per-key
+ * refusals leave it HOIST_OK and count in *failed, the first described
+ * in res. */
+static hoist_status delete_batch(struct ctx *ctx, const char *bucket, const char *const *keys,
+				 size_t n, hoist_status *ks, size_t *failed,
+				 struct hoist_result *res)
+{
+	struct op_spec s = { .op = "DeleteMultipleObjects", .method = "POST", .bucket = bucket,
+			     .query = { { "delete", NULL } }, .nquery = 1,
+			     .headers = { { "Content-Type", "application/xml" } }, .nheaders = 1 };
+	struct buf xml = BUF_INIT;
+	struct delete_doc d;
+	struct request *r = NULL;
+	hoist_status st;
+	char md5b64[25];
+	uint8_t md5[16];
+	size_t i, j;
+
+	memset(&d, 0, sizeof(d));
+	for (i = 0; i < n; i++) {
+		ks[i] = HOIST_OK;
+	}
+	st = delete_body(&xml, keys, n);
+	if (st != HOIST_OK) {
+		st = result_fail(res, st, s.op, NULL);
+		goto out;
+	}
+	md5_once(md5, xml.data, xml.len);
+	md5_to_base64(md5b64, md5);
+	s.headers[s.nheaders++] = (struct sign_kv){ "Content-MD5", md5b64 };
+	/* OSS: the keys of the answer url-encoded, so any byte survives. */
+	if (ctx->conf->dialect == HOIST_DIALECT_OSS) {
+		s.query[s.nquery++] = (struct sign_kv){ "encoding-type", "url" };
+	}
+	s.body = xml.data;
+	s.body_len = xml.len;
+	st = blocking_run(ctx, &s, &r, res);
+	if (st != HOIST_OK)
+		goto out;
+	if (delete_parse(&d, r->body.data, r->body.len) != 0) {
+		st = result_fail(res, HOIST_E_SERVER, s.op, "unreadable DeleteMultipleObjects response");
+		goto out;
+	}
+	for (j = 0; j < d.n; j++) {
+		const struct delete_error *e = &d.errs[j];
+		hoist_status ke;
+
+		/* Absent already is what the caller wanted (the S3 rule). */
+		if (e->code && strcmp(e->code, "NoSuchKey") == 0)
+			continue;
+		ke = delete_code_status(e->code);
+		for (i = 0; i < n; i++) {
+			if (ks[i] == HOIST_OK && strcmp(keys[i], e->key) == 0) {
+				ks[i] = ke;
+				break;
+			}
+		}
+		if (i == n)
+			continue; /* a key we did not ask for: nothing to pin it on */
+		if ((*failed)++ == 0 && res) {
+			struct failure f;
+
+			failure_init(&f, ke, s.op, 0, "a key was not deleted");
+			f.http = r->http;
+			f.code = e->code;
+			f.message = e->message;
+			f.request_id = r->request_id;
+			result_set_failure(res, &f);
+			result_setstr(&res->key, e->key);
+		}
+	}
+out:
+	delete_doc_cleanup(&d);
+	request_free(r);
+	buf_free(&xml);
+	return st;
+}
+
+hoist_status hoist_delete_objects(struct hoist_engine *engine,
+				  const struct hoist_delete_options *opts, size_t *deleted,
+				  struct hoist_result *result)
+{
+	struct hoist_result r = HOIST_RESULT_INIT;
+	hoist_status st = HOIST_OK, first = HOIST_OK, *ks = NULL;
+	size_t off, i, failed = 0, done = 0, batch;
+
+	if (deleted) {
+		*deleted = 0;
+	}
+	if (!engine || !opts || opts->version < 1 || opts->version > HOIST_DELETE_OPTIONS_VERSION ||
+	    !opts->bucket || !*opts->bucket || (opts->count && !opts->keys)) {
+		st = result_fail(&r, HOIST_E_INVALID_ARG, "DeleteMultipleObjects",
+				 "a bucket, keys and options of a known version are required");
+		goto out;
+	}
+	batch = opts->batch ? opts->batch : DELETE_BATCH_MAX;
+	if (batch > DELETE_BATCH_MAX) {
+		st = result_fail(&r, HOIST_E_INVALID_ARG, "DeleteMultipleObjects", "batch above 1000");
+		goto out;
+	}
+	for (i = 0; i < opts->count; i++) {
+		if (!opts->keys[i] || !*opts->keys[i]) {
+			st = result_fail(&r, HOIST_E_INVALID_ARG, "DeleteMultipleObjects",
+					 "an empty key");
+			goto out;
+		}
+	}
+	if (loop_current()) {
+		st = result_fail(&r, HOIST_E_INVALID_ARG, "DeleteMultipleObjects",
+				 "called from an engine thread");
+		goto out;
+	}
+	ks = opts->key_status ? opts->key_status : malloc(batch * sizeof(*ks));
+	if (!ks) {
+		st = result_fail(&r, HOIST_E_NOMEM, "DeleteMultipleObjects", NULL);
+		goto out;
+	}
+	for (off = 0; off < opts->count; off += batch) {
+		size_t n = opts->count - off < batch ? opts->count - off : batch;
+		hoist_status *bs = opts->key_status ? ks + off : ks;
+		size_t before = failed;
+
+		st = delete_batch(&engine->ctx, opts->bucket, opts->keys + off, n, bs, &failed,
+				  first == HOIST_OK ? &r : NULL);
+		if (st != HOIST_OK) {
+			/* The whole request failed: this batch and the rest. */
+			if (opts->key_status) {
+				for (i = off; i < opts->count; i++) {
+					ks[i] = st;
+				}
+			}
+			goto out;
+		}
+		done += n - (failed - before);
+		for (i = 0; i < n && first == HOIST_OK; i++) {
+			first = bs[i];
+		}
+	}
+	st = first;
+	if (st == HOIST_OK) {
+		r.status = HOIST_OK;
+		result_setstr(&r.bucket, opts->bucket);
+	}
+out:
+	if (ks && ks != opts->key_status) {
+		free(ks);
+	}
+	if (deleted) {
+		*deleted = done;
+	}
 	result_deliver(result, &r);
 	return st;
 }
