@@ -184,6 +184,7 @@ hoist_status hoist_object_lister_next(struct hoist_object_lister *l,
 		st = result_fail(&r, HOIST_E_INVALID_ARG, "ListObjectsV2", "called from an engine thread");
 		goto out;
 	}
+again:
 	/* A page may be empty yet truncated (OSS may answer so): go on. */
 	while (l->next == l->page.count && l->more) {
 		st = fetch_page(l, &r);
@@ -193,6 +194,10 @@ hoist_status hoist_object_lister_next(struct hoist_object_lister *l,
 	if (l->next == l->page.count)
 		goto out; /* the end */
 	e = &l->page.entries[l->next++];
+	/* Common prefixes only when asked for: a merge with a tree walk
+	 * wants keys, whatever the server adds. */
+	if (e->pub.is_prefix && !l->delimiter)
+		goto again;
 	if (l->last_key && strcmp(e->key, l->last_key) <= 0) {
 		l->more = 0;
 		l->next = l->page.count;
