@@ -19,7 +19,8 @@ so every expectation comes from an independent client:
   non-terminal without --force, the sibling prefix 'many-x/' untouched;
   on a terminal (a pty) it asks: 'n' deletes nothing, --force does not ask;
   a wrong secret: exit 3 naming SignatureDoesNotMatch, nothing deleted;
-- the S3 dialect: ls checked with boto3, rm -r of 1,200 keys (2 batches).
+- the S3 dialect: ls checked with boto3, rm -r of 1,200 keys (2 batches);
+- a store failing 30 % of listings and deletes: retried, all keys gone.
 """
 import json
 import os
@@ -274,6 +275,26 @@ def check_s3(srv, c):
          "s3:// rm of one key", p.stderr)
 
 
+def check_faults():
+    """Listings and deletes through a store failing 30 % of them: the
+    retries resend the same body (Content-MD5 still matches), the run
+    still ends with every key gone."""
+    args = ["--seed", "7", "--fault", "deletemultiple:fail=0.3", "--fault", "listobjects:fail=0.3"]
+    with Ossemu(args=args) as srv:
+        c = Client(srv.url)
+        keys = ["f/k%04d" % i for i in range(2100)]
+        put_all(c, [(k, b"f") for k in keys])
+        p = hoist("ls", "-r", "--json", "oss://bkt/f/", "--endpoint", srv.url, "--retries", "10")
+        t.eq([x["key"] for x in jlines(p.stdout)], keys, "faults: ls -r through failing pages: all keys")
+        p = hoist("rm", "-r", "oss://bkt/f/", "--endpoint", srv.url, "--retries", "10")
+        st = srv.stats()["requests"].get("deletemultiple", {})
+        failed = sum(v for k, v in st.items() if k != "200")
+        t.ok(p.returncode == 0 and "deleted 2100 objects" in p.stdout and failed > 0 and
+             st.get("200") == 3, "faults: rm -r retried %d failed deletes, 3 succeeded, exit 0"
+             % failed, p.stdout + p.stderr + str(st))
+        t.eq(srv.stats()["objects"], 0, "faults: the store holds no object after rm -r")
+
+
 def main():
     with Ossemu() as srv:
         c = Client(srv.url)
@@ -285,6 +306,7 @@ def main():
         check_stat(srv, c, ep, bodies)
         check_rm(srv, c, ep, bodies)
         check_s3(srv, c)
+    check_faults()
     t.done()
 
 
