@@ -30,12 +30,12 @@
 #include "blocking.h"
 #include "buf.h"
 #include "checksum.h"
+#include "delresult.h"
 #include "dialect.h"
 #include "engine.h"
 #include "listing.h"
 #include "loop.h"
 #include "request.h"
-#include "response.h"
 #include "status.h"
 #include "xml.h"
 
@@ -320,136 +320,6 @@ out:
 
 /* -------------------------------------------------------------- delete */
 
-#define DELETE_BATCH_MAX 1000
-
-/* One <Error> of a quiet DeleteResult. */
-struct delete_error {
-	char *key, *code, *message;
-};
-
-struct delete_doc {
-	struct delete_error *errs;
-	size_t n, cap;
-	struct delete_error cur;
-	char *encoding;
-	int root_ok;
-};
-
-static void delete_error_cleanup(struct delete_error *e)
-{
-	free(e->key);
-	free(e->code);
-	free(e->message);
-	memset(e, 0, sizeof(*e));
-}
-
-static void delete_doc_cleanup(struct delete_doc *d)
-{
-	size_t i;
-
-	for (i = 0; i < d->n; i++) {
-		delete_error_cleanup(&d->errs[i]);
-	}
-	delete_error_cleanup(&d->cur);
-	free(d->errs);
-	free(d->encoding);
-	memset(d, 0, sizeof(*d));
-}
-
-static int dupn(char **dst, const char *text, size_t len)
-{
-	char *c = malloc(len + 1);
-
-	if (!c)
-		return 2;
-	memcpy(c, text, len);
-	c[len] = '\0';
-	free(*dst);
-	*dst = c;
-	return 0;
-}
-
-static int delete_cb(void *ud, enum xml_event ev, const char *path, const char *name,
-		     const char *text, size_t len)
-{
-	struct delete_doc *d = ud;
-
-	(void)name;
-	if (ev == XML_EV_START) {
-		if (!d->root_ok) {
-			if (strcmp(path, "DeleteResult") != 0)
-				return 1;
-			d->root_ok = 1;
-		}
-		return 0;
-	}
-	if (strcmp(path, "DeleteResult/EncodingType") == 0)
-		return dupn(&d->encoding, text, len);
-	if (strcmp(path, "DeleteResult/Error/Key") == 0)
-		return dupn(&d->cur.key, text, len);
-	if (strcmp(path, "DeleteResult/Error/Code") == 0)
-		return dupn(&d->cur.code, text, len);
-	if (strcmp(path, "DeleteResult/Error/Message") == 0)
-		return dupn(&d->cur.message, text, len);
-	if (strcmp(path, "DeleteResult/Error") == 0) {
-		if (!d->cur.key)
-			return 3;
-		if (d->n == d->cap) {
-			size_t nc = d->cap ? d->cap * 2 : 8;
-			struct delete_error *ne;
-
-			if (nc > DELETE_BATCH_MAX)
-				return 3; /* more errors than keys asked */
-			ne = realloc(d->errs, nc * sizeof(*ne));
-			if (!ne)
-				return 2;
-			d->errs = ne;
-			d->cap = nc;
-		}
-		d->errs[d->n++] = d->cur;
-		memset(&d->cur, 0, sizeof(d->cur));
-	}
-	return 0;
-}
-
-/* The answer of a quiet delete: OSS sends no body when all went, S3 an
- * empty DeleteResult.  0, or -1 when unreadable. */
-static int delete_parse(struct delete_doc *d, const char *body, size_t len)
-{
-	size_t i;
-
-	memset(d, 0, sizeof(*d));
-	if (!body || len == 0)
-		return 0;
-	if (xml_parse(body, len, delete_cb, d, NULL, 0) != 0 || !d->root_ok)
-		return -1;
-	if (d->encoding && strcmp(d->encoding, "url") == 0) {
-		for (i = 0; i < d->n; i++) {
-			char *k = url_decode(d->errs[i].key);
-
-			if (!k)
-				return -1;
-			free(d->errs[i].key);
-			d->errs[i].key = k;
-		}
-	}
-	return 0;
-}
-
-/* A per-key refusal's status: the codes a caller acts on differently. */
-static hoist_status delete_code_status(const char *code)
-{
-	if (!code)
-		return HOIST_E_SERVER;
-	if (strcmp(code, "AccessDenied") == 0)
-		return HOIST_E_AUTH;
-	if (strcmp(code, "NoSuchBucket") == 0)
-		return HOIST_E_NOT_FOUND;
-	if (strcmp(code, "SlowDown") == 0 || strcmp(code, "ServiceUnavailable") == 0)
-		return HOIST_E_THROTTLED;
-	return HOIST_E_SERVER;
-}
-
 static hoist_status delete_body(struct buf *xml, const char *const *keys, size_t n)
 {
 	size_t i;
@@ -477,12 +347,12 @@ static hoist_status delete_batch(struct ctx *ctx, const char *bucket, const char
 			     .query = { { "delete", NULL } }, .nquery = 1,
 			     .headers = { { "Content-Type", "application/xml" } }, .nheaders = 1 };
 	struct buf xml = BUF_INIT;
-	struct delete_doc d;
+	struct delresult d;
 	struct request *r = NULL;
 	hoist_status st;
 	char md5b64[25];
 	uint8_t md5[16];
-	size_t i, j;
+	size_t i, j, first = 0;
 
 	memset(&d, 0, sizeof(d));
 	for (i = 0; i < n; i++) {
@@ -505,40 +375,26 @@ static hoist_status delete_batch(struct ctx *ctx, const char *bucket, const char
 	st = blocking_run(ctx, &s, &r, res);
 	if (st != HOIST_OK)
 		goto out;
-	if (delete_parse(&d, r->body.data, r->body.len) != 0) {
+	if (delresult_parse(&d, r->body.data, r->body.len) != 0) {
 		st = result_fail(res, HOIST_E_SERVER, s.op, "unreadable DeleteMultipleObjects response");
 		goto out;
 	}
-	for (j = 0; j < d.n; j++) {
-		const struct delete_error *e = &d.errs[j];
-		hoist_status ke;
+	j = delresult_apply(&d, keys, n, ks, &first);
+	if (j && *failed == 0 && res) {
+		const struct delresult_error *e = &d.errs[first];
+		struct failure f;
 
-		/* Absent already is what the caller wanted (the S3 rule). */
-		if (e->code && strcmp(e->code, "NoSuchKey") == 0)
-			continue;
-		ke = delete_code_status(e->code);
-		for (i = 0; i < n; i++) {
-			if (ks[i] == HOIST_OK && strcmp(keys[i], e->key) == 0) {
-				ks[i] = ke;
-				break;
-			}
-		}
-		if (i == n)
-			continue; /* a key we did not ask for: nothing to pin it on */
-		if ((*failed)++ == 0 && res) {
-			struct failure f;
-
-			failure_init(&f, ke, s.op, 0, "a key was not deleted");
-			f.http = r->http;
-			f.code = e->code;
-			f.message = e->message;
-			f.request_id = r->request_id;
-			result_set_failure(res, &f);
-			result_setstr(&res->key, e->key);
-		}
+		failure_init(&f, delresult_code_status(e->code), s.op, 0, "a key was not deleted");
+		f.http = r->http;
+		f.code = e->code;
+		f.message = e->message;
+		f.request_id = r->request_id;
+		result_set_failure(res, &f);
+		result_setstr(&res->key, e->key);
 	}
+	*failed += j;
 out:
-	delete_doc_cleanup(&d);
+	delresult_cleanup(&d);
 	request_free(r);
 	buf_free(&xml);
 	return st;
@@ -561,8 +417,8 @@ hoist_status hoist_delete_objects(struct hoist_engine *engine,
 				 "a bucket, keys and options of a known version are required");
 		goto out;
 	}
-	batch = opts->batch ? opts->batch : DELETE_BATCH_MAX;
-	if (batch > DELETE_BATCH_MAX) {
+	batch = opts->batch ? opts->batch : DELRESULT_MAX_KEYS;
+	if (batch > DELRESULT_MAX_KEYS) {
 		st = result_fail(&r, HOIST_E_INVALID_ARG, "DeleteMultipleObjects", "batch above 1000");
 		goto out;
 	}
@@ -587,9 +443,18 @@ hoist_status hoist_delete_objects(struct hoist_engine *engine,
 		size_t n = opts->count - off < batch ? opts->count - off : batch;
 		hoist_status *bs = opts->key_status ? ks + off : ks;
 		size_t before = failed;
+		struct hoist_result br = HOIST_RESULT_INIT;
 
+		/* r keeps the first key's refusal; a later batch reports into
+		 * br, which replaces it only when that request fails whole. */
 		st = delete_batch(&engine->ctx, opts->bucket, opts->keys + off, n, bs, &failed,
-				  first == HOIST_OK ? &r : NULL);
+				  first == HOIST_OK ? &r : &br);
+		if (st != HOIST_OK && first != HOIST_OK) {
+			hoist_result_cleanup(&r);
+			r = br;
+		} else {
+			hoist_result_cleanup(&br);
+		}
 		if (st != HOIST_OK) {
 			/* The whole request failed: this batch and the rest. */
 			if (opts->key_status) {
