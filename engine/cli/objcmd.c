@@ -358,28 +358,26 @@ static hoist_status rm_flush(struct rm_run *m, struct hoist_result *r)
 	d.key_status = m->st;
 	s = hoist_delete_objects(m->o->engine, &d, &done, &br);
 	m->deleted += done;
+	if (s != HOIST_OK && !br.key) {
+		/* No key named: the request failed as a whole (auth, network
+		 * after retries); the caller reports it and stops. */
+		hoist_result_cleanup(r);
+		*r = br;
+		goto out;
+	}
 	if (s != HOIST_OK) {
-		int whole = 1;
-
-		for (i = 0; i < m->n; i++) {
-			whole &= m->st[i] != HOIST_OK;
-		}
-		/* Every key refused with the request's status: the request
-		 * failed as a whole (no per-key answer). */
-		if (whole && done == 0 && !br.key) {
-			hoist_result_cleanup(r);
-			*r = br;
-			goto out;
-		}
+		/* Per-key refusals: each named, the run goes on (exit 7). */
 		for (i = 0; i < m->n; i++) {
 			if (m->st[i] == HOIST_OK)
 				continue;
 			m->failed++;
 			fputs("hoist: rm: ", stderr);
 			cli_print_safe(stderr, m->keys[i]);
-			fprintf(stderr, ": not deleted: %s\n",
-				br.key && strcmp(br.key, m->keys[i]) == 0 && br.message ? br.message
-					: hoist_strerror(m->st[i]));
+			fputs(": not deleted: ", stderr);
+			cli_print_safe(stderr, strcmp(br.key, m->keys[i]) == 0 && br.message
+						       ? br.message
+						       : hoist_strerror(m->st[i]));
+			fputc('\n', stderr);
 		}
 		s = HOIST_OK;
 	}
