@@ -15,7 +15,7 @@ so every expectation comes from an independent client:
   HEAD's headers, CRC64 equal to crcmod's of the bytes put; a missing key
   exits 3 with one line; S3: no CRC64 (null);
 - rm of one key (the others stay), of a missing key (exit 0); rm -r of
-  2,500 keys in 3 DeleteMultipleObjects (server stats), from a
+  2,500 keys in 3 DeleteMultipleObjects, of the odd names (XML-escaped), (server stats), from a
   non-terminal without --force, the sibling prefix 'many-x/' untouched;
   on a terminal (a pty) it asks: 'n' deletes nothing, --force does not ask;
   a wrong secret: exit 3 naming SignatureDoesNotMatch, nothing deleted;
@@ -45,7 +45,8 @@ t = Tap()
 S3ENV = {"AWS_ACCESS_KEY_ID": "ak", "AWS_SECRET_ACCESS_KEY": "sk", "AWS_PROFILE": "",
          "AWS_REGION": "us-east-1"}
 ODD = ["odd/a b", "odd/plus+x", "odd/%41", "odd/\u00fc/\u00e9t\u00e9", "odd/\u65e5\u672c/\u8a9e",
-       "odd/a-b", "odd/a/b", "odd/a/c/d", "odd/a/", "odd/z", "odd/sp ace/x y"]
+       "odd/a-b", "odd/a/b", "odd/a/c/d", "odd/a/", "odd/z", "odd/sp ace/x y",
+       "odd/x&y<z>'\"", "odd/tab\there"]
 
 
 def bsort(keys):
@@ -273,6 +274,12 @@ def check_s3(srv, c):
     p = hoist("rm", "s3://bkt/odd/z", *ep, env=S3ENV)
     t.ok(p.returncode == 0 and c.request("HEAD", "bkt", "odd/z").status == 404,
          "s3:// rm of one key", p.stderr)
+    left = server_keys(c, "odd/")
+    p = hoist("rm", "-r", "--force", "oss://bkt/odd/", *ep)
+    t.ok(p.returncode == 0 and "deleted %d objects" % len(left) in p.stdout and
+         server_keys(c, "odd/") == [] and len(left) > 8,
+         "rm -r of the odd names ('&<>\"', a tab, UTF-8, spaces, '+', '%41'): all gone",
+         p.stdout + p.stderr)
 
 
 def check_faults():
