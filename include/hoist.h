@@ -369,6 +369,13 @@ enum hoist_io {
 	HOIST_IO_MMAP = 1
 };
 
+/* Server-side encryption asked for an object (upload options version 6). */
+enum hoist_sse {
+	HOIST_SSE_NONE = 0,        /* the bucket's default */
+	HOIST_SSE_AES256 = 1,      /* store-managed keys (OSS AES256, S3 SSE-S3) */
+	HOIST_SSE_KMS = 2          /* KMS (OSS KMS, S3 aws:kms), sse_kms_key_id or the default key */
+};
+
 /* How many of `jobs` parts are in flight. */
 enum hoist_concurrency {
 	/* Like TCP slow start, counted in streams: start at min(jobs, 8)
@@ -443,9 +450,9 @@ typedef void (*hoist_done_fn)(hoist_status status, void *userdata);
 /* Version 2 appended concurrency and s3_checksum; a caller built against
  * version 1 (the struct without them) keeps working: its version field
  * says how much of the struct the engine may read. */
-#define HOIST_UPLOAD_OPTIONS_VERSION 5
+#define HOIST_UPLOAD_OPTIONS_VERSION 6
 struct hoist_upload_options {
-	unsigned version;          /* HOIST_UPLOAD_OPTIONS_VERSION (1 to 5) */
+	unsigned version;          /* HOIST_UPLOAD_OPTIONS_VERSION (1 to 6) */
 	const char *bucket;        /* required */
 	const char *key;           /* required, 1..1023 bytes of UTF-8 */
 	uint64_t part_size;        /* 0: 8 MiB; grown to keep <= 10000 parts,
@@ -493,6 +500,18 @@ struct hoist_upload_options {
 	unsigned part_count;
 	/* ---- version 5: many uploads at once (hoist cp -r) */
 	hoist_done_fn on_done;     /* NULL: none; userdata is passed to it */
+	/* ---- version 6: object options, sent with PutObject or
+	 * InitiateMultipartUpload (not by a share: see "Shares") */
+	/* User metadata: nmetadata "NAME=VALUE" strings (COPIED), sent as
+	 * x-oss-meta-NAME (S3: x-amz-meta-NAME).  NAME: ASCII letters, digits,
+	 * '-' and '_'; VALUE: printable ASCII (HOIST_E_INVALID_ARG otherwise). */
+	const char *const *metadata;
+	size_t nmetadata;
+	/* x-oss-storage-class / x-amz-storage-class as given ("IA",
+	 * "Archive", "STANDARD_IA" ...); NULL: the bucket's default. */
+	const char *storage_class;
+	enum hoist_sse sse;        /* default HOIST_SSE_NONE */
+	const char *sse_kms_key_id; /* with HOIST_SSE_KMS only; NULL: the default key */
 };
 #ifdef __cplusplus
 #define HOIST_UPLOAD_OPTIONS_INIT { HOIST_UPLOAD_OPTIONS_VERSION }
@@ -1013,6 +1032,8 @@ HOIST_EXTERN hoist_status hoist_delete_objects(struct hoist_engine *engine,
  *                           3        expected_size, memory_limit
  *                           4        upload_id, first_part, part_count
  *                           5        on_done
+ *                           6        metadata, nmetadata, storage_class, sse,
+ *                                    sse_kms_key_id
  *   hoist_result            1        version .. message
  *   hoist_download_options  1        version .. userdata
  *   hoist_list_options      1        bucket .. page_size

@@ -254,6 +254,12 @@ void cli_progress_clear(struct cli_progress *p);
 /* Draws the final state and ends the line (ok: the upload succeeded). */
 void cli_progress_finish(struct cli_progress *p, int ok);
 
+/* -------------------------------------------------------------- mime.c */
+
+/* The Content-Type /etc/mime.types gives path's extension, or NULL (no
+ * extension, unknown, or no table).  Static storage; any thread. */
+const char *cli_guess_content_type(const char *path);
+
 /* -------------------------------------------------------------- tree.c */
 
 /* cp -r: the tree options, filled by cli_tree_apply while cp parses. */
