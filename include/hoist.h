@@ -1042,7 +1042,8 @@ HOIST_EXTERN hoist_status hoist_delete_objects(struct hoist_engine *engine,
  *   hoist_delete_options    1        version .. batch
  *
  * Structs the library fills and hands out by pointer (hoist_part_info,
- * hoist_part_entry, hoist_upload_entry) carry no version: fields are only
+ * hoist_part_entry, hoist_upload_entry, hoist_object_entry: is_prefix was
+ * appended) carry no version: fields are only
  * appended, and a caller built earlier simply does not read the new ones.
  */
 
