@@ -899,13 +899,17 @@ HOIST_EXTERN hoist_status hoist_plan_parts(uint64_t size, uint64_t requested,
  * thread.
  */
 
-#define HOIST_LIST_OPTIONS_VERSION 1
+#define HOIST_LIST_OPTIONS_VERSION 2
 struct hoist_list_options {
 	unsigned version;          /* HOIST_LIST_OPTIONS_VERSION */
 	const char *bucket;        /* required */
 	const char *prefix;        /* NULL or "": every key */
 	const char *start_after;   /* NULL: from the first key */
 	unsigned page_size;        /* keys per ListObjectsV2 page; 0: 1000 (the most) */
+	/* Version 2. */
+	const char *delimiter;     /* NULL or "": none (every key under prefix); "/":
+	                              one level, the deeper keys rolled up into
+	                              entries with is_prefix set */
 };
 #ifdef __cplusplus
 #define HOIST_LIST_OPTIONS_INIT { HOIST_LIST_OPTIONS_VERSION }
@@ -923,6 +927,8 @@ struct hoist_object_entry {
 	const char *last_modified; /* as the server wrote it */
 	const char *etag;          /* with its quotes, as sent; "" when absent */
 	const char *storage_class; /* "" when absent */
+	int is_prefix;             /* 1: a common prefix (a listing with a delimiter):
+	                              key ends in the delimiter, size 0, no ETag */
 };
 
 struct hoist_object_lister;
@@ -951,6 +957,64 @@ HOIST_EXTERN void hoist_object_lister_free(struct hoist_object_lister *lister);
 HOIST_EXTERN hoist_status hoist_head_object(struct hoist_engine *engine, const char *bucket,
 					    const char *key, struct hoist_result *result);
 
+/* What a HEAD says of one object, for hoist_stat_object.  The caller
+ * sets version (HOIST_OBJECT_INFO_INIT); the library fills the fields of
+ * that version.  Strings are OWNED by the struct (NULL when the server
+ * sent none): release with hoist_object_info_cleanup. */
+#define HOIST_OBJECT_INFO_VERSION 1
+struct hoist_object_info {
+	unsigned version;          /* HOIST_OBJECT_INFO_VERSION */
+	uint64_t size;
+	char *etag;                /* with its quotes */
+	uint64_t crc64;            /* x-oss-hash-crc64ecma (OSS; S3 sends none) */
+	int crc64_valid;
+	char *content_type;
+	char *last_modified;       /* as sent: "Thu, 03 Dec 2026 07:34:33 GMT" */
+	char *storage_class;       /* NULL: not said (S3 omits STANDARD) */
+	char *version_id;          /* versioned buckets only */
+};
+#ifdef __cplusplus
+#define HOIST_OBJECT_INFO_INIT { HOIST_OBJECT_INFO_VERSION }
+#else
+#define HOIST_OBJECT_INFO_INIT { .version = HOIST_OBJECT_INFO_VERSION }
+#endif
+
+/* HEAD of one object into *info (which it cleans first).  A missing
+ * object is HOIST_E_NOT_FOUND.  Blocking, as hoist_head_object. */
+HOIST_EXTERN hoist_status hoist_stat_object(struct hoist_engine *engine, const char *bucket,
+					    const char *key, struct hoist_object_info *info,
+					    struct hoist_result *result);
+HOIST_EXTERN void hoist_object_info_cleanup(struct hoist_object_info *info);
+
+/* Deleting many objects: DeleteMultipleObjects (POST ?delete, quiet mode,
+ * Content-MD5), batch keys a request.  A key that does not exist counts as
+ * deleted (OSS and S3 say so). */
+#define HOIST_DELETE_OPTIONS_VERSION 1
+struct hoist_delete_options {
+	unsigned version;          /* HOIST_DELETE_OPTIONS_VERSION */
+	const char *bucket;        /* required */
+	const char *const *keys;   /* BORROWED for the call; count of them */
+	size_t count;
+	hoist_status *key_status;  /* NULL, or count statuses the call writes:
+	                              HOIST_OK deleted, else why not */
+	unsigned batch;            /* keys per request; 0: 1000 (the most) */
+};
+#ifdef __cplusplus
+#define HOIST_DELETE_OPTIONS_INIT { HOIST_DELETE_OPTIONS_VERSION }
+#else
+#define HOIST_DELETE_OPTIONS_INIT { .version = HOIST_DELETE_OPTIONS_VERSION }
+#endif
+
+/* Deletes opts->keys, in batches, on the caller's thread.  HOIST_OK when
+ * every key is gone.  Otherwise the status of the first key that was not
+ * deleted, result->key naming it and result->error_code / message the
+ * server's reason; *deleted (if non-NULL) counts the keys that were.  A
+ * request that fails as a whole (auth, network after retries) stops the
+ * call: its keys and the later ones get its status. */
+HOIST_EXTERN hoist_status hoist_delete_objects(struct hoist_engine *engine,
+					       const struct hoist_delete_options *opts,
+					       size_t *deleted, struct hoist_result *result);
+
 /* -------------------------------------------------------------- versions
  *
  * What each version of a versioned struct added.  A caller sets `version`
@@ -973,9 +1037,13 @@ HOIST_EXTERN hoist_status hoist_head_object(struct hoist_engine *engine, const c
  *   hoist_result            1        version .. message
  *   hoist_download_options  1        version .. userdata
  *   hoist_list_options      1        bucket .. page_size
+ *                           2        delimiter
+ *   hoist_object_info       1        version .. version_id
+ *   hoist_delete_options    1        version .. batch
  *
  * Structs the library fills and hands out by pointer (hoist_part_info,
- * hoist_part_entry, hoist_upload_entry) carry no version: fields are only
+ * hoist_part_entry, hoist_upload_entry, hoist_object_entry: is_prefix was
+ * appended) carry no version: fields are only
  * appended, and a caller built earlier simply does not read the new ones.
  */
 

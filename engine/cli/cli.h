@@ -193,6 +193,10 @@ int cli_download(const struct cli_download_args *a);
 int cli_abort(int argc, char **argv);
 int cli_ls_uploads(int argc, char **argv);
 int cli_ls_parts(int argc, char **argv);
+/* objcmd.c: hoist ls, hoist stat, hoist rm. */
+int cli_ls(int argc, char **argv);
+int cli_stat(int argc, char **argv);
+int cli_rm(int argc, char **argv);
 
 /* Help texts (main.c); each ends with a newline. */
 extern const char cli_help_common[];
