@@ -7,7 +7,11 @@
 # SIZE_MIB MiB, then alternates ROUNDS times: 8 curl processes each
 # fetching 1/8 of the object with a Range into its own tmpfs file, and
 # `hoist cp` of the object into a tmpfs file (plus, with JOBS256=1, hoist
-# at --jobs 256 --fixed-jobs for the peak-RSS bar).  The first round is
+# at --jobs 256 --fixed-jobs for the peak-RSS bar, and with PEERS=1 the
+# peers' downloads of the same object: `aws s3 cp --no-sign-request` and
+# `rclone copyto --multi-thread-streams 16`, anonymous; aws-c-s3 needs a
+# virtual-host name on port 80 that this script does not set up).
+# WAN=1 runs against `ossemu --latency 30 --conn-bandwidth 25`.  The first round is
 # discarded (warm-up); prints each run and the medians: MB/s (10^6),
 # client CPU-s/GB (10^9), hoist's peak RSS.  The hoist output is compared
 # with the object (cmp) once.  A benchmark: nothing fails below a bar.
@@ -25,7 +29,20 @@ rounds=${2:-4}
 . "$top/bench/ossemu/bench-lib.sh"
 bench_setup download-speed
 head -c $((size_mib * 1024 * 1024)) /dev/urandom > "$tmp/obj"
-bench_start
+if [ "${WAN:-0}" = 1 ]; then
+	bench_start --latency 30 --conn-bandwidth 25
+else
+	bench_start
+fi
+cat > "$tmp/rclone.conf" <<CFG
+[lo]
+type = s3
+provider = Other
+env_auth = false
+endpoint = $url
+region = us-east-1
+force_path_style = true
+CFG
 code=$(curl -s -o /dev/null -w '%{http_code}' -T "$tmp/obj" "$url/bench/obj")
 [ "$code" = 200 ] || { echo "download-speed: PutObject answered $code" >&2; exit 1; }
 total=$((size_mib * 1024 * 1024))
@@ -59,6 +76,18 @@ run_hoist() {
 	echo "$r"
 }
 
+run_peer() { # aws-cli | rclone
+	case $1 in
+	aws-cli) r=$(measure env AWS_EC2_METADATA_DISABLED=true AWS_PAGER= AWS_CONFIG_FILE=/dev/null \
+		/usr/bin/aws --no-sign-request --region us-east-1 --endpoint-url "$url" s3 cp \
+		--no-progress --only-show-errors s3://bench/obj "$tmp/p.out") ;;
+	rclone) r=$(measure env -u AWS_CA_BUNDLE rclone --config "$tmp/rclone.conf" copyto lo:bench/obj "$tmp/p.out" \
+		--multi-thread-streams 16 --s3-no-check-bucket) ;;
+	esac
+	rm -f "$tmp/p.out"
+	echo "$r"
+}
+
 "$hoist" cp oss://bench/obj "$tmp/h.out" --endpoint "$url" --quiet "$@"
 cmp "$tmp/h.out" "$tmp/obj" || { echo "download-speed: hoist's copy differs" >&2; exit 1; }
 rm -f "$tmp/h.out" "$tmp/obj"
@@ -73,8 +102,13 @@ while [ $i -le "$rounds" ]; do
 	else
 		j="0 0 0"
 	fi
-	[ $i -gt 0 ] && echo "$c $h $j" >> "$tmp/rows"
-	echo "round $i: curl8 [$c]  hoist [$h]  hoist-256 [$j]   (wall s, CPU s, peak RSS KiB)"
+	a="0 0 0"; r="0 0 0"
+	if [ "${PEERS:-0}" = 1 ]; then
+		[ -x /usr/bin/aws ] && a=$(run_peer aws-cli)
+		command -v rclone >/dev/null && r=$(run_peer rclone)
+	fi
+	[ $i -gt 0 ] && echo "$c $h $j $a $r" >> "$tmp/rows"
+	echo "round $i: curl8 [$c]  hoist [$h]  hoist-256 [$j]  aws-cli [$a]  rclone [$r]   (wall s, CPU s, peak RSS KiB)"
 	i=$((i + 1))
 done
 awk -v bytes="$total" '
@@ -95,4 +129,9 @@ END {
 	       gb * 1000 / hw, hc / gb, hr / 1024, 100 * cw / hw
 	if (jw > 0)
 		printf "  hoist --jobs 256:   %6.0f MB/s  peak RSS %.0f MiB\n", gb * 1000 / jw, jr / 1024
+	aw = med(10); ac = med(11); ar = med(12); rw = med(13); rc = med(14); rr = med(15)
+	if (aw > 0)
+		printf "  aws-cli:            %6.0f MB/s  %.2f CPU-s/GB  peak RSS %.0f MiB\n", gb * 1000 / aw, ac / gb, ar / 1024
+	if (rw > 0)
+		printf "  rclone:             %6.0f MB/s  %.2f CPU-s/GB  peak RSS %.0f MiB\n", gb * 1000 / rw, rc / gb, rr / 1024
 }' "$tmp/rows"

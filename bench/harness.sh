@@ -36,7 +36,8 @@ done
 scripts=""
 case $mode in
 quick) scripts="stream-speed:256:2" ;;
-full) scripts="stream-speed:1024:4 stream-speed:1024:3:wan tree-speed download-speed mpi-speed" ;;
+full) scripts="stream-speed:1024:4 stream-speed:1024:3:wan tree-speed download-speed mpi-speed"
+	export PEERS=1 ;; # download-speed: the peers' rows too
 esac
 if [ -n "$scripts" ]; then
 	out=bench/results/$(date +%Y-%m-%d)-$(hostname -s)-scripts
