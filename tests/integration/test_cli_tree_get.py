@@ -77,12 +77,12 @@ def delta(a, b):
     return {k: b.get(k, 0) - a.get(k, 0) for k in set(a) | set(b) if b.get(k, 0) != a.get(k, 0)}
 
 
-def put(srv, key, body, scheme="v1"):
-    r = Client(srv.url, scheme=scheme).request("PUT", "bkt", key, body=body)
+def put(srv, key, body, scheme="v1", bucket="bkt"):
+    r = Client(srv.url, scheme=scheme).request("PUT", bucket, key, body=body)
     assert r.status == 200, (key, r.status, r.body)
 
 
-with TempDir() as d, Ossemu() as srv:
+with TempDir() as d, Ossemu(buckets=("bkt", "evil")) as srv:
     src = os.path.join(d, "src")
     files = {
         "a-b": b"dash",
@@ -171,6 +171,25 @@ with TempDir() as d, Ossemu() as srv:
     t.ok(all(any(("'" + k + "'") in ln or (k + ":") in ln for ln in lines) for k in evil),
          "each refusal line names its key", lines)
     t.eq(sorted(x["file"] for x in per if x["action"] == "refused"), sorted(evil), "--json: a 'refused' line per key")
+
+    # The same at the bucket's root: the keys exactly as an attacker would
+    # write them, the whole bucket downloaded.
+    roots = ["../evil", "/abs", "a/../../b", "./x"]
+    for k in roots:
+        put(srv, k, b"EVIL", bucket="evil")
+    put(srv, "a/fine", b"fine", bucket="evil")
+    box2 = os.path.join(d, "box2")
+    inner2 = os.path.join(box2, "in")
+    os.makedirs(inner2)
+    before = sorted(os.listdir(d))
+    p, per, summ = run(srv, "oss://evil", inner2)
+    got, _ = tree_of(box2)
+    t.ok(p.returncode == 7 and sorted(got) == ["in/a/fine"] and sorted(os.listdir(d)) == before and
+         not os.path.exists("/abs"),
+         "bucket root with '../evil', '/abs', 'a/../../b', './x': only a/fine written, nothing outside, exit 7",
+         p.stderr)
+    t.eq(sorted(x["file"] for x in per if x["action"] == "refused"), sorted(roots),
+         "bucket root: each of the four refused and reported")
 
     # A symlink planted in DIR is not followed.
     trap = os.path.join(d, "trap")
