@@ -406,6 +406,12 @@ static void *waiter_main(void *arg)
 		o.key = j->key;
 		o.jobs = j->slots;
 		o.no_sync = 1;
+		/* One range has nothing to resume, and its journal would cost a
+		 * file and two fdatasyncs per object: only a multi-range object
+		 * keeps one, so a rerun continues a large file. */
+		if (j->size <= t->part_size) {
+			o.no_resume = 1;
+		}
 		o.progress = cb_progress;
 		o.on_part = NULL;
 		o.userdata = j;
