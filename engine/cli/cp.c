@@ -647,6 +647,10 @@ static int cp_tree_download(struct cp_args *a, struct cli_download_args *da)
 		cli_usage_error("cp", "--expect-size, --expect-crc64 and --version-id name one object, not a tree");
 		return rc;
 	}
+	if (strcmp(da->dest, "-") == 0) {
+		cli_usage_error("cp", "-r needs a directory to download into, not standard output");
+		return rc;
+	}
 	if (a->tree.follow_symlinks || a->tree.checksum_compare) {
 		cli_usage_error("cp", "--follow-symlinks and --checksum-compare are for tree uploads");
 		return rc;

@@ -60,6 +60,7 @@ struct tg_job {
 	char *key;
 	char *path;
 	uint64_t size;
+	int64_t mtime;             /* the listing's last-modified; 0: unknown */
 	unsigned slots;
 	hoist_status st;
 	struct hoist_result res;
@@ -165,10 +166,11 @@ const char cli_tree_get_help[] =
 	"  file fails).  --jobs, --files, --include and --exclude (on the relative\n"
 	"  key) are as for uploads; --skip-existing keeps a local file of the\n"
 	"  object's size whose mtime is not older than its last-modified (trusts\n"
-	"  sizes and clocks, no request per file).  Each file is verified and\n"
-	"  renamed into place from a temporary beside it; the tree is made durable\n"
-	"  once at the end (syncfs of DIR's filesystem), so a crash during the run\n"
-	"  may leave files of this run empty or short: rerun without\n"
+	"  sizes and clocks, no request per file).  Each file is verified, renamed\n"
+	"  into place from a temporary beside it and given the object's\n"
+	"  last-modified as its mtime; the tree is made durable once at the end\n"
+	"  (syncfs of DIR's filesystem), so a crash during the run may leave files\n"
+	"  of this run empty or short: rerun without\n"
 	"  --skip-existing after a crash.  Exit 7: some keys failed or were refused.\n"
 	"\n";
 
@@ -529,6 +531,27 @@ static void note_refusal(struct tg *t, const struct hoist_result *r, hoist_statu
 	pthread_mutex_unlock(&t->term_lock);
 }
 
+/* The file gets the object's last-modified as its mtime, as mirrors do,
+ * so that --skip-existing's rule holds however the local clock differs
+ * from the store's. */
+static void set_mtime(struct tg *t, const struct tg_job *j)
+{
+	struct timespec ts[2];
+
+	if (j->mtime <= 0)
+		return;
+	ts[0].tv_sec = ts[1].tv_sec = (time_t)j->mtime;
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	if (utimensat(AT_FDCWD, j->path, ts, AT_SYMLINK_NOFOLLOW) < 0 && t->common->verbose) {
+		pthread_mutex_lock(&t->term_lock);
+		clear_line_locked(t);
+		fputs("* cannot set the mtime of ", stderr);
+		cli_print_safe(stderr, j->rel);
+		fprintf(stderr, ": %s\n", strerror(errno));
+		pthread_mutex_unlock(&t->term_lock);
+	}
+}
+
 /* Main thread: reports the downloads that ended. */
 static void reap(struct tg *t)
 {
@@ -543,6 +566,7 @@ static void reap(struct tg *t)
 		t->files_in_flight--;
 		t->slots_used -= j->slots;
 		if (j->st == HOIST_OK) {
+			set_mtime(t, j);
 			t->received++;
 			t->received_bytes += j->res.bytes;
 			t->refusals = 0;
@@ -596,7 +620,8 @@ static unsigned slots_for(const struct tg *t, uint64_t size)
 }
 
 /* Main thread: queues the download of key into DIR/rel. */
-static void start_file(struct tg *t, const char *rel, const char *key, uint64_t size)
+static void start_file(struct tg *t, const char *rel, const char *key, uint64_t size,
+		       int64_t mtime)
 {
 	struct tg_job *j = calloc(1, sizeof(*j));
 
@@ -608,6 +633,7 @@ static void start_file(struct tg *t, const char *rel, const char *key, uint64_t 
 	}
 	j->t = t;
 	j->size = size;
+	j->mtime = mtime;
 	j->slots = slots_for(t, size);
 	j->res = (struct hoist_result)HOIST_RESULT_INIT;
 	while (t->files_in_flight &&
@@ -706,7 +732,7 @@ static void one_entry(struct tg *t, const struct hoist_object_entry *e)
 		note_failure(t, rel, msg);
 		return;
 	}
-	start_file(t, rel, e->key, e->size);
+	start_file(t, rel, e->key, e->size, e->mtime);
 	return;
 refuse:
 	t->refused++;

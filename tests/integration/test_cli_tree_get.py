@@ -37,7 +37,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_cli_common import *  # noqa: E402,F403
-from osssign import Client  # noqa: E402
+from osssign import Client, xml_doc  # noqa: E402
+import calendar  # noqa: E402
 
 t = Tap()
 NOENV = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_PROFILE": ""}
@@ -131,6 +132,13 @@ with TempDir() as d, Ossemu(buckets=("bkt", "evil")) as srv:
     t.eq(d0.get("getobject"), 9 + 4, "one GET per small object, one per range of the big one (%r)" % d0)
     t.eq(d0.get("listobjects"), 1, "one listing")
 
+    # Each file's mtime is the object's LastModified (an independent listing).
+    r = Client(srv.url).request("GET", "bkt", None, query={"list-type": "2", "prefix": "t1/"})
+    lm = {c.findtext("Key"): calendar.timegm(time.strptime(c.findtext("LastModified")[:19], "%Y-%m-%dT%H:%M:%S"))
+          for c in xml_doc(r.body).findall("Contents")}
+    bad = [rel for rel in files if int(os.stat(os.path.join(dst, rel)).st_mtime) != lm.get("t1/" + rel)]
+    t.ok(r.status == 200 and not bad, "every file's mtime is its object's LastModified", bad[:3])
+
     # ---- --skip-existing: nothing fetched again
     s1 = ops(srv)
     p, per, summ = run(srv, "oss://bkt/t1/", dst, "--skip-existing")
@@ -145,14 +153,15 @@ with TempDir() as d, Ossemu(buckets=("bkt", "evil")) as srv:
     put(srv, "t1/a/b/y", b"new y")
     with open(os.path.join(dst, "d e+f"), "wb") as f:
         f.write(b"short")
+    os.utime(os.path.join(dst, "a-b"), (1000000000, 1000000000))
     s2 = ops(srv)
     p, per, summ = run(srv, "oss://bkt/t1/", dst, "--skip-existing")
     d2 = delta(s2, ops(srv))
     got, _ = tree_of(dst)
-    t.eq(sorted(x["file"] for x in per if x["action"] == "received"), ["a/b/y", "d e+f"],
-         "--skip-existing: only the replaced object and the changed local file are fetched")
+    t.eq(sorted(x["file"] for x in per if x["action"] == "received"), ["a-b", "a/b/y", "d e+f"],
+         "--skip-existing: only the replaced object, the resized and the older local file are fetched")
     t.ok(got["a/b/y"] == b"new y" and got["d e+f"] == files["d e+f"], "... and their bytes are the store's")
-    t.eq(d2.get("getobject"), 2, "... two GETs")
+    t.eq(d2.get("getobject"), 3, "... three GETs")
 
     # ---- filters on the relative key
     fdst = os.path.join(d, "filtered")
