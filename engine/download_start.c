@@ -27,7 +27,7 @@ static hoist_status check_options(const struct hoist_download_options *o, char *
 	size_t klen;
 
 	if (o->version < 1 || o->version > HOIST_DOWNLOAD_OPTIONS_VERSION) {
-		snprintf(err, errlen, "download options version %u, expected %u", o->version,
+		snprintf(err, errlen, "download options version %u, expected 1 to %u", o->version,
 			 HOIST_DOWNLOAD_OPTIONS_VERSION);
 		return HOIST_E_INVALID_ARG;
 	}
