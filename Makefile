@@ -87,7 +87,7 @@ CLI_OBJ    := $(call obj,$(CLI_SRC))
 # hoist-mpi (engine/mpi/), built when an MPI compiler wrapper is found.
 MPICC      ?= $(shell command -v mpicc 2>/dev/null)
 CLI_SHARED := $(call obj,engine/cli/args.c engine/cli/awsconfig.c engine/cli/creds.c engine/cli/output.c \
-              engine/cli/tree.c engine/cli/walk.c \
+              engine/cli/tree.c engine/cli/walk.c engine/cli/mime.c \
               engine/cli/progress.c)
 ifneq ($(MPICC),)
 MPI_BIN    := $(BUILD)/hoist-mpi

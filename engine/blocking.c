@@ -63,6 +63,10 @@ hoist_status blocking_run(struct ctx *ctx, const struct op_spec *spec,
 		for (i = 0; i < spec->nheaders; i++) {
 			rc |= request_header(r, spec->headers[i].name, spec->headers[i].value);
 		}
+		for (i = 0; i < sizeof(spec->keep) / sizeof(spec->keep[0]) &&
+			    i < REQ_MAX_EXTRA; i++) {
+			r->extra_headers[i] = spec->keep[i];
+		}
 		if (spec->body) {
 			r->body_kind = REQ_BODY_MEM;
 			r->mem = spec->body;

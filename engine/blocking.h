@@ -28,12 +28,14 @@ struct op_spec {
 	const char *method;
 	const char *bucket;
 	const char *key;
-	struct sign_kv query[6];
+	struct sign_kv query[8];
 	size_t nquery;
 	struct sign_kv headers[4];
 	size_t nheaders;
 	const char *body;          /* BORROWED; NULL: none */
 	size_t body_len;
+	const char *keep[4];       /* static: response headers to keep in the
+	                              request's extra[] (REQ_MAX_EXTRA) */
 };
 
 /* Sends spec until success or a final failure.  On HOIST_OK *out is the

@@ -51,6 +51,13 @@ static void md5_of(struct hoist_download *d);
 
 static void drop_paused(struct hoist_download *d)
 {
+	while (d->parked) {
+		struct dl_range *g = d->parked;
+
+		d->parked = g->next_paused;
+		g->next_paused = NULL;
+		g->parked = 0;
+	}
 	while (d->paused) {
 		struct dl_range *g = d->paused;
 
@@ -58,6 +65,67 @@ static void drop_paused(struct hoist_download *d)
 		g->next_paused = NULL;
 		g->paused = 0;
 		g->paused_req = NULL;
+	}
+}
+
+/* An ordered sink holds what arrived ahead of its write point, within
+ * the budget.  When the budget is full the ranges in flight pause, and if
+ * the range at the write point (the head) is not among them (it broke and
+ * backs off, or has not started) nothing can free a byte: every slot is
+ * held by a paused range waiting for the head.  Then one paused range is
+ * parked (its request dropped; what it received stays taken, it continues
+ * later from there) and the head is sent at once, backoff or not.  Parked
+ * ranges come back when the head is on the wire. */
+static void ordered_unblock(struct hoist_download *d)
+{
+	struct dl_range **pg, *g;
+	struct part *hp;
+
+	if (d->sink_kind != SINK_ORDERED || !d->pipe_ready || d->failing ||
+	    d->head >= d->pipe.nparts)
+		return;
+	hp = &d->pipe.parts[d->head];
+	if (hp->state == PART_SENDING || hp->state == PART_DONE) {
+		while (d->parked) {
+			g = d->parked;
+			d->parked = g->next_paused;
+			g->next_paused = NULL;
+			g->parked = 0;
+			part_pipe_wake(&d->pipe, &d->pipe.parts[g - d->ranges]);
+		}
+		return;
+	}
+	if (concurrency_may_start(d->pipe.cc)) {
+		/* A slot is free (a paused range broke off meanwhile) but
+		 * nothing finishes to run the scheduler: let the head go. */
+		if (hp->state == PART_READY) {
+			part_pipe_schedule(&d->pipe);
+		}
+		return;
+	}
+	if (!d->paused)
+		return;
+	for (pg = &d->paused; *pg; pg = &(*pg)->next_paused) {
+		if ((unsigned)(*pg - d->ranges) != d->head)
+			break;
+	}
+	if (!*pg)
+		return;
+	g = *pg;
+	*pg = g->next_paused;
+	g->paused = 0;
+	g->paused_req = NULL;
+	g->parked = 1;
+	g->next_paused = d->parked;
+	d->parked = g;
+	ctx_log(d->ctx, "%s: the output buffer is full and range %u (the next to write) is not in "
+		"flight: range %u parked, range %u sent now", d->spec.key, d->head + 1,
+		(unsigned)(g - d->ranges) + 1, d->head + 1);
+	part_pipe_park(&d->pipe, &d->pipe.parts[g - d->ranges]);
+	if (hp->state == PART_WAITING) {
+		part_pipe_wake(&d->pipe, hp);
+	} else {
+		part_pipe_schedule(&d->pipe);
 	}
 }
 
@@ -654,6 +722,7 @@ static void tick(struct loop_client *c, uint64_t now)
 	if (d->sink) {
 		sink_kick(d->sink);
 	}
+	ordered_unblock(d);
 	if (d->pipe_ready) {
 		part_pipe_tick(&d->pipe, now);
 	}

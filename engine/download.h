@@ -91,6 +91,7 @@ struct dl_range {
 	int bad;                   /* that answer is wrong: its bytes are dropped */
 	char bad_detail[192];
 	int paused;                /* its request returned CURL_WRITEFUNC_PAUSE */
+	int parked;                /* taken off the wire for the head (ordered) */
 	struct request *paused_req;
 	struct dl_range *next_paused;
 };
@@ -139,6 +140,7 @@ struct hoist_download {
 	struct md5_ctx md5;        /* obj.md5_check: the bytes of the one range */
 	unsigned head;             /* ordered sinks: first range not wholly taken */
 	struct dl_range *paused;   /* ranges waiting for a chunk */
+	struct dl_range *parked;   /* ordered: ranges parked so the head can go */
 	struct request *ctl;       /* the HEAD in flight */
 	unsigned ctl_attempts;
 	/* An expired session token: one resend of the HEAD once the refresh

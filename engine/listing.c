@@ -3,8 +3,10 @@
  *
  * A state machine over xml.h's (path, text) events, as response.c's
  * parsers are: the text of the elements it knows, by full path; every
- * other element (Owner, Type, RestoreInfo, CommonPrefixes...) costs
- * nothing.  Keys and the token are decoded only when the document says
+ * other element (Owner, Type, RestoreInfo...) costs nothing.  A listing
+ * asked with a delimiter also names CommonPrefixes: each becomes an entry
+ * flagged is_prefix, and the page is sorted so that they interleave with
+ * the keys in byte order (the servers send the two lists apart).  Keys and the token are decoded only when the document says
  * <EncodingType>url</EncodingType> (OSS and S3 encode only when asked and
  * say so), after the whole document parsed.
  *
@@ -77,6 +79,7 @@ struct page_ctx {
 	int in_contents;
 	int have_size;
 	int root_ok;
+	int prefixes;              /* a CommonPrefixes came: sort the page */
 	char *encoding;
 };
 
@@ -114,6 +117,27 @@ static int push_entry(struct page_ctx *c)
 	p->entries[p->count++] = c->cur;
 	memset(&c->cur, 0, sizeof(c->cur));
 	return 0;
+}
+
+/* A <CommonPrefixes><Prefix>: an entry of size 0 flagged is_prefix. */
+static int push_prefix(struct page_ctx *c, const char *text, size_t len)
+{
+	if (len == 0)
+		return 3;
+	entry_cleanup(&c->cur);
+	if (setdup(&c->cur.key, text, len))
+		return 2;
+	c->cur.pub.is_prefix = 1;
+	c->prefixes = 1;
+	c->have_size = 1;
+	return push_entry(c);
+}
+
+static int by_key(const void *a, const void *b)
+{
+	const struct listing_entry *x = a, *y = b;
+
+	return strcmp(x->key, y->key);
 }
 
 static int contents_field(struct page_ctx *c, const char *name, const char *text, size_t len)
@@ -171,6 +195,8 @@ static int page_cb(void *ud, enum xml_event ev, const char *path, const char *na
 		return setdup(&c->p->next_token, text, len) ? 2 : 0;
 	} else if (strcmp(path, "EncodingType") == 0) {
 		return setdup(&c->encoding, text, len) ? 2 : 0;
+	} else if (strcmp(path, "CommonPrefixes/Prefix") == 0) {
+		return push_prefix(c, text, len);
 	} else if (c->in_contents && strcmp(path, "Contents") == 0) {
 		c->in_contents = 0;
 		return push_entry(c);
@@ -229,6 +255,9 @@ int listing_parse_page(struct listing_page *p, const char *body, size_t len)
 		}
 	}
 	free(c.encoding);
+	if (rc == 0 && c.prefixes) {
+		qsort(p->entries, p->count, sizeof(*p->entries), by_key);
+	}
 	if (rc != 0) {
 		page_clear(p);
 		return -1;

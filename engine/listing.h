@@ -2,7 +2,9 @@
  * listing.h - the parser of one ListObjectsV2 page (private).
  *
  * Owns: ListBucketResult as OSS and S3 send it: the Contents entries
- * (Key, Size, LastModified, ETag, StorageClass), IsTruncated,
+ * (Key, Size, LastModified, ETag, StorageClass), the CommonPrefixes of a
+ * listing with a delimiter (entries flagged is_prefix, the page sorted so
+ * they stand in byte order among the keys), IsTruncated,
  * NextContinuationToken, and the decoding of keys and token when the
  * document says EncodingType url.  Through xml.h, so hostile input meets
  * the same limits as every other document.  objects.c pages with it.

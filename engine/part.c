@@ -691,6 +691,32 @@ void part_pipe_round_trip(struct part_pipe *pp, const struct request *r)
 	}
 }
 
+void part_pipe_park(struct part_pipe *pp, struct part *p)
+{
+	struct request *r = p->req;
+
+	if (p->state != PART_SENDING || !r)
+		return;
+	loop_remove(pp->loop, &r->xfer);
+	request_note(pp->stats, r);
+	concurrency_give(pp->cc);
+	request_free(r);
+	p->req = NULL;
+	pp->inflight--;
+	if (p->attempts > 0) {
+		p->attempts--; /* not a failure: the attempt did not count */
+	}
+	p->state = PART_WAITING;
+}
+
+void part_pipe_wake(struct part_pipe *pp, struct part *p)
+{
+	if (p->state != PART_WAITING || pp->stopped)
+		return;
+	loop_timer_cancel(pp->loop, &p->timer);
+	part_timer_fire(&p->timer);
+}
+
 uint64_t part_pipe_inflight_bytes(const struct part_pipe *pp)
 {
 	uint64_t sum = 0;

@@ -227,6 +227,15 @@ void part_pipe_mark_done(struct part_pipe *pp, struct part *p);
 /* p is another process's (a share's parts are a slice of the plan): never
  * hashed or sent, not counted as bytes moved. */
 void part_pipe_exclude(struct part_pipe *pp, struct part *p);
+/* Takes p's request (PART_SENDING) off the wire without counting a
+ * failure or an attempt, and leaves p waiting, with no timer, until
+ * part_pipe_wake: for an owner whose request waits on something only
+ * another part can release (a download's ordered sink waiting for its
+ * head range).  What p's request received is the owner's to keep. */
+void part_pipe_park(struct part_pipe *pp, struct part *p);
+/* A waiting part (backing off, or parked) goes to the front of the
+ * sends now (retries go first), and sending is scheduled. */
+void part_pipe_wake(struct part_pipe *pp, struct part *p);
 /* Bytes sent so far by parts in flight (progress). */
 uint64_t part_pipe_inflight_bytes(const struct part_pipe *pp);
 

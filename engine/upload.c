@@ -1116,6 +1116,7 @@ void upload_destroy(struct hoist_upload *u)
 	free(u->spec.bucket);
 	free(u->spec.key);
 	free(u->spec.content_type);
+	upload_req_object_headers_free(&u->spec);
 	free(u->spec.callback_b64);
 	free(u->spec.callback_var_b64);
 	hoist_result_cleanup(&u->res);

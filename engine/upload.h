@@ -66,6 +66,11 @@ struct upload_spec {
 	char *content_type;
 	char *callback_b64;        /* x-oss-callback value, NULL: none */
 	char *callback_var_b64;
+	/* Object options (metadata, storage class, encryption) as the
+	 * headers PutObject and Initiate carry: nobj_headers name/value
+	 * pairs, both OWNED. */
+	struct sign_kv *obj_headers;
+	size_t nobj_headers;
 	enum hoist_checksum checksum;
 	struct sums_spec sums;
 	unsigned jobs;             /* the most parts in flight */
@@ -197,6 +202,11 @@ struct request *upload_req_control(struct hoist_upload *u);
 struct request *upload_req_part(struct hoist_upload *u, struct part *p);
 /* The Complete body naming every part.  0 or -1 (ENOMEM). */
 int upload_req_complete_xml(struct hoist_upload *u, struct buf *b);
+/* The object options of o as s->obj_headers, in d's spelling.  0, or -1:
+ * err names a bad value (else out of memory). */
+int upload_req_object_headers(struct upload_spec *s, enum hoist_dialect d,
+			      const struct hoist_upload_options *o, char *err, size_t errlen);
+void upload_req_object_headers_free(struct upload_spec *s);
 
 /* -------------------------------------------------------------- stats.c */
 

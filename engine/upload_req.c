@@ -10,11 +10,16 @@
  * the part pipeline for UploadParts) sets what it owns and starts it.
  * Bodies are never copied: a Put or a part streams its range of the source
  * (request.c's read callback), a Complete sends the body upload.c built.
+ * The object options (metadata, storage class, encryption) are checked and
+ * spelled for the dialect once at start (upload_req_object_headers) and go
+ * on PutObject and Initiate only: they describe the object.
  *
- * Threading: the upload's loop thread.
+ * Threading: the upload's loop thread; upload_req_object_headers on the
+ * starting thread, before the upload is posted.
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "checksum.h"
@@ -29,6 +34,127 @@ static int add_common_object_headers(const struct hoist_upload *u, struct reques
 	if (u->spec.forbid_overwrite && nm->forbid_overwrite)
 		return request_header(r, nm->forbid_overwrite, "true");
 	return 0;
+}
+
+/* Metadata, storage class and encryption: what the object is stored
+ * with, so only on PutObject and InitiateMultipartUpload. */
+static int add_object_options(const struct hoist_upload *u, struct request *r)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < u->spec.nobj_headers; i++) {
+		rc |= request_header(r, u->spec.obj_headers[i].name, u->spec.obj_headers[i].value);
+	}
+	return rc;
+}
+
+static int meta_name_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		/* ASCII only, whatever the locale says a letter is. */
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_'))
+			return 0;
+	}
+	return 1;
+}
+
+static int value_ok(const char *s)
+{
+	for (; *s; s++) {
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			return 0;
+	}
+	return 1;
+}
+
+static int push_header(struct upload_spec *s, const char *prefix, const char *name,
+		       size_t nlen, const char *value)
+{
+	struct sign_kv *kv = &s->obj_headers[s->nobj_headers];
+	char *n = malloc(strlen(prefix) + nlen + 1);
+	char *v = strdup(value);
+
+	if (!n || !v) {
+		free(n);
+		free(v);
+		return -1;
+	}
+	memcpy(n, prefix, strlen(prefix));
+	memcpy(n + strlen(prefix), name, nlen);
+	n[strlen(prefix) + nlen] = '\0';
+	kv->name = n;
+	kv->value = v;
+	s->nobj_headers++;
+	return 0;
+}
+
+int upload_req_object_headers(struct upload_spec *s, enum hoist_dialect d,
+			      const struct hoist_upload_options *o, char *err, size_t errlen)
+{
+	int s3 = d == HOIST_DIALECT_S3;
+	const char *p = s3 ? "x-amz-" : "x-oss-";
+	char name[64];
+	size_t i;
+
+	err[0] = '\0';
+	s->obj_headers = calloc(o->nmetadata + 3, sizeof(*s->obj_headers));
+	if (!s->obj_headers)
+		return -1;
+	for (i = 0; i < o->nmetadata; i++) {
+		const char *m = o->metadata[i], *eq = m ? strchr(m, '=') : NULL;
+
+		if (!eq || !meta_name_ok(m, (size_t)(eq - m)) || !value_ok(eq + 1)) {
+			snprintf(err, errlen, "metadata %zu (\"%.40s\") is not NAME=VALUE with a name "
+				 "of letters, digits, '-' and '_' and a printable ASCII value", i + 1,
+				 m ? m : "");
+			return -1;
+		}
+		snprintf(name, sizeof(name), "%smeta-", p);
+		if (push_header(s, name, m, (size_t)(eq - m), eq + 1) < 0)
+			return -1;
+	}
+	if (o->storage_class) {
+		if (!value_ok(o->storage_class)) {
+			snprintf(err, errlen, "storage class \"%.40s\" is not printable ASCII",
+				 o->storage_class);
+			return -1;
+		}
+		if (push_header(s, p, "storage-class", 13, o->storage_class) < 0)
+			return -1;
+	}
+	if (o->sse != HOIST_SSE_NONE) {
+		const char *alg = o->sse == HOIST_SSE_AES256 ? "AES256" : s3 ? "aws:kms" : "KMS";
+
+		if (push_header(s, p, "server-side-encryption", 22, alg) < 0)
+			return -1;
+		if (o->sse_kms_key_id &&
+		    push_header(s, p, s3 ? "server-side-encryption-aws-kms-key-id"
+					 : "server-side-encryption-key-id",
+				s3 ? 37 : 29, o->sse_kms_key_id) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void upload_req_object_headers_free(struct upload_spec *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nobj_headers; i++) {
+		free((char *)s->obj_headers[i].name);
+		free((char *)s->obj_headers[i].value);
+	}
+	free(s->obj_headers);
+	s->obj_headers = NULL;
+	s->nobj_headers = 0;
 }
 
 static int add_callback_headers(const struct hoist_upload *u, struct request *r)
@@ -85,6 +211,7 @@ static struct request *build_put(struct hoist_upload *u)
 	rc |= request_header(r, "Content-Type", u->spec.content_type);
 	rc |= verify_add_headers(&u->spec.sums, r, &u->pipe.parts[0]);
 	rc |= add_common_object_headers(u, r);
+	rc |= add_object_options(u, r);
 	rc |= add_callback_headers(u, r);
 	source_body(u, r, &u->pipe.parts[0]);
 	r->upload_buffer = put_buffer(u, r->len);
@@ -111,6 +238,7 @@ static struct request *build_initiate(struct hoist_upload *u)
 	rc |= request_query(r, "uploads", NULL);
 	rc |= request_header(r, "Content-Type", u->spec.content_type);
 	rc |= add_common_object_headers(u, r);
+	rc |= add_object_options(u, r);
 	/* S3 accepts part checksums only in an upload created for them.
 	 * CRC64NVME exists only as a full-object checksum; CRC32C stays
 	 * composite (the default, and what RGW knows). */

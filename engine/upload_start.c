@@ -53,6 +53,9 @@ static hoist_status copy_options(struct hoist_upload_options *o,
 	case 4:
 		memcpy(o, in, offsetof(struct hoist_upload_options, on_done));
 		break;
+	case 5:
+		memcpy(o, in, offsetof(struct hoist_upload_options, metadata));
+		break;
 	case HOIST_UPLOAD_OPTIONS_VERSION:
 		*o = *in;
 		break;
@@ -113,6 +116,19 @@ static hoist_status check_options(const struct hoist_upload_options *o, char *er
 		snprintf(err, errlen, "a share needs an upload id and a first part (1-based)");
 		return HOIST_E_INVALID_ARG;
 	}
+	if ((unsigned)o->sse > HOIST_SSE_KMS || (o->sse_kms_key_id && o->sse != HOIST_SSE_KMS) ||
+	    (o->sse_kms_key_id && !*o->sse_kms_key_id)) {
+		snprintf(err, errlen, "sse_kms_key_id needs HOIST_SSE_KMS (and a key id)");
+		return HOIST_E_INVALID_ARG;
+	}
+	if (o->storage_class && !*o->storage_class) {
+		snprintf(err, errlen, "an empty storage class");
+		return HOIST_E_INVALID_ARG;
+	}
+	if (o->nmetadata && !o->metadata) {
+		snprintf(err, errlen, "metadata is NULL");
+		return HOIST_E_INVALID_ARG;
+	}
 	if (o->upload_id && (o->s3_checksum || o->callback_url)) {
 		snprintf(err, errlen, "a share cannot carry an S3 checksum or a callback "
 				      "(hoist.h, \"Shares\")");
@@ -153,8 +169,13 @@ static hoist_status fill_spec(struct hoist_upload *u, const struct hoist_engine 
 				return HOIST_E_NOMEM;
 		}
 	}
+	if (upload_req_object_headers(s, e->conf.dialect, o, err, errlen) < 0)
+		return err[0] ? HOIST_E_INVALID_ARG : HOIST_E_NOMEM;
 	s->checksum = o->checksum;
 	sums_spec_init(&s->sums, e->conf.dialect, o->checksum, o->s3_checksum);
+	/* S3 gives an SSE-KMS object ETags that are no MD5 (of the object or
+	 * of its parts); OSS's ETags stay MD5s under KMS. */
+	s->sums.etag_not_md5 = e->conf.dialect == HOIST_DIALECT_S3 && o->sse == HOIST_SSE_KMS;
 	s->complete_all = o->complete_all;
 	s->forbid_overwrite = o->forbid_overwrite;
 	s->no_resume = o->no_resume;

@@ -92,8 +92,8 @@ int verify_answer(const struct sums_spec *s, struct part *p, const struct reques
 		snprintf(detail, dlen, "server CRC64 %" PRIu64 ", ours %" PRIu64, r->resp_crc, p->crc);
 		return mismatch(f, HOIST_E_CHECKSUM);
 	}
-	if (s->want_md5 && p->have_md5 && (r->etag || !(how & VERIFY_ETAG_MAY_LACK)) &&
-	    !etag_equals_md5(r->etag, p->md5)) {
+	if (s->want_md5 && p->have_md5 && !s->etag_not_md5 &&
+	    (r->etag || !(how & VERIFY_ETAG_MAY_LACK)) && !etag_equals_md5(r->etag, p->md5)) {
 		hex_encode(ours, p->md5, 16, s->dialect != HOIST_DIALECT_S3);
 		snprintf(detail, dlen, "server ETag %.64s, our MD5 %s", r->etag ? r->etag : "(none)",
 			 ours);
@@ -141,7 +141,7 @@ void verify_combine(struct object_check *oc, const struct sums_spec *s, struct p
 	oc->crc = crc;
 	oc->crc_valid = crc_ok && s->want_crc;
 	oc->expected_etag[0] = '\0';
-	if (!md5_ok || !s->want_md5 || !multipart)
+	if (!md5_ok || !s->want_md5 || !multipart || s->etag_not_md5)
 		return;
 	md5s = malloc((size_t)nparts * 16);
 	if (!md5s)

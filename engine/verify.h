@@ -39,6 +39,10 @@ struct sums_spec {
 	 * out (crc_inline). */
 	int prepass;
 	int crc_inline;
+	/* The store's ETags are not MD5s (S3 with SSE-KMS): Content-MD5 is
+	 * still sent, and the store checks it (BadDigest), but no ETag is
+	 * compared with our MD5. */
+	int etag_not_md5;
 };
 
 /* The spec for a checksum mode. */

@@ -369,6 +369,13 @@ enum hoist_io {
 	HOIST_IO_MMAP = 1
 };
 
+/* Server-side encryption asked for an object (upload options version 6). */
+enum hoist_sse {
+	HOIST_SSE_NONE = 0,        /* the bucket's default */
+	HOIST_SSE_AES256 = 1,      /* store-managed keys (OSS AES256, S3 SSE-S3) */
+	HOIST_SSE_KMS = 2          /* KMS (OSS KMS, S3 aws:kms), sse_kms_key_id or the default key */
+};
+
 /* How many of `jobs` parts are in flight. */
 enum hoist_concurrency {
 	/* Like TCP slow start, counted in streams: start at min(jobs, 8)
@@ -443,9 +450,9 @@ typedef void (*hoist_done_fn)(hoist_status status, void *userdata);
 /* Version 2 appended concurrency and s3_checksum; a caller built against
  * version 1 (the struct without them) keeps working: its version field
  * says how much of the struct the engine may read. */
-#define HOIST_UPLOAD_OPTIONS_VERSION 5
+#define HOIST_UPLOAD_OPTIONS_VERSION 6
 struct hoist_upload_options {
-	unsigned version;          /* HOIST_UPLOAD_OPTIONS_VERSION (1 to 5) */
+	unsigned version;          /* HOIST_UPLOAD_OPTIONS_VERSION (1 to 6) */
 	const char *bucket;        /* required */
 	const char *key;           /* required, 1..1023 bytes of UTF-8 */
 	uint64_t part_size;        /* 0: 8 MiB; grown to keep <= 10000 parts,
@@ -493,6 +500,18 @@ struct hoist_upload_options {
 	unsigned part_count;
 	/* ---- version 5: many uploads at once (hoist cp -r) */
 	hoist_done_fn on_done;     /* NULL: none; userdata is passed to it */
+	/* ---- version 6: object options, sent with PutObject or
+	 * InitiateMultipartUpload (not by a share: see "Shares") */
+	/* User metadata: nmetadata "NAME=VALUE" strings (COPIED), sent as
+	 * x-oss-meta-NAME (S3: x-amz-meta-NAME).  NAME: ASCII letters, digits,
+	 * '-' and '_'; VALUE: printable ASCII (HOIST_E_INVALID_ARG otherwise). */
+	const char *const *metadata;
+	size_t nmetadata;
+	/* x-oss-storage-class / x-amz-storage-class as given ("IA",
+	 * "Archive", "STANDARD_IA" ...); NULL: the bucket's default. */
+	const char *storage_class;
+	enum hoist_sse sse;        /* default HOIST_SSE_NONE */
+	const char *sse_kms_key_id; /* with HOIST_SSE_KMS only; NULL: the default key */
 };
 #ifdef __cplusplus
 #define HOIST_UPLOAD_OPTIONS_INIT { HOIST_UPLOAD_OPTIONS_VERSION }
@@ -886,13 +905,17 @@ HOIST_EXTERN hoist_status hoist_plan_parts(uint64_t size, uint64_t requested,
  * thread.
  */
 
-#define HOIST_LIST_OPTIONS_VERSION 1
+#define HOIST_LIST_OPTIONS_VERSION 2
 struct hoist_list_options {
 	unsigned version;          /* HOIST_LIST_OPTIONS_VERSION */
 	const char *bucket;        /* required */
 	const char *prefix;        /* NULL or "": every key */
 	const char *start_after;   /* NULL: from the first key */
 	unsigned page_size;        /* keys per ListObjectsV2 page; 0: 1000 (the most) */
+	/* Version 2. */
+	const char *delimiter;     /* NULL or "": none (every key under prefix); "/":
+	                              one level, the deeper keys rolled up into
+	                              entries with is_prefix set */
 };
 #ifdef __cplusplus
 #define HOIST_LIST_OPTIONS_INIT { HOIST_LIST_OPTIONS_VERSION }
@@ -910,6 +933,8 @@ struct hoist_object_entry {
 	const char *last_modified; /* as the server wrote it */
 	const char *etag;          /* with its quotes, as sent; "" when absent */
 	const char *storage_class; /* "" when absent */
+	int is_prefix;             /* 1: a common prefix (a listing with a delimiter):
+	                              key ends in the delimiter, size 0, no ETag */
 };
 
 struct hoist_object_lister;
@@ -938,6 +963,64 @@ HOIST_EXTERN void hoist_object_lister_free(struct hoist_object_lister *lister);
 HOIST_EXTERN hoist_status hoist_head_object(struct hoist_engine *engine, const char *bucket,
 					    const char *key, struct hoist_result *result);
 
+/* What a HEAD says of one object, for hoist_stat_object.  The caller
+ * sets version (HOIST_OBJECT_INFO_INIT); the library fills the fields of
+ * that version.  Strings are OWNED by the struct (NULL when the server
+ * sent none): release with hoist_object_info_cleanup. */
+#define HOIST_OBJECT_INFO_VERSION 1
+struct hoist_object_info {
+	unsigned version;          /* HOIST_OBJECT_INFO_VERSION */
+	uint64_t size;
+	char *etag;                /* with its quotes */
+	uint64_t crc64;            /* x-oss-hash-crc64ecma (OSS; S3 sends none) */
+	int crc64_valid;
+	char *content_type;
+	char *last_modified;       /* as sent: "Thu, 03 Dec 2026 07:34:33 GMT" */
+	char *storage_class;       /* NULL: not said (S3 omits STANDARD) */
+	char *version_id;          /* versioned buckets only */
+};
+#ifdef __cplusplus
+#define HOIST_OBJECT_INFO_INIT { HOIST_OBJECT_INFO_VERSION }
+#else
+#define HOIST_OBJECT_INFO_INIT { .version = HOIST_OBJECT_INFO_VERSION }
+#endif
+
+/* HEAD of one object into *info (which it cleans first).  A missing
+ * object is HOIST_E_NOT_FOUND.  Blocking, as hoist_head_object. */
+HOIST_EXTERN hoist_status hoist_stat_object(struct hoist_engine *engine, const char *bucket,
+					    const char *key, struct hoist_object_info *info,
+					    struct hoist_result *result);
+HOIST_EXTERN void hoist_object_info_cleanup(struct hoist_object_info *info);
+
+/* Deleting many objects: DeleteMultipleObjects (POST ?delete, quiet mode,
+ * Content-MD5), batch keys a request.  A key that does not exist counts as
+ * deleted (OSS and S3 say so). */
+#define HOIST_DELETE_OPTIONS_VERSION 1
+struct hoist_delete_options {
+	unsigned version;          /* HOIST_DELETE_OPTIONS_VERSION */
+	const char *bucket;        /* required */
+	const char *const *keys;   /* BORROWED for the call; count of them */
+	size_t count;
+	hoist_status *key_status;  /* NULL, or count statuses the call writes:
+	                              HOIST_OK deleted, else why not */
+	unsigned batch;            /* keys per request; 0: 1000 (the most) */
+};
+#ifdef __cplusplus
+#define HOIST_DELETE_OPTIONS_INIT { HOIST_DELETE_OPTIONS_VERSION }
+#else
+#define HOIST_DELETE_OPTIONS_INIT { .version = HOIST_DELETE_OPTIONS_VERSION }
+#endif
+
+/* Deletes opts->keys, in batches, on the caller's thread.  HOIST_OK when
+ * every key is gone.  Otherwise the status of the first key that was not
+ * deleted, result->key naming it and result->error_code / message the
+ * server's reason; *deleted (if non-NULL) counts the keys that were.  A
+ * request that fails as a whole (auth, network after retries) stops the
+ * call: its keys and the later ones get its status. */
+HOIST_EXTERN hoist_status hoist_delete_objects(struct hoist_engine *engine,
+					       const struct hoist_delete_options *opts,
+					       size_t *deleted, struct hoist_result *result);
+
 /* -------------------------------------------------------------- versions
  *
  * What each version of a versioned struct added.  A caller sets `version`
@@ -955,13 +1038,19 @@ HOIST_EXTERN hoist_status hoist_head_object(struct hoist_engine *engine, const c
  *                           3        expected_size, memory_limit
  *                           4        upload_id, first_part, part_count
  *                           5        on_done
+ *                           6        metadata, nmetadata, storage_class, sse,
+ *                                    sse_kms_key_id
  *   hoist_result            1        version .. message
  *   hoist_download_options  1        version .. userdata
  *                           2        no_sync
  *   hoist_list_options      1        bucket .. page_size
+ *                           2        delimiter
+ *   hoist_object_info       1        version .. version_id
+ *   hoist_delete_options    1        version .. batch
  *
  * Structs the library fills and hands out by pointer (hoist_part_info,
- * hoist_part_entry, hoist_upload_entry) carry no version: fields are only
+ * hoist_part_entry, hoist_upload_entry, hoist_object_entry: is_prefix was
+ * appended) carry no version: fields are only
  * appended, and a caller built earlier simply does not read the new ones.
  */
 

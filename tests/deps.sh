@@ -13,7 +13,9 @@ say() { [ "$quiet" = --quiet ] || echo "deps: $*"; }
 # the CLI's --json).
 # Tests: cmocka, python3 with boto3/crcmod, curl, node+npm for ali-oss,
 # clang for libFuzzer, abigail-tools for the ABI check, strace (a test counts
-# what hoist opens).  Peers and bench: awscrt, awscli, rclone, iperf3, gnuplot.
+# what hoist opens), media-types (/etc/mime.types, which --content-type
+# guesses from) and Open MPI (hoist-mpi).  Peers and bench: awscrt, awscli,
+# rclone, iperf3, gnuplot.
 # A real S3 server for the S3 tests: single-node Ceph RGW (tests/rgw/).
 DEB="build-essential pkg-config libcurl4-openssl-dev libssl-dev libisal-dev
 libhwloc-dev libexpat1-dev libmicrohttpd-dev libjansson-dev libcmocka-dev
@@ -21,7 +23,7 @@ python3 python3-boto3 python3-crcmod curl ca-certificates openssl
 clang libclang-rt-14-dev
 nodejs npm python3-awscrt awscli rclone iperf3 gnuplot-nox procps time
 ceph-mon ceph-osd radosgw ceph-common uuid-runtime abigail-tools strace
-openmpi-bin libopenmpi-dev"
+openmpi-bin libopenmpi-dev media-types"
 [ -n "${HOIST_DEPS_EXTRA:-}" ] && DEB="$DEB $HOIST_DEPS_EXTRA"
 
 missing=""

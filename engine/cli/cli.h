@@ -194,6 +194,10 @@ int cli_download(const struct cli_download_args *a);
 int cli_abort(int argc, char **argv);
 int cli_ls_uploads(int argc, char **argv);
 int cli_ls_parts(int argc, char **argv);
+/* objcmd.c: hoist ls, hoist stat, hoist rm. */
+int cli_ls(int argc, char **argv);
+int cli_stat(int argc, char **argv);
+int cli_rm(int argc, char **argv);
 
 /* Help texts (main.c); each ends with a newline. */
 extern const char cli_help_common[];
@@ -250,6 +254,12 @@ void cli_progress_update(uint64_t increment, uint64_t transferred,
 void cli_progress_clear(struct cli_progress *p);
 /* Draws the final state and ends the line (ok: the upload succeeded). */
 void cli_progress_finish(struct cli_progress *p, int ok);
+
+/* -------------------------------------------------------------- mime.c */
+
+/* The Content-Type /etc/mime.types gives path's extension, or NULL (no
+ * extension, unknown, or no table).  Static storage; any thread. */
+const char *cli_guess_content_type(const char *path);
 
 /* -------------------------------------------------------------- tree.c */
 

@@ -33,6 +33,10 @@ enum cp_opt {
 	OPT_COMPLETE_ALL,
 	OPT_FORBID_OVERWRITE,
 	OPT_CONTENT_TYPE,
+	OPT_META,
+	OPT_STORAGE_CLASS,
+	OPT_SSE,
+	OPT_SSE_KMS_KEY_ID,
 	OPT_CALLBACK_URL,
 	OPT_CALLBACK_BODY,
 	OPT_CALLBACK_HOST,
@@ -59,6 +63,10 @@ static const struct option cp_options[] = {
 	{ "complete-all", no_argument, NULL, OPT_COMPLETE_ALL },
 	{ "forbid-overwrite", no_argument, NULL, OPT_FORBID_OVERWRITE },
 	{ "content-type", required_argument, NULL, OPT_CONTENT_TYPE },
+	{ "meta", required_argument, NULL, OPT_META },
+	{ "storage-class", required_argument, NULL, OPT_STORAGE_CLASS },
+	{ "sse", required_argument, NULL, OPT_SSE },
+	{ "sse-kms-key-id", required_argument, NULL, OPT_SSE_KMS_KEY_ID },
 	{ "callback-url", required_argument, NULL, OPT_CALLBACK_URL },
 	{ "callback-body", required_argument, NULL, OPT_CALLBACK_BODY },
 	{ "callback-host", required_argument, NULL, OPT_CALLBACK_HOST },
@@ -106,7 +114,14 @@ static const char cp_help[] =
 	"  --io pread|mmap       how parts are read from FILE (default pread)\n"
 	"  --complete-all        complete with x-oss-complete-all: yes (OSS)\n"
 	"  --forbid-overwrite    fail if the object exists (OSS)\n"
-	"  --content-type TYPE   default application/octet-stream\n"
+	"  --content-type TYPE   default: from the file's extension (/etc/mime.types),\n"
+	"                        else application/octet-stream\n"
+	"  --meta NAME=VALUE     user metadata (x-oss-meta-NAME, S3 x-amz-meta-NAME);\n"
+	"                        repeatable\n"
+	"  --storage-class CLASS Standard, IA, Archive, ColdArchive ... (S3: STANDARD,\n"
+	"                        STANDARD_IA, GLACIER ...), as the store spells them\n"
+	"  --sse AES256|KMS      server-side encryption (S3: SSE-S3 or aws:kms)\n"
+	"  --sse-kms-key-id ID   the KMS key of --sse KMS (default: the store's)\n"
 	"  --callback-url URL    OSS upload callback; with --callback-body TEMPLATE,\n"
 	"                        --callback-host HOST, --callback-body-type TYPE and\n"
 	"                        --callback-var x:name=value (repeatable)\n"
@@ -293,6 +308,8 @@ struct cp_args {
 	struct hoist_upload_options uo;
 	const char **vars;         /* --callback-var values, BORROWED from argv */
 	size_t nvars;
+	const char **meta;         /* --meta values, BORROWED from argv */
+	size_t nmeta;
 	const char *file;
 	const char *url_text;
 	uint64_t memory_limit;     /* --memory-limit, 0: the engine's default */
@@ -408,6 +425,29 @@ static int cp_parse(struct cp_args *a, int argc, char **argv)
 			break;
 		case OPT_CONTENT_TYPE:
 			a->uo.content_type = optarg;
+			break;
+		case OPT_META:
+			if (!strchr(optarg, '=')) {
+				cli_usage_error("cp", "--meta '%s': expected NAME=VALUE", optarg);
+				return -1;
+			}
+			a->meta[a->nmeta++] = optarg;
+			break;
+		case OPT_STORAGE_CLASS:
+			a->uo.storage_class = optarg;
+			break;
+		case OPT_SSE:
+			if (strcasecmp(optarg, "AES256") == 0) {
+				a->uo.sse = HOIST_SSE_AES256;
+			} else if (strcasecmp(optarg, "KMS") == 0 || strcmp(optarg, "aws:kms") == 0) {
+				a->uo.sse = HOIST_SSE_KMS;
+			} else {
+				cli_usage_error("cp", "--sse '%s': expected AES256 or KMS", optarg);
+				return -1;
+			}
+			break;
+		case OPT_SSE_KMS_KEY_ID:
+			a->uo.sse_kms_key_id = optarg;
 			break;
 		case OPT_CALLBACK_URL:
 			a->uo.callback_url = optarg;
@@ -673,10 +713,23 @@ static int cp_download(struct cp_args *a, char **argv)
 	struct cli_download_args da;
 	const struct hoist_upload_options *u = &a->uo;
 
+	const char *bad = u->callback_url ? "--callback-url"
+			  : u->complete_all ? "--complete-all"
+			  : u->forbid_overwrite ? "--forbid-overwrite"
+			  : u->content_type ? "--content-type"
+			  : u->s3_checksum ? "--s3-checksum"
+			  : u->io ? "--io"
+			  : u->expected_size ? "--expected-size"
+			  : u->checkpoint_dir ? "--checkpoint-dir (a download's journal is beside FILE)"
+			  : a->nmeta ? "--meta"
+			  : u->storage_class ? "--storage-class"
+			  : u->sse ? "--sse"
+			  : u->sse_kms_key_id ? "--sse-kms-key-id"
+			  : NULL;
+
 	(void)argv;
-	if (u->callback_url || u->complete_all || u->forbid_overwrite || u->content_type ||
-	    u->s3_checksum || u->io || u->expected_size || u->checkpoint_dir) {
-		cli_usage_error("cp", "an upload option was given to a download (hoist cp URL FILE)");
+	if (bad) {
+		cli_usage_error("cp", "%s is for uploads, not downloads (hoist cp URL FILE)", bad);
 		return CLI_EXIT_USAGE;
 	}
 	memset(&da, 0, sizeof(da));
@@ -724,8 +777,9 @@ int cli_cp(int argc, char **argv)
 	size_t i;
 
 	a.vars = calloc((size_t)argc, sizeof(*a.vars));
+	a.meta = calloc((size_t)argc, sizeof(*a.meta));
 	a.tree.filters = calloc((size_t)argc, sizeof(*a.tree.filters));
-	if (!a.vars || !a.tree.filters) {
+	if (!a.vars || !a.meta || !a.tree.filters) {
 		fputs("hoist: out of memory\n", stderr);
 		return CLI_EXIT_TRANSFER;
 	}
@@ -759,6 +813,8 @@ int cli_cp(int argc, char **argv)
 		a.uo.bucket = url.bucket;
 		a.uo.callback_vars = a.vars;
 		a.uo.ncallback_vars = a.nvars;
+		a.uo.metadata = a.meta;
+		a.uo.nmetadata = a.nmeta;
 		rc = cli_tree_upload(&a.tree, &a.common, &eo, &a.uo, a.file, &url);
 		goto out;
 	}
@@ -779,6 +835,11 @@ int cli_cp(int argc, char **argv)
 	a.uo.key = key;
 	a.uo.callback_vars = a.vars;
 	a.uo.ncallback_vars = a.nvars;
+	a.uo.metadata = a.meta;
+	a.uo.nmetadata = a.nmeta;
+	if (!a.uo.content_type && strcmp(a.file, "-") != 0) {
+		a.uo.content_type = cli_guess_content_type(a.file);
+	}
 
 	st.json = a.common.json;
 	st.print_parts = a.common.verbose && !a.common.json;
@@ -880,6 +941,7 @@ out:
 	}
 	cli_common_cleanup(&a.common);
 	free(a.vars);
+	free(a.meta);
 	free(a.tree.filters);
 	return rc;
 }

@@ -62,6 +62,9 @@ static const char main_help[] =
 	"  abort oss://BUCKET/KEY --upload-id ID   abort a multipart upload\n"
 	"  ls-uploads oss://BUCKET[/PREFIX]        list multipart uploads in progress\n"
 	"  ls-parts oss://BUCKET/KEY --upload-id ID  list an upload's parts\n"
+	"  ls oss://BUCKET[/PREFIX]       list objects (one level; -r: all)\n"
+	"  stat oss://BUCKET/KEY          size, ETag, CRC64, type, mtime of an object\n"
+	"  rm oss://BUCKET/KEY            delete an object (-r PREFIX/: every one under it)\n"
 	"\n"
 	"  hoist COMMAND --help   options of a command\n"
 	"  hoist --version        versions of hoist and its library\n"
@@ -82,7 +85,8 @@ static const char main_help[] =
 	"       (nothing was completed), the object during a download (FILE\n"
 	"       untouched)\n"
 	"  7    cp -r: some files failed or keys were refused (each reported); the\n"
-	"       others were copied\n"
+	"       others were copied; rm -r: some keys were refused (each reported);\n"
+	"       the others deleted\n"
 	"  130  cancelled (Ctrl-C or SIGTERM); the upload is kept for resume\n"
 	"       unless --no-resume\n";
 
@@ -96,6 +100,9 @@ int main(int argc, char **argv)
 		{ "abort", cli_abort },
 		{ "ls-uploads", cli_ls_uploads },
 		{ "ls-parts", cli_ls_parts },
+		{ "ls", cli_ls },
+		{ "stat", cli_stat },
+		{ "rm", cli_rm },
 	};
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 	size_t i;

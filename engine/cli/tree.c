@@ -633,6 +633,9 @@ static void start_file(struct tree *t, const char *rel, const char *key, uint64_
 	path[strlen(t->root)] = '/';
 	memcpy(path + strlen(t->root) + 1, rel, strlen(rel) + 1);
 	o.key = j->key;
+	if (!o.content_type) {
+		o.content_type = cli_guess_content_type(rel);
+	}
 	o.jobs = j->slots;
 	o.progress = cb_progress;
 	o.on_part = NULL;

@@ -252,7 +252,7 @@ with TempDir() as d:
     # The man page documents every option the help lists.
     man = open(os.path.join(TOP, "engine", "cli", "hoist.1")).read().replace("\\-", "-")
     opts = set()
-    for cmd in ([], ["cp"], ["abort"], ["ls-uploads"], ["ls-parts"]):
+    for cmd in ([], ["cp"], ["abort"], ["ls-uploads"], ["ls-parts"], ["ls"], ["stat"], ["rm"]):
         h = run([hoist_bin, *cmd, "--help"])
         opts |= set(re.findall(r"(?<![\w-])(--[a-z0-9][a-z0-9-]*)", h.stdout + h.stderr))
     undocumented = sorted(o for o in opts if not re.search(r"(?<![\w-])" + o + r"(?![\w-])", man))

@@ -37,9 +37,13 @@ static void test_oss_page(void **state)
 		"<Size>0</Size></Contents>\n"
 		"<CommonPrefixes><Prefix>t%2Fz%2F</Prefix></CommonPrefixes>\n"
 		"</ListBucketResult>")), 0);
-	assert_int_equal(p.count, 2);
+	assert_int_equal(p.count, 3);
 	assert_true(p.truncated);
 	assert_string_equal(p.next_token, "tok+1");
+	/* The common prefix, decoded, after the keys it sorts after. */
+	assert_string_equal(p.entries[2].pub.key, "t/z/");
+	assert_true(p.entries[2].pub.is_prefix);
+	assert_false(p.entries[0].pub.is_prefix);
 	assert_string_equal(p.entries[0].pub.key, "t/a-b");
 	assert_int_equal(p.entries[0].pub.size, 4);
 	assert_string_equal(p.entries[0].pub.etag, "\"5B3F\"");
@@ -60,6 +64,39 @@ static void test_oss_page(void **state)
 	/* No EncodingType: the key is taken as sent, '%41' stays. */
 	assert_string_equal(p.entries[0].pub.key, "t/%41");
 	assert_true(p.entries[0].pub.size == UINT64_MAX);
+	listing_page_cleanup(&p);
+}
+
+/* Servers send the CommonPrefixes after every Contents; the page is in
+ * byte order of keys and prefixes together ("a-b" < "a/" < "a0" < "b/"). */
+static void test_prefixes_sorted_in(void **state)
+{
+	struct listing_page p;
+	static const char *const want[] = { "a b", "a-b", "a/", "a0", "b/", "c" };
+	size_t i;
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(listing_parse_page(&p, S(
+		"<ListBucketResult><IsTruncated>false</IsTruncated>"
+		"<Contents><Key>a b</Key><Size>1</Size></Contents>"
+		"<Contents><Key>a-b</Key><Size>2</Size></Contents>"
+		"<Contents><Key>a0</Key><Size>3</Size></Contents>"
+		"<Contents><Key>c</Key><Size>4</Size></Contents>"
+		"<CommonPrefixes><Prefix>a/</Prefix></CommonPrefixes>"
+		"<CommonPrefixes><Prefix>b/</Prefix></CommonPrefixes>"
+		"</ListBucketResult>")), 0);
+	assert_int_equal(p.count, 6);
+	for (i = 0; i < 6; i++) {
+		assert_string_equal(p.entries[i].pub.key, want[i]);
+		assert_int_equal(p.entries[i].pub.is_prefix, want[i][strlen(want[i]) - 1] == '/');
+	}
+	assert_int_equal(p.entries[1].pub.size, 2);
+	assert_int_equal(p.entries[2].pub.size, 0);
+	/* An empty Prefix is no prefix at all: the page is refused. */
+	assert_int_equal(listing_parse_page(&p, S(
+		"<ListBucketResult><CommonPrefixes><Prefix></Prefix></CommonPrefixes>"
+		"</ListBucketResult>")), -1);
 	listing_page_cleanup(&p);
 }
 
@@ -143,6 +180,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_oss_page),
+		cmocka_unit_test(test_prefixes_sorted_in),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_many_entries),
 		cmocka_unit_test(test_time),
