@@ -26,8 +26,8 @@ static hoist_status check_options(const struct hoist_download_options *o, char *
 {
 	size_t klen;
 
-	if (o->version != HOIST_DOWNLOAD_OPTIONS_VERSION) {
-		snprintf(err, errlen, "download options version %u, expected %u", o->version,
+	if (o->version < 1 || o->version > HOIST_DOWNLOAD_OPTIONS_VERSION) {
+		snprintf(err, errlen, "download options version %u, expected 1 to %u", o->version,
 			 HOIST_DOWNLOAD_OPTIONS_VERSION);
 		return HOIST_E_INVALID_ARG;
 	}
@@ -164,6 +164,7 @@ static hoist_status start_with(struct hoist_download **out, struct hoist_engine 
 		sc->share = &d->share;
 		sc->resume = !o->no_resume;
 		sc->restart = o->restart;
+		sc->no_sync = o->version >= 2 && o->no_sync;
 		sc->notify = download_sink_notify;
 		sc->owner = d;
 		d->sink_kind = sc->kind;

@@ -703,7 +703,8 @@ hoist_status sink_commit(struct sink *s, char *err, size_t errlen)
 		}
 		return HOIST_OK;
 	}
-	if (fsync(s->fd) < 0 && errno != EINVAL && errno != EROFS) {
+	if (!(s->conf.no_sync && s->conf.kind == SINK_PATH) && fsync(s->fd) < 0 &&
+	    errno != EINVAL && errno != EROFS) {
 		/* EINVAL: a descriptor that cannot sync (a pipe, /dev/null). */
 		e = errno;
 		what = "fsync";
@@ -726,7 +727,7 @@ hoist_status sink_commit(struct sink *s, char *err, size_t errlen)
 				dljournal_free(s->journal);
 				s->journal = NULL;
 			}
-			e = -sync_dir_of(s->path);
+			e = s->conf.no_sync ? 0 : -sync_dir_of(s->path);
 			if (e) {
 				what = "fsync the directory of";
 			}

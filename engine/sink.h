@@ -84,6 +84,7 @@ struct sink_conf {
 	struct budget_share *share; /* ordered: chunks reserved here (BORROWED) */
 	int resume;                /* SINK_PATH: keep a journal, reuse one found */
 	int restart;               /* drop what an earlier run left */
+	int no_sync;               /* SINK_PATH: commit renames without fsyncs */
 	void (*notify)(void *owner); /* writer thread: chunks back, or an error */
 	void *owner;
 };

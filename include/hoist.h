@@ -678,7 +678,7 @@ HOIST_EXTERN hoist_status hoist_upload_file(struct hoist_engine *engine,
  * fails with HOIST_E_IO). */
 typedef int (*hoist_write_fn)(const void *buf, size_t len, void *userdata);
 
-#define HOIST_DOWNLOAD_OPTIONS_VERSION 1
+#define HOIST_DOWNLOAD_OPTIONS_VERSION 2
 struct hoist_download_options {
 	unsigned version;          /* HOIST_DOWNLOAD_OPTIONS_VERSION */
 	const char *bucket;        /* required */
@@ -717,6 +717,12 @@ struct hoist_download_options {
 	hoist_progress_fn progress; /* as for uploads; "parts" are ranges */
 	hoist_part_fn on_part;     /* once per finished range */
 	void *userdata;            /* BORROWED until the download is freed */
+	/* Version 2.  1: a file target is renamed into place without the
+	 * fsync of the file and of its directory (the bytes are still
+	 * verified first), for a caller that makes many files durable at
+	 * once (cp -r: one syncfs at the end).  0 (default): durable on
+	 * return from hoist_download_wait. */
+	int no_sync;
 };
 #ifdef __cplusplus
 #define HOIST_DOWNLOAD_OPTIONS_INIT { HOIST_DOWNLOAD_OPTIONS_VERSION }
@@ -1036,6 +1042,7 @@ HOIST_EXTERN hoist_status hoist_delete_objects(struct hoist_engine *engine,
  *                                    sse_kms_key_id
  *   hoist_result            1        version .. message
  *   hoist_download_options  1        version .. userdata
+ *                           2        no_sync
  *   hoist_list_options      1        bucket .. page_size
  *                           2        delimiter
  *   hoist_object_info       1        version .. version_id

@@ -10,7 +10,8 @@
  * (the upload, and the command line of a download), download.c (the download),
  * housekeeping.c (abort, ls-uploads, ls-parts), output.c (result printing,
  * JSON), progress.c (the progress bar), tree.c (cp -r: filters, listing
- * merge, many uploads on one engine) and walk.c (its walk, walk.h).
+ * merge, many uploads on one engine), walk.c (its walk, walk.h) and
+ * tree_get.c (cp -r URL DIR: many downloads on one engine).
  * Threading: everything runs on the main thread, except the progress and
  * per-part callbacks, which the engine calls from its own threads one at a
  * time per upload (see hoist.h).  engine/mpi/ (hoist-mpi) reuses args.c,
@@ -302,5 +303,15 @@ int cli_tree_upload(const struct cli_tree_opts *opts, const struct cli_common *c
 		    struct hoist_engine_options *eo, const struct hoist_upload_options *uo,
 		    const char *dir, const struct cli_url *url);
 extern const char cli_tree_help[];
+
+/* ---------------------------------------------------------- tree_get.c */
+
+/* Downloads every object under url's prefix into dir (cp -r URL DIR);
+ * dlo carries the per-file options (bucket set; key, jobs and callbacks
+ * are the tree's).  Returns the exit code. */
+int cli_tree_download(const struct cli_tree_opts *opts, const struct cli_common *common,
+		      struct hoist_engine_options *eo, const struct hoist_download_options *dlo,
+		      const struct cli_url *url, const char *dir);
+extern const char cli_tree_get_help[];
 
 #endif

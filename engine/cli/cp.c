@@ -91,6 +91,7 @@ static const char cp_help[] =
 	"       hoist cp FILE s3://BUCKET/KEY [options]\n"
 	"       hoist cp oss://BUCKET/KEY FILE|DIR|- [options]   (download; see below)\n"
 	"       hoist cp -r DIR oss://BUCKET/PREFIX/ [options]   (s3:// too)\n"
+	"       hoist cp -r oss://BUCKET/PREFIX/ DIR [options]   (tree download)\n"
 	"\n"
 	"Uploads FILE (or '-': standard input, whatever it is: a pipe, a socket,\n"
 	"a terminal or a file) as one object, in parallel parts when it is larger\n"
@@ -365,6 +366,7 @@ static int cp_parse(struct cp_args *a, int argc, char **argv)
 		if (c == OPT_HELP) {
 			fputs(cp_help, stdout);
 			fputs(cli_tree_help, stdout);
+			fputs(cli_tree_get_help, stdout);
 			fputs(cli_help_common, stdout);
 			ret = 1;
 			goto out;
@@ -674,6 +676,36 @@ static int early_failure(int json, hoist_status s, char *message)
 
 /* ---------------------------------------------------------------- cp */
 
+/* `hoist cp -r URL DIR`: tree_get.c, with the per-file options of da. */
+static int cp_tree_download(struct cp_args *a, struct cli_download_args *da)
+{
+	struct hoist_engine_options eo = HOIST_ENGINE_OPTIONS_INIT;
+	struct cli_url url;
+	int rc = CLI_EXIT_USAGE;
+
+	if (da->opts.expected_size_set || da->opts.expected_crc64_set || da->opts.version_id) {
+		cli_usage_error("cp", "--expect-size, --expect-crc64 and --version-id name one object, not a tree");
+		return rc;
+	}
+	if (strcmp(da->dest, "-") == 0) {
+		cli_usage_error("cp", "-r needs a directory to download into, not standard output");
+		return rc;
+	}
+	if (a->tree.follow_symlinks || a->tree.checksum_compare) {
+		cli_usage_error("cp", "--follow-symlinks and --checksum-compare are for tree uploads");
+		return rc;
+	}
+	if (cli_url_parse(&url, da->url_text))
+		return rc;
+	if (cli_engine_options(&eo, &a->common, &url, "cp") == 0) {
+		eo.memory_limit = a->memory_limit;
+		da->opts.bucket = url.bucket;
+		rc = cli_tree_download(&a->tree, &a->common, &eo, &da->opts, &url, da->dest);
+	}
+	cli_url_cleanup(&url);
+	return rc;
+}
+
 /* `hoist cp URL DEST`: the options that mean something for a download
  * are handed to download.c; the upload-only ones are refused. */
 static int cp_download(struct cp_args *a, char **argv)
@@ -713,6 +745,8 @@ static int cp_download(struct cp_args *a, char **argv)
 	da.url_text = a->file;
 	da.dest = a->url_text;
 	da.memory_limit = a->memory_limit;
+	if (a->tree.recursive)
+		return cp_tree_download(a, &da);
 	return cli_download(&da);
 }
 

@@ -58,6 +58,7 @@ static const char main_help[] =
 	"  cp FILE oss://BUCKET/KEY       upload a file (also s3://BUCKET/KEY)\n"
 	"  cp oss://BUCKET/KEY FILE|DIR|-   download an object (also s3://)\n"
 	"  cp -r DIR oss://BUCKET/PREFIX/ upload a tree through one engine\n"
+	"  cp -r oss://BUCKET/PREFIX/ DIR download a tree through one engine\n"
 	"  abort oss://BUCKET/KEY --upload-id ID   abort a multipart upload\n"
 	"  ls-uploads oss://BUCKET[/PREFIX]        list multipart uploads in progress\n"
 	"  ls-parts oss://BUCKET/KEY --upload-id ID  list an upload's parts\n"
@@ -83,8 +84,9 @@ static const char main_help[] =
 	"  6    the source changed during the transfer: the file during an upload\n"
 	"       (nothing was completed), the object during a download (FILE\n"
 	"       untouched)\n"
-	"  7    cp -r: some files failed (each reported); the others were copied;\n"
-	"       rm -r: some keys were refused (each reported); the others deleted\n"
+	"  7    cp -r: some files failed or keys were refused (each reported); the\n"
+	"       others were copied; rm -r: some keys were refused (each reported);\n"
+	"       the others deleted\n"
 	"  130  cancelled (Ctrl-C or SIGTERM); the upload is kept for resume\n"
 	"       unless --no-resume\n";
 
