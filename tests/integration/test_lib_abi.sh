@@ -42,7 +42,7 @@ edit() {
 	BEGIN { inside = 0 }
 	kind == "first" && $0 == "struct " arg " {" { print; print "\tint abi_probe;"; next }
 	kind == "append" && $0 == "struct " arg " {" { inside = 1 }
-	kind == "append" && inside && $0 == "};" { print "\tint abi_probe;"; inside = 0 }
+	kind == "append" && inside && $0 == "};" { print "\tuint64_t abi_probe;"; inside = 0 }
 	kind == "retype" && $0 == "struct " arg " {" { inside = 1 }
 	kind == "retype" && inside && $0 ~ /^\tunsigned version;/ { sub(/unsigned version;/, "unsigned long long version;") }
 	kind == "retype" && inside && $0 == "};" { print "\tint abi_probe;"; inside = 0 }
