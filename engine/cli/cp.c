@@ -429,7 +429,7 @@ static int cp_parse(struct cp_args *a, int argc, char **argv)
 		case OPT_META:
 			if (!strchr(optarg, '=')) {
 				cli_usage_error("cp", "--meta '%s': expected NAME=VALUE", optarg);
-				return -1;
+				goto out;
 			}
 			a->meta[a->nmeta++] = optarg;
 			break;
@@ -443,7 +443,7 @@ static int cp_parse(struct cp_args *a, int argc, char **argv)
 				a->uo.sse = HOIST_SSE_KMS;
 			} else {
 				cli_usage_error("cp", "--sse '%s': expected AES256 or KMS", optarg);
-				return -1;
+				goto out;
 			}
 			break;
 		case OPT_SSE_KMS_KEY_ID:
