@@ -153,7 +153,9 @@ with TempDir() as d:
         t.ok(ups is not None and len(ups) == 1, "... the upload is kept for a rerun", repr(ups))
 
     # ------------------------------------------ 3. a rank killed, then resume
-    with Ossemu(args=["--anonymous", "--conn-bandwidth", "8"]) as srv:
+    # Slow enough that the kill lands midway: 8 connections at 8 MB/s on
+    # 200 MiB, or at 1 MB/s on the sanitizers' 40 MiB.
+    with Ossemu(args=["--anonymous", "--conn-bandwidth", "1" if SAN else "8"]) as srv:
         args = ("cp", f, "oss://bkt/kill", "--endpoint", srv.url, "--part-size", "2M",
                 "--jobs", "2", "--json")
         p = mpirun(4, *args)
