@@ -44,7 +44,9 @@ static int count_cb(void *ud, enum xml_event ev, const char *path, const char *n
 	(void)name;
 	(void)text;
 	(void)len;
-	if (ev == XML_EV_END && strcmp(path, "ListBucketResult/Contents") == 0) {
+	/* An object, or a common prefix (listing.c makes each an entry). */
+	if (ev == XML_EV_END && (strcmp(path, "ListBucketResult/Contents") == 0 ||
+				 strcmp(path, "ListBucketResult/CommonPrefixes/Prefix") == 0)) {
 		(*n)++;
 	}
 	return 0;
@@ -67,6 +69,10 @@ static void one(struct listing_page *p, const char *body, size_t len)
 		const struct listing_entry *e = &p->entries[i];
 
 		check(e->key && e->pub.key == e->key && strlen(e->key) <= len);
+		if (e->pub.is_prefix) {
+			check(e->pub.size == 0);
+			continue;
+		}
 		check(e->pub.etag && strlen(e->pub.etag) <= len);
 		check(e->pub.last_modified && strlen(e->pub.last_modified) <= len);
 		check(e->pub.storage_class && strlen(e->pub.storage_class) <= len);
