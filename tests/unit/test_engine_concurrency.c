@@ -282,11 +282,17 @@ static void test_loopback(void **state)
 
 	(void)state;
 	sim_init(&s, &m, 256, 0);
+	/* No blind step on a LAN: before the first part is back (33 ms) the
+	 * limit is still the start. */
+	sim_run(&s, 30);
+	assert_int_equal(s.c.limit, CONCURRENCY_START);
 	sim_run(&s, 2000);
 	at = s.c.limit;
-	/* Growth stopped: steps past the width bought nothing and were
-	 * undone, whatever jobs allows. */
-	assert_true(at >= 8 && at <= 128);
+	/* Growth stopped where the path is full: the one step past it bought
+	 * nothing and was undone, whatever jobs allows. */
+	print_message("loopback: limit %u after 2 s, at most %u\n", at, s.max_seen);
+	assert_true(at >= 8 && at <= 10);
+	assert_true(s.max_seen <= 32);
 	before = s.delivered;
 	sim_run(&s, 10000);
 	print_message("loopback: limit %u, at most %u, %.0f MB/s\n", s.c.limit, s.max_seen,
@@ -294,6 +300,29 @@ static void test_loopback(void **state)
 	assert_true(s.max_seen <= 256);
 	assert_true(s.c.limit <= at * 5 / 4 + 1);
 	assert_true((s.delivered - before) / 10.0 >= 0.95 * m.cap_Bps);
+}
+
+static void test_lan_capped_streams(void **state)
+{
+	static struct sim s;
+	/* A LAN (0.5 ms) to a store that caps each connection at 100 MB/s,
+	 * 2 GB/s for the host: needs 20 streams, found from evidence alone
+	 * (no blind steps below 8 ms). */
+	struct model m = { .rtt_ms = 0.5, .stream_Bps = 100 * MB, .cap_Bps = 2000 * MB,
+			   .part_bytes = 8 << 20 };
+	uint64_t t;
+	double before;
+
+	(void)state;
+	sim_init(&s, &m, 256, 0);
+	t = time_to(&s, 20, 1000);
+	print_message("capped LAN: >= 20 streams after %llu ms\n", (unsigned long long)t);
+	assert_true(t <= 1000);
+	before = s.delivered;
+	sim_run(&s, 10000);
+	print_message("capped LAN: limit %u, %.0f MB/s\n", s.c.limit,
+		      (s.delivered - before) / 10.0 / MB);
+	assert_true((s.delivered - before) / 10.0 >= 0.90 * m.cap_Bps);
 }
 
 static void test_throttled(void **state)
@@ -414,6 +443,7 @@ int main(void)
 		cmocka_unit_test(test_long_fat_network),
 		cmocka_unit_test(test_wan_100ms),
 		cmocka_unit_test(test_loopback),
+		cmocka_unit_test(test_lan_capped_streams),
 		cmocka_unit_test(test_throttled),
 		cmocka_unit_test(test_noisy_does_not_walk_down),
 		cmocka_unit_test(test_tail_decides_nothing),
