@@ -9,8 +9,10 @@
 # `hoist cp` of the object into a tmpfs file (plus, with JOBS256=1, hoist
 # at --jobs 256 --fixed-jobs for the peak-RSS bar, and with PEERS=1 the
 # peers' downloads of the same object: `aws s3 cp --no-sign-request` and
-# `rclone copyto --multi-thread-streams 16`, anonymous; aws-c-s3 needs a
-# virtual-host name on port 80 that this script does not set up).
+# `rclone copyto --multi-thread-streams 16`, anonymous, and aws-c-s3's
+# GET_OBJECT through bench/peers/crt-download.py, signed, when port 80 is
+# free: python3-awscrt 0.16 always dials port 80, so the server listens
+# there then).
 # WAN=1 runs against `ossemu --latency 30 --conn-bandwidth 25`.  The first round is
 # discarded (warm-up); prints each run and the medians: MB/s (10^6),
 # client CPU-s/GB (10^9), hoist's peak RSS.  The hoist output is compared
@@ -29,10 +31,20 @@ rounds=${2:-4}
 . "$top/bench/ossemu/bench-lib.sh"
 bench_setup download-speed
 head -c $((size_mib * 1024 * 1024)) /dev/urandom > "$tmp/obj"
+# aws-c-s3 (python3-awscrt 0.16) dials port 80 whatever the Host header
+# says: with PEERS=1 the server listens there when the port is free.
+crt=0
+if [ "${PEERS:-0}" = 1 ] && /usr/bin/python3 -c 'import awscrt.s3' 2>/dev/null; then
+	if /usr/bin/python3 -c 'import socket; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", 80))' 2>/dev/null; then
+		bench_port=80 crt=1
+	else
+		echo "download-speed: port 80 is taken or not ours: no aws-c-s3 row" >&2
+	fi
+fi
 if [ "${WAN:-0}" = 1 ]; then
-	bench_start --latency 30 --conn-bandwidth 25
+	bench_start --key ak:sk --latency 30 --conn-bandwidth 25
 else
-	bench_start
+	bench_start --key ak:sk
 fi
 cat > "$tmp/rclone.conf" <<CFG
 [lo]
@@ -83,6 +95,8 @@ run_peer() { # aws-cli | rclone
 		--no-progress --only-show-errors s3://bench/obj "$tmp/p.out") ;;
 	rclone) r=$(measure env -u AWS_CA_BUNDLE rclone --config "$tmp/rclone.conf" copyto lo:bench/obj "$tmp/p.out" \
 		--multi-thread-streams 16 --s3-no-check-bucket) ;;
+	aws-c-s3) r=$(measure env AWS_ACCESS_KEY_ID=ak AWS_SECRET_ACCESS_KEY=sk \
+		/usr/bin/python3 "$top/bench/peers/crt-download.py" s3://bench/obj "$tmp/p.out") ;;
 	esac
 	rm -f "$tmp/p.out"
 	echo "$r"
@@ -102,13 +116,14 @@ while [ $i -le "$rounds" ]; do
 	else
 		j="0 0 0"
 	fi
-	a="0 0 0"; r="0 0 0"
+	a="0 0 0"; r="0 0 0"; k="0 0 0"
 	if [ "${PEERS:-0}" = 1 ]; then
 		[ -x /usr/bin/aws ] && a=$(run_peer aws-cli)
 		command -v rclone >/dev/null && r=$(run_peer rclone)
+		[ "$crt" = 1 ] && k=$(run_peer aws-c-s3)
 	fi
-	[ $i -gt 0 ] && echo "$c $h $j $a $r" >> "$tmp/rows"
-	echo "round $i: curl8 [$c]  hoist [$h]  hoist-256 [$j]  aws-cli [$a]  rclone [$r]   (wall s, CPU s, peak RSS KiB)"
+	[ $i -gt 0 ] && echo "$c $h $j $a $r $k" >> "$tmp/rows"
+	echo "round $i: curl8 [$c]  hoist [$h]  hoist-256 [$j]  aws-cli [$a]  rclone [$r]  aws-c-s3 [$k]   (wall s, CPU s, peak RSS KiB)"
 	i=$((i + 1))
 done
 awk -v bytes="$total" '
@@ -134,4 +149,7 @@ END {
 		printf "  aws-cli:            %6.0f MB/s  %.2f CPU-s/GB  peak RSS %.0f MiB\n", gb * 1000 / aw, ac / gb, ar / 1024
 	if (rw > 0)
 		printf "  rclone:             %6.0f MB/s  %.2f CPU-s/GB  peak RSS %.0f MiB\n", gb * 1000 / rw, rc / gb, rr / 1024
+	kw = med(16); kc = med(17); kr = med(18)
+	if (kw > 0)
+		printf "  aws-c-s3:           %6.0f MB/s  %.2f CPU-s/GB  peak RSS %.0f MiB  hoist = %.2fx its throughput\n", gb * 1000 / kw, kc / gb, kr / 1024, kw / hw
 }' "$tmp/rows"

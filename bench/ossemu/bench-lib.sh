@@ -3,8 +3,8 @@
 # data directory there, and the clocks they measure with.
 #
 # After `bench_setup NAME`: $tmp is a fresh directory under /dev/shm.
-# `bench_start ARGS...` starts $ossemu --port 0 --data-dir $tmp/data
-# --anonymous --bucket bench ARGS, waits for its first line and sets $pid
+# `bench_start ARGS...` starts $ossemu --port 0 (or $bench_port) --data-dir
+# $tmp/data --anonymous --bucket bench ARGS, waits for its first line and sets $pid
 # and $url.  `server_cpu` prints the server's user+system CPU seconds
 # (/proc/PID/stat), `now` the wall clock; both as decimals for awk.
 
@@ -25,7 +25,7 @@ bench_cleanup() {
 }
 
 bench_start() {
-	"$ossemu" --port 0 --data-dir "$tmp/data" --anonymous --bucket bench "$@" \
+	"$ossemu" --port "${bench_port:-0}" --data-dir "$tmp/data" --anonymous --bucket bench "$@" \
 		> "$tmp/out" 2> "$tmp/err" &
 	pid=$!
 	i=0
