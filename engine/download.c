@@ -431,7 +431,10 @@ static void resume_ranges(struct hoist_download *d)
 	d->journal_started = 1;
 }
 
-static int start_ranges(struct hoist_download *d)
+/* head: the HEAD that described the object, whose round trip sets the
+ * start of the concurrency (as Initiate's does for an upload); NULL when
+ * there was none. */
+static int start_ranges(struct hoist_download *d, const struct request *head)
 {
 	struct part_pipe_conf pc;
 	unsigned n, jobs;
@@ -451,6 +454,9 @@ static int start_ranges(struct hoist_download *d)
 			   &d->cancel, &pipe_ops, d) < 0)
 		return -1;
 	d->pipe_ready = 1;
+	if (head) {
+		part_pipe_round_trip(&d->pipe, head);
+	}
 	md5_of(d);
 	resume_ranges(d);
 	sink_prepare(d->sink, d->obj.size);
@@ -544,7 +550,7 @@ static hoist_status on_head(struct hoist_download *d, struct request *r, char *d
 	if (d->spec.crc && !o->crc64_valid) {
 		ctx_log(d->ctx, "%s: the store reports no CRC64 for the object", d->spec.key);
 	}
-	if (start_ranges(d) < 0)
+	if (start_ranges(d, r) < 0)
 		return HOIST_E_NOMEM;
 	return HOIST_OK;
 }
