@@ -22,32 +22,20 @@ import sys
 import threading
 import time
 
-from awscrt.auth import AwsCredentialsProvider
 from awscrt.http import HttpHeaders, HttpRequest
-from awscrt.io import ClientBootstrap, DefaultHostResolver, EventLoopGroup
-from awscrt.s3 import S3Client, S3RequestTlsMode, S3RequestType
+from awscrt.s3 import S3RequestType
+
+import crtclient
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("file")
     ap.add_argument("dest")
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--part-size", type=int, default=8 << 20)
-    ap.add_argument("--throughput-gbps", type=float, default=10.0)
-    ap.add_argument("--region", default="us-east-1")
+    crtclient.add_options(ap)
     a = ap.parse_args()
-    if not a.dest.startswith("s3://") or "/" not in a.dest[5:]:
-        ap.error("dest must be s3://BUCKET/KEY")
-    bucket, key = a.dest[5:].split("/", 1)
-
-    elg = EventLoopGroup()  # one event-loop thread per core
-    bootstrap = ClientBootstrap(elg, DefaultHostResolver(elg))
-    creds = AwsCredentialsProvider.new_static(os.environ["AWS_ACCESS_KEY_ID"],
-                                              os.environ["AWS_SECRET_ACCESS_KEY"])
-    client = S3Client(bootstrap=bootstrap, region=a.region, tls_mode=S3RequestTlsMode.DISABLED,
-                      credential_provider=creds, part_size=a.part_size,
-                      throughput_target_gbps=a.throughput_gbps)
+    bucket, key = crtclient.split_url(ap, a.dest, "dest")
+    client = crtclient.client(a)
     size = os.path.getsize(a.file)
     hdrs = HttpHeaders([("Host", a.host), ("Content-Length", str(size)),
                         ("Content-Type", "application/octet-stream")])
