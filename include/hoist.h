@@ -48,6 +48,13 @@
  *    endpoints should ignore SIGPIPE (the hoist CLI does).
  *  - The soft RLIMIT_NOFILE is raised toward the hard limit when an engine
  *    is made, by max_connections + 256 descriptors.
+ *  - None on the environment.  hoist_engine_new reads the machine's cores
+ *    through hwloc, which loads every hwloc plugin installed (GL, OpenCL,
+ *    PCI, libxml2: ~20 libraries, ~7 ms of CPU on Debian 12) unless
+ *    HWLOC_PLUGINS_BLACKLIST names them; hoist needs none of them.  A
+ *    program that makes engines often may set it before its threads start
+ *    (the hoist CLI sets "hwloc_gl,hwloc_opencl,hwloc_pci,hwloc_xml_libxml,..."
+ *    when it is unset).
  *  - Threads: each engine starts hash_threads workers (default: one per
  *    core the process may run on, from its affinity mask and cgroup CPU
  *    quota; each pinned to its core unless pinning is off) named
