@@ -88,7 +88,7 @@ CLI_OBJ    := $(call obj,$(CLI_SRC))
 MPICC      ?= $(shell command -v mpicc 2>/dev/null)
 CLI_SHARED := $(call obj,engine/cli/args.c engine/cli/awsconfig.c engine/cli/creds.c engine/cli/output.c \
               engine/cli/tree.c engine/cli/walk.c engine/cli/mime.c \
-              engine/cli/progress.c)
+              engine/cli/progress.c engine/cli/signals.c)
 ifneq ($(MPICC),)
 MPI_BIN    := $(BUILD)/hoist-mpi
 endif

@@ -180,6 +180,12 @@ void cli_usage_error(const char *cmd, const char *fmt, ...)
 
 /* ------------------------------------------------------------- commands */
 
+/* signals.c: SIGPIPE (and with writes_files SIGXFSZ) ignored, SIGINT and
+ * SIGTERM to handler once (SA_RESETHAND), and both left blocked: the
+ * caller starts the engine, then cli_signals_block(0). */
+void cli_signals_catch(void (*handler)(int), int writes_files);
+void cli_signals_block(int block);
+
 int cli_cp(int argc, char **argv);
 
 /* A download (download.c): `hoist cp URL DEST`, parsed by cp.c. */

@@ -750,16 +750,6 @@ static int cp_download(struct cp_args *a, char **argv)
 	return cli_download(&da);
 }
 
-static void block_signals(int block)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
-}
-
 int cli_cp(int argc, char **argv)
 {
 	struct cp_args a = { .uo = HOIST_UPLOAD_OPTIONS_INIT, .dl = HOIST_DOWNLOAD_OPTIONS_INIT };
@@ -769,7 +759,6 @@ int cli_cp(int argc, char **argv)
 	struct cli_url url;
 	struct hoist_engine *engine = NULL;
 	struct hoist_upload *u = NULL;
-	struct sigaction sa;
 	char errbuf[512] = "";
 	char *key = NULL;
 	hoist_status s;
@@ -858,18 +847,11 @@ int cli_cp(int argc, char **argv)
 	a.uo.userdata = &st;
 
 	/* A closed stdout must not kill an upload half done. */
-	signal(SIGPIPE, SIG_IGN);
-	block_signals(1);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESETHAND;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	cli_signals_catch(on_signal, 0);
 
 	s = hoist_engine_new(&engine, &eo, &res);
 	if (s != HOIST_OK) {
-		block_signals(0);
+		cli_signals_block(0);
 		rc = early_failure(a.common.json, s, res.message ? res.message : (char *)hoist_strerror(s));
 		goto out;
 	}
@@ -887,14 +869,14 @@ int cli_cp(int argc, char **argv)
 			hoist_upload_cancel(u);
 		}
 	}
-	block_signals(0);
+	cli_signals_block(0);
 	if (s == HOIST_OK) {
 		s = hoist_upload_wait(u, &res);
-		block_signals(1);
+		cli_signals_block(1);
 		atomic_store(&running_upload, NULL);
 		hoist_upload_free(u);
 		u = NULL;
-		block_signals(0);
+		cli_signals_block(0);
 	}
 	res.status = s;
 

@@ -40,16 +40,6 @@ static void on_signal(int sig)
 	}
 }
 
-static void block_signals(int block)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
-}
-
 struct dl_state {
 	pthread_mutex_t term_lock;
 	struct cli_progress *progress;
@@ -217,7 +207,6 @@ int cli_download(const struct cli_download_args *a)
 	struct hoist_engine *engine = NULL;
 	struct hoist_download *d = NULL;
 	struct cli_url url;
-	struct sigaction sa;
 	char msg[512] = "";
 	char *dest = NULL;
 	int to_stdout = strcmp(a->dest, "-") == 0;
@@ -265,19 +254,11 @@ int cli_download(const struct cli_download_args *a)
 	o.on_part = st.print_parts ? cb_part : NULL;
 	o.userdata = &st;
 
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGXFSZ, SIG_IGN);
-	block_signals(1);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESETHAND;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	cli_signals_catch(on_signal, 1);
 
 	s = hoist_engine_new(&engine, &eo, &res);
 	if (s != HOIST_OK) {
-		block_signals(0);
+		cli_signals_block(0);
 		rc = early(a->common->json, info, s, res.message ? res.message : (char *)hoist_strerror(s));
 		goto out;
 	}
@@ -292,14 +273,14 @@ int cli_download(const struct cli_download_args *a)
 			hoist_download_cancel(d);
 		}
 	}
-	block_signals(0);
+	cli_signals_block(0);
 	if (s == HOIST_OK) {
 		s = hoist_download_wait(d, &res);
-		block_signals(1);
+		cli_signals_block(1);
 		atomic_store(&running, NULL);
 		hoist_download_free(d);
 		d = NULL;
-		block_signals(0);
+		cli_signals_block(0);
 	}
 	res.status = s;
 	ok = s == HOIST_OK;

@@ -1024,16 +1024,6 @@ static void summary(struct tree *t, int rc)
 	}
 }
 
-static void block_signals(int block)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
-}
-
 /* "DIR///" -> "DIR", "/" stays. */
 static char *clean_root(const char *dir)
 {
@@ -1127,7 +1117,6 @@ int cli_tree_upload(const struct cli_tree_opts *opts, const struct cli_common *c
 	struct tree t;
 	struct walk *w = NULL;
 	struct walk_item it;
-	struct sigaction sa;
 	struct hoist_result res = HOIST_RESULT_INIT;
 	char *root = NULL;
 	int rc = CLI_EXIT_TRANSFER;
@@ -1171,20 +1160,13 @@ int cli_tree_upload(const struct cli_tree_opts *opts, const struct cli_common *c
 	}
 	/* As in cp.c: signals blocked while the engine starts its threads,
 	 * so that they inherit the block and Ctrl-C lands on this thread. */
-	signal(SIGPIPE, SIG_IGN);
-	block_signals(1);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_tree_signal;
-	sa.sa_flags = SA_RESETHAND;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	cli_signals_catch(on_tree_signal, 0);
 	st = hoist_engine_new(&t.engine, eo, &res);
 	if (st == HOIST_OK && opts->checksum_compare && checkers_start(&t) < 0) {
 		st = HOIST_E_NOMEM;
 		res.message = NULL;
 	}
-	block_signals(0);
+	cli_signals_block(0);
 	if (st != HOIST_OK) {
 		cli_print_failure(&res, st);
 		rc = cli_exit_code(st);
