@@ -29,40 +29,16 @@ engines=${ENGINES:-file stream stream-64M pipe aws-cli rclone}
 [ -x "$b/hoist" ] && [ -x "$b/ossemu" ] || { echo "stream-speed: build first (make)" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "stream-speed: needs GNU time (/usr/bin/time)" >&2; exit 1; }
 
-tmp=$(mktemp -d /dev/shm/hoist-stream.XXXXXX)
-pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT INT TERM
-
+ossemu=$b/ossemu
+. "$top/bench/ossemu/bench-lib.sh"
+bench_setup stream-speed
 head -c $((size * 1048576)) /dev/urandom >"$tmp/f"
 wan=""
 [ "$profile" = wan ] && wan="--latency 30 --conn-bandwidth 25"
 # shellcheck disable=SC2086
-"$b/ossemu" --port 0 --discard --anonymous --bucket bench --key ak:sk $wan >"$tmp/out" 2>"$tmp/err" &
-pid=$!
-i=0
-while ! grep -q listening "$tmp/out" 2>/dev/null; do
-	i=$((i + 1)); [ $i -gt 100 ] && { cat "$tmp/err" >&2; exit 1; }; sleep 0.05
-done
-url=$(sed -n '1s/^ossemu listening on //p' "$tmp/out")
+bench_start --discard --key ak:sk $wan
 export AWS_ACCESS_KEY_ID=ak AWS_SECRET_ACCESS_KEY=sk OSS_ACCESS_KEY_ID=ak OSS_ACCESS_KEY_SECRET=sk
-cat >"$tmp/rclone.conf" <<CFG
-[lo]
-type = s3
-provider = Other
-env_auth = false
-access_key_id = ak
-secret_access_key = sk
-endpoint = $url
-region = us-east-1
-force_path_style = true
-CFG
-cat >"$tmp/aws.conf" <<CFG
-[default]
-region = us-east-1
-s3 =
-    addressing_style = path
-CFG
+bench_peer_configs
 
 have() {
 	case $1 in

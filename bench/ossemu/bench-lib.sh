@@ -4,9 +4,12 @@
 #
 # After `bench_setup NAME`: $tmp is a fresh directory under /dev/shm.
 # `bench_start ARGS...` starts $ossemu --port 0 (or $bench_port) --data-dir
-# $tmp/data --anonymous --bucket bench ARGS, waits for its first line and sets $pid
+# $tmp/data (none with --discard) --anonymous --bucket bench ARGS, waits for its first line and sets $pid
 # and $url.  `server_cpu` prints the server's user+system CPU seconds
 # (/proc/PID/stat), `now` the wall clock; both as decimals for awk.
+# `bench_peer_configs` writes $tmp/rclone.conf (remote "lo") and
+# $tmp/aws.conf (path-style addressing) for the peers, keys ak:sk against
+# $url.
 
 bench_setup() {
 	bench_name=$1
@@ -25,7 +28,9 @@ bench_cleanup() {
 }
 
 bench_start() {
-	"$ossemu" --port "${bench_port:-0}" --data-dir "$tmp/data" --anonymous --bucket bench "$@" \
+	set -- --data-dir "$tmp/data" "$@"
+	case " $* " in *" --discard "*) shift 2 ;; esac # no data to keep
+	"$ossemu" --port "${bench_port:-0}" --anonymous --bucket bench "$@" \
 		> "$tmp/out" 2> "$tmp/err" &
 	pid=$!
 	i=0
@@ -39,3 +44,23 @@ bench_start() {
 
 server_cpu() { awk -v hz="$hz" '{print ($14 + $15) / hz}' "/proc/$pid/stat"; }
 now() { date +%s.%N; }
+
+bench_peer_configs() {
+	cat > "$tmp/rclone.conf" <<CFG
+[lo]
+type = s3
+provider = Other
+env_auth = false
+access_key_id = ak
+secret_access_key = sk
+endpoint = $url
+region = us-east-1
+force_path_style = true
+CFG
+	cat > "$tmp/aws.conf" <<CFG
+[default]
+region = us-east-1
+s3 =
+    addressing_style = path
+CFG
+}
