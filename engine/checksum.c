@@ -5,11 +5,10 @@
  * Design: the bulk CRCs go to ISA-L (crc64_ecma_refl, crc32_iscsi), which
  * picks a PCLMUL/AVX kernel at run time; CRC-64/NVME is missing from
  * Debian's ISA-L 2.30, so it is a portable slice-by-8 loop here.  Combine
- * uses the zlib GF(2) matrix method, but with the 64 operators "append 2^k
- * zero bytes" (k = 0..63) built once: a combine is then at most 64
- * matrix-vector products (~4k word operations) instead of 64 squarings of
- * a 64x64 matrix, which matters because the engine combines once per part
- * and ossemu once per Complete.  MD5 is OpenSSL EVP with the algorithm
+ * multiplies by x^(8n) modulo the polynomial, from a table of x^(2^k)
+ * built once (below): a combine is at most 64 small multiplications (~4k
+ * word operations), which matters because the engine combines once per
+ * part and ossemu once per Complete.  MD5 is OpenSSL EVP with the algorithm
  * fetched once, so md5_init does not pay OpenSSL 3's per-call fetch.
  *
  * Layer: base, the core shared with ossemu (see ARCHITECTURE.md).
@@ -35,12 +34,20 @@
 #define POLY_CRC32C     0x82F63B78ULL
 
 /*
- * zeros[k] is the GF(2) operator "feed 2^k zero bytes through the bare
- * (un-complemented) register", stored as columns: zeros[k][i] is the image
- * of bit i.  k runs to 63 so any uint64_t length is covered.
+ * Appending n zero bytes to a bare (un-complemented) register multiplies
+ * it by x^(8n) modulo the polynomial.  pow2[k] is x^(2^k) mod P, so the
+ * operator for n is the product of pow2[k + 3] over the set bits k of n:
+ * at most 64 multiplications of ~64 shift-and-xor steps each.  Building a
+ * table is 67 such multiplications (~4k word operations), where squaring
+ * 64x64 GF(2) matrices cost ~270k per polynomial: 0.8 ms of every
+ * process's start for the three tables.
  */
+#define POW2_N 67 /* x^(2^k) for k = 0..66: 8n for any uint64_t n */
+
 struct crc_combine_table {
-	uint64_t zeros[64][64];
+	uint64_t poly;
+	int width;
+	uint64_t pow2[POW2_N];
 };
 
 static struct crc_combine_table comb_ecma, comb_nvme, comb_crc32c;
@@ -48,47 +55,32 @@ static uint64_t nvme_table[8][256];
 static const EVP_MD *md5_md;
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
-/* ---- GF(2) operators ----------------------------------------------------- */
-
-/* Branch-free: the set bits of a CRC are random, so a data-dependent branch
- * per bit mispredicts half the time (measured ~5x slower). */
-static uint64_t gf2_apply(const uint64_t mat[64], uint64_t vec)
-{
-	uint64_t sum = 0;
-
-	for (int i = 0; i < 64; i++) {
-		sum ^= mat[i] & (0 - ((vec >> i) & 1));
-	}
-	return sum;
-}
-
-static void gf2_square(uint64_t out[64], const uint64_t mat[64])
-{
-	for (int i = 0; i < 64; i++) {
-		out[i] = gf2_apply(mat, mat[i]);
-	}
-}
+/* ---- GF(2) polynomials modulo P ------------------------------------------ */
 
 /*
- * For a width-w reflected CRC one zero bit maps the register r to
- * (r >> 1) ^ (r & 1 ? poly : 0): column 0 is the polynomial, column i the
- * shifted bit.  Columns at and above w stay zero; a w-bit register never
- * has those bits set, so the same 64-column code serves CRC-32C.
+ * a * b mod P in the reflected form, where bit (width - 1 - i) is the
+ * coefficient of x^i.  Multiplying by x is a right shift that folds the
+ * polynomial in when x^(width - 1) falls out.  Branch-free: the set bits
+ * of a CRC are random, so a branch per bit would mispredict half the time.
  */
+static uint64_t mulmod(const struct crc_combine_table *t, uint64_t a, uint64_t b)
+{
+	uint64_t p = 0;
+
+	for (int i = t->width - 1; i >= 0; i--) {
+		p ^= b & (0 - ((a >> i) & 1));
+		b = (b >> 1) ^ (t->poly & (0 - (b & 1)));
+	}
+	return p;
+}
+
 static void combine_table_build(struct crc_combine_table *t, uint64_t poly, int width)
 {
-	uint64_t one_bit[64], two_bits[64], four_bits[64];
-
-	memset(one_bit, 0, sizeof(one_bit));
-	one_bit[0] = poly;
-	for (int i = 1; i < width; i++) {
-		one_bit[i] = 1ULL << (i - 1);
-	}
-	gf2_square(two_bits, one_bit);
-	gf2_square(four_bits, two_bits);
-	gf2_square(t->zeros[0], four_bits); /* 8 bits = 1 byte */
-	for (int k = 1; k < 64; k++) {
-		gf2_square(t->zeros[k], t->zeros[k - 1]);
+	t->poly = poly;
+	t->width = width;
+	t->pow2[0] = 1ULL << (width - 2); /* x^1 */
+	for (int k = 1; k < POW2_N; k++) {
+		t->pow2[k] = mulmod(t, t->pow2[k - 1], t->pow2[k - 1]);
 	}
 }
 
@@ -100,9 +92,9 @@ static void combine_table_build(struct crc_combine_table *t, uint64_t poly, int 
 static uint64_t combine(const struct crc_combine_table *t, uint64_t crc_a,
 			uint64_t crc_b, uint64_t len_b)
 {
-	for (int k = 0; len_b; k++, len_b >>= 1) {
+	for (int k = 3; len_b; k++, len_b >>= 1) {
 		if (len_b & 1) {
-			crc_a = gf2_apply(t->zeros[k], crc_a);
+			crc_a = mulmod(t, t->pow2[k], crc_a);
 		}
 	}
 	return crc_a ^ crc_b;
