@@ -34,6 +34,7 @@
 
 #include "buf.h"
 #include "dialect.h"
+#include "download_parts.h"
 #include "retry.h"
 
 #define container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
@@ -319,6 +320,19 @@ static void pipe_complete(void *owner)
 				res->verified = HOIST_VERIFY_GET_MD5;
 			}
 		}
+		switch (dl_parts_verify(d, detail, sizeof(detail))) {
+		case -1:
+			fail_status(d, HOIST_E_CHECKSUM, "GetObject", detail);
+			maybe_finish(d);
+			return;
+		case 1:
+			if (res->verified == HOIST_VERIFY_NONE) {
+				res->verified = HOIST_VERIFY_GET_PARTS_MD5;
+			}
+			break;
+		default:
+			break;
+		}
 		if (d->spec.expected_crc64_set) {
 			if (crc != d->spec.expected_crc64) {
 				snprintf(detail, sizeof(detail),
@@ -433,13 +447,14 @@ static void resume_ranges(struct hoist_download *d)
 
 /* head: the HEAD that described the object, whose round trip sets the
  * start of the concurrency (as Initiate's does for an upload); NULL when
- * there was none. */
-static int start_ranges(struct hoist_download *d, const struct request *head)
+ * there was none.  range_size: the caller's, or the parts' (by_part). */
+static int start_ranges(struct hoist_download *d, const struct request *head,
+			uint64_t range_size)
 {
 	struct part_pipe_conf pc;
 	unsigned n, jobs;
 
-	plan_ranges(&d->plan, d->obj.size, d->spec.part_size);
+	plan_ranges(&d->plan, d->obj.size, range_size);
 	n = d->plan.nparts ? d->plan.nparts : 1;
 	jobs = d->spec.jobs < n ? d->spec.jobs : n;
 	memset(&pc, 0, sizeof(pc));
@@ -454,6 +469,8 @@ static int start_ranges(struct hoist_download *d, const struct request *head)
 			   &d->cancel, &pipe_ops, d) < 0)
 		return -1;
 	d->pipe_ready = 1;
+	if (dl_parts_start(d, n) < 0)
+		return -1;
 	if (head) {
 		part_pipe_round_trip(&d->pipe, head);
 	}
@@ -550,9 +567,44 @@ static hoist_status on_head(struct hoist_download *d, struct request *r, char *d
 	if (d->spec.crc && !o->crc64_valid) {
 		ctx_log(d->ctx, "%s: the store reports no CRC64 for the object", d->spec.key);
 	}
-	if (start_ranges(d, r) < 0)
+	if (dl_parts_wanted(d)) {
+		/* Only its parts can check it: see whether the store serves
+		 * them (download_parts.c). */
+		d->state = DL_PROBE;
+		ctl_send(d);
+		return HOIST_OK;
+	}
+	if (start_ranges(d, r, d->spec.part_size) < 0)
 		return HOIST_E_NOMEM;
 	return HOIST_OK;
+}
+
+/* The probe's answer, whatever it is: parts, or plain ranges.  Only a
+ * failure meanwhile (a cancel) stops the download here; a store that
+ * refuses the probe is one that does not serve parts. */
+static void probe_done(struct request *r)
+{
+	struct hoist_download *d = r->owner;
+	uint64_t part = 0;
+
+	d->ctl = NULL;
+	request_note(&d->stats, r);
+	if (d->failing) {
+		request_free(r);
+		maybe_finish(d);
+		return;
+	}
+	if (r->cc == CURLE_OK) {
+		part = dl_parts_on_probe(d, r);
+	} else {
+		ctx_log(d->ctx, "%s: not verified by parts: HEAD ?partNumber=1 failed (%s)",
+			d->spec.key, curl_easy_strerror(r->cc));
+	}
+	if (start_ranges(d, r, part ? part : d->spec.part_size) < 0) {
+		fail_status(d, HOIST_E_NOMEM, "GetObject", NULL);
+		maybe_finish(d);
+	}
+	request_free(r);
 }
 
 static void ctl_done(struct request *r)
@@ -609,14 +661,15 @@ static void ctl_done(struct request *r)
 
 static void ctl_send(struct hoist_download *d)
 {
-	struct request *r = download_req_head(d);
+	int probe = d->state == DL_PROBE;
+	struct request *r = probe ? dl_parts_probe_req(d) : download_req_head(d);
 
 	if (!r) {
 		fail_status(d, HOIST_E_NOMEM, "HeadObject", NULL);
 		maybe_finish(d);
 		return;
 	}
-	r->done = ctl_done;
+	r->done = probe ? probe_done : ctl_done;
 	r->owner = d;
 	d->ctl_attempts++;
 	d->ctl = r;
@@ -900,6 +953,7 @@ void download_destroy(struct hoist_download *d)
 		for (i = 0; i < d->pipe.nparts; i++) {
 			free(d->ranges[i].fill);
 		}
+		dl_parts_cleanup(d, d->plan.nparts ? d->plan.nparts : 1);
 	}
 	if (d->pipe_ready) {
 		part_pipe_free(&d->pipe);

@@ -42,6 +42,7 @@
 enum dl_state {
 	DL_NEW = 0,
 	DL_HEAD,
+	DL_PROBE,                  /* HEAD ?partNumber=1 (download_parts.c) */
 	DL_RANGES,
 	DL_DONE
 };
@@ -78,6 +79,8 @@ struct dl_object {
 	enum hoist_s3_checksum s3sum_kind; /* a full-object x-amz-checksum-* */
 	char *s3sum_text;          /* its header value, base64 */
 	int md5_check;             /* one range, and the ETag is its MD5 */
+	unsigned mp_parts;         /* N of a multipart ETag "<hex>-N" (S3), else 0 */
+	int by_part;               /* fetched and checked by parts (download_parts.c) */
 };
 
 /* One range's progress over all its attempts (index = part number - 1). */
@@ -94,6 +97,9 @@ struct dl_range {
 	int parked;                /* taken off the wire for the head (ordered) */
 	struct request *paused_req;
 	struct dl_range *next_paused;
+	struct md5_ctx md5;        /* obj.by_part: this part's bytes so far */
+	int md5_on;
+	int asked_part;            /* this attempt asked for ?partNumber */
 };
 
 struct hoist_download {

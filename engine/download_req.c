@@ -7,7 +7,9 @@
  * A range's GET asks for the bytes of its range not yet taken (a retry
  * continues where the broken attempt stopped: what was taken is already
  * in the sink and in the range's CRC), with If-Match on the HEAD's ETag,
- * the version id, and (OSS) x-oss-range-behavior: standard.  The body
+ * the version id, and (OSS) x-oss-range-behavior: standard; on an S3
+ * object checked by its parts, the first attempt asks for ?partNumber=K
+ * instead (download_parts.c).  The body
  * sink checks the answer before it takes its first byte: 206 and exactly
  * the Content-Range asked for (a 0-byte object: 200).  A wrong answer's
  * bytes are read and dropped (the connection stays reusable) and the
@@ -26,6 +28,7 @@
 
 #include "dialect.h"
 #include "download.h"
+#include "download_parts.h"
 
 static struct dl_range *range_of(struct hoist_download *d, const struct part *p)
 {
@@ -109,6 +112,21 @@ static void check_answer(struct hoist_download *d, struct part *p, struct dl_ran
 	free(cr);
 }
 
+/* A ?partNumber answer that is not where the plan put the part: the
+ * parts are not of one size, so they cannot be checked one by one; the
+ * range is fetched again by its Range (download_parts.c). */
+static void check_part_answer(struct hoist_download *d, struct part *p, struct dl_range *g,
+			      struct request *r)
+{
+	char why[240];
+
+	check_answer(d, p, g, r);
+	if (!g->bad)
+		return;
+	snprintf(why, sizeof(why), "part %u: %s", p->number, g->bad_detail);
+	dl_parts_lost(d, why);
+}
+
 static void pause_range(struct hoist_download *d, struct dl_range *g, struct request *r)
 {
 	if (g->paused)
@@ -164,6 +182,7 @@ static int take(struct hoist_download *d, struct part *p, struct dl_range *g, co
 		if (d->obj.md5_check) {
 			md5_update(&d->md5, data, n);
 		}
+		dl_parts_take(g, data, n);
 	}
 	g->got += n;
 	if (extra) {
@@ -193,7 +212,11 @@ static size_t range_sink(struct request *r, const char *data, size_t n)
 	size_t drop = 0;
 
 	if (g->checked != r) {
-		check_answer(d, p, g, r);
+		if (g->asked_part) {
+			check_part_answer(d, p, g, r);
+		} else {
+			check_answer(d, p, g, r);
+		}
 	}
 	if (g->bad) {
 		r->pos += n;
@@ -228,7 +251,7 @@ struct request *download_req_range(struct hoist_download *d, struct part *p)
 	struct request *r = request_new(d->ctx, "GetObject", "GET", d->spec.bucket, d->spec.key);
 	char range[64];
 	uint64_t start;
-	int rc = 0;
+	int rc = 0, asked;
 
 	if (!r)
 		return NULL;
@@ -239,7 +262,10 @@ struct request *download_req_range(struct hoist_download *d, struct part *p)
 	if (d->obj.etag && *d->obj.etag) {
 		rc |= request_header(r, "If-Match", d->obj.etag);
 	}
-	if (p->len > 0) {
+	asked = dl_parts_query(d, p, r);
+	g->asked_part = asked == 1;
+	rc |= asked < 0;
+	if (p->len > 0 && !g->asked_part) {
 		/* A range whose every byte came but whose answer then broke
 		 * asks for its last byte again, and drops it. */
 		start = g->got < p->len ? p->off + g->got : p->off + p->len - 1;

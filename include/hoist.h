@@ -305,7 +305,13 @@ enum hoist_verify {
 	/* S3: the object's full-object x-amz-checksum-crc64nvme (or -crc32c)
 	 * that HEAD gave with x-amz-checksum-mode: ENABLED equals the one the
 	 * ranges combine to (a COMPOSITE checksum, "-N", is not checkable). */
-	HOIST_VERIFY_GET_S3SUM = 8
+	HOIST_VERIFY_GET_S3SUM = 8,
+	/* Download, S3: a multipart object ("<md5>-N" ETag, no full-object
+	 * checksum) fetched part by part with ?partNumber=K where the store
+	 * serves it; MD5(the parts' MD5s) "-N" equals the ETag.  A store that
+	 * does not serve parts (Ceph RGW 16.2), parts of unequal sizes, SSE-KMS
+	 * or SSE-C (no MD5 ETags) and resumed downloads leave it unchecked. */
+	HOIST_VERIFY_GET_PARTS_MD5 = 9
 };
 
 /* A result is allocated by the caller, filled by the library, and its

@@ -280,7 +280,8 @@ static int refusals(struct req *rq, const struct obj_info *o)
 void op_get_object_finish(struct req *rq)
 {
 	struct obj_info o;
-	const char *pn = req_query(rq, "partNumber", NULL);
+	/* --no-part-number: as a store that does not know it (RGW 16.2). */
+	const char *pn = rq->srv->cfg->no_part_number ? NULL : req_query(rq, "partNumber", NULL);
 	const char *rb = req_header(rq, "x-oss-range-behavior");
 	const char *mode = req_header(rq, "x-amz-checksum-mode");
 	int standard = rq->dialect == DIALECT_S3 || (rb && strcasecmp(rb, "standard") == 0);

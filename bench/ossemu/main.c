@@ -80,7 +80,7 @@ static void usage(FILE *f)
 	      "              [--clock-offset SECONDS] [--verbose]\n"
 	      "  faults:     [--seed N] [--fail RATE] [--reset RATE] [--stall RATE:SECONDS]\n"
 	      "              [--latency MS] [--conn-bandwidth MBPS] [--bad-crc RATE] [--corrupt-get RATE]\n"
-	      "              [--no-crc | --no-crc-anywhere]\n"
+	      "              [--no-crc | --no-crc-anywhere] [--no-part-number]\n"
 	      "              [--fault OP:KIND=VALUE[,KIND=VALUE]]...\n"
 	      "See bench/ossemu/README.md.\n", f);
 }
@@ -191,7 +191,7 @@ enum {
 	OPT_HOST = 256, OPT_PORT, OPT_BUCKET, OPT_KEY, OPT_ANON, OPT_DATA_DIR, OPT_DISCARD,
 	OPT_MD5_ETAGS, OPT_TLS_CERT, OPT_TLS_KEY, OPT_THREADS, OPT_CONN_MEMORY,
 	OPT_CLOCK_OFFSET, OPT_SEED, OPT_FAIL, OPT_RESET, OPT_STALL, OPT_LATENCY,
-	OPT_BANDWIDTH, OPT_BAD_CRC, OPT_CORRUPT_GET, OPT_NO_CRC, OPT_NO_CRC_ALL, OPT_FAULT, OPT_VERSION,
+	OPT_BANDWIDTH, OPT_BAD_CRC, OPT_CORRUPT_GET, OPT_NO_CRC, OPT_NO_CRC_ALL, OPT_NO_PART_NUMBER, OPT_FAULT, OPT_VERSION,
 	OPT_IMDS, OPT_IMDS_MODE
 };
 
@@ -219,6 +219,7 @@ static const struct option long_opts[] = {
 	{ "corrupt-get", required_argument, NULL, OPT_CORRUPT_GET },
 	{ "no-crc", no_argument, NULL, OPT_NO_CRC },
 	{ "no-crc-anywhere", no_argument, NULL, OPT_NO_CRC_ALL },
+	{ "no-part-number", no_argument, NULL, OPT_NO_PART_NUMBER },
 	{ "fault", required_argument, NULL, OPT_FAULT },
 	{ "imds", required_argument, NULL, OPT_IMDS },
 	{ "imds-mode", required_argument, NULL, OPT_IMDS_MODE },
@@ -358,6 +359,9 @@ static int parse_args(struct ossemu_config *cfg, int argc, char **argv)
 			break;
 		case OPT_NO_CRC_ALL:
 			cfg->no_crc = 2;
+			break;
+		case OPT_NO_PART_NUMBER:
+			cfg->no_part_number = 1;
 			break;
 		case 'v':
 			cfg->verbose = 1;

@@ -100,6 +100,9 @@ struct ossemu_config {
 	double latency_ms;         /* --latency */
 	double conn_bandwidth;     /* --conn-bandwidth, bytes per second; 0 = off */
 	int no_crc;                /* 1: --no-crc (write responses), 2: --no-crc-anywhere */
+	int no_part_number;        /* --no-part-number: S3 GET/HEAD ignore ?partNumber
+	                              (the whole object, no x-amz-mp-parts-count), as
+	                              Ceph RGW 16.2 does */
 };
 
 struct store;

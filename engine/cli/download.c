@@ -143,6 +143,8 @@ static void print_human(FILE *f, const struct hoist_result *r, const char *dest)
 		[HOIST_VERIFY_GET_MD5] = "verified: the MD5 of the bytes equals the object's ETag",
 		[HOIST_VERIFY_GET_EXPECTED] = "CRC64 verified against --expect-crc64 only",
 		[HOIST_VERIFY_GET_S3SUM] = "verified against the object's full-object x-amz-checksum",
+		[HOIST_VERIFY_GET_PARTS_MD5] = "verified: fetched by parts, their MD5s make the "
+					       "object's multipart ETag",
 	};
 	char size[32], rate[32];
 	double secs = r->seconds;

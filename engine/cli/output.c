@@ -387,7 +387,8 @@ json_t *cli_result_json(const struct hoist_result *r, int with_parts,
 			const struct hoist_part_info *parts, size_t nparts)
 {
 	static const char *const verify[] = { "none", "response", "head", "parts", "etag",
-					     "get_crc64", "get_md5", "expected", "get_s3sum" };
+					     "get_crc64", "get_md5", "expected", "get_s3sum",
+					     "get_parts_md5" };
 	struct jobj j = { json_object(), 0 };
 	size_t i;
 

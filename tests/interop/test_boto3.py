@@ -25,13 +25,9 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
-# Hermetic: no user AWS config, no proxy between the client and 127.0.0.1
-# (the ossemu started below inherits this environment too).
-for k in list(os.environ):
-    if k.lower() in ("http_proxy", "https_proxy", "all_proxy", "no_proxy") or k.startswith("AWS_"):
-        del os.environ[k]
-os.environ["AWS_CONFIG_FILE"] = os.devnull
-os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+import hoisttest  # noqa: E402
+
+hoisttest.hermetic_aws_env()
 
 import boto3  # noqa: E402
 import botocore  # noqa: E402

@@ -42,6 +42,18 @@ SLOW = SUITE in ("asan", "tsan")
 _crc64 = crcmod.mkCrcFun(0x142F0E1EBA9EA3693, initCrc=0, rev=True, xorOut=0xFFFFFFFFFFFFFFFF)
 
 
+def hermetic_aws_env():
+    """No user AWS config and no proxy between a client and 127.0.0.1 (an
+    ossemu started later inherits this environment too).  Call it before
+    importing boto3."""
+    for k in list(os.environ):
+        if k.lower() in ("http_proxy", "https_proxy", "all_proxy", "no_proxy") or \
+                k.startswith("AWS_"):
+            del os.environ[k]
+    os.environ["AWS_CONFIG_FILE"] = os.devnull
+    os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+
+
 def crc64(data, prev=0):
     return _crc64(data, prev)
 
