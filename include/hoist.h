@@ -935,6 +935,12 @@ struct hoist_object_entry {
 	const char *storage_class; /* "" when absent */
 	int is_prefix;             /* 1: a common prefix (a listing with a delimiter):
 	                              key ends in the delimiter, size 0, no ETag */
+	/* 1: the key holds a NUL byte (%00 in a url-encoded listing; S3
+	 * allows any UTF-8), which a C string cannot carry.  key is then the
+	 * key as the listing encoded it ("a%00b", RFC 3986), for showing
+	 * only: never a file name, never a request's key (it would name
+	 * another object). */
+	int key_has_nul;
 };
 
 struct hoist_object_lister;
@@ -1049,8 +1055,8 @@ HOIST_EXTERN hoist_status hoist_delete_objects(struct hoist_engine *engine,
  *   hoist_delete_options    1        version .. batch
  *
  * Structs the library fills and hands out by pointer (hoist_part_info,
- * hoist_part_entry, hoist_upload_entry, hoist_object_entry: is_prefix was
- * appended) carry no version: fields are only
+ * hoist_part_entry, hoist_upload_entry, hoist_object_entry: is_prefix, then key_has_nul
+ * were appended) carry no version: fields are only
  * appended, and a caller built earlier simply does not read the new ones.
  */
 
