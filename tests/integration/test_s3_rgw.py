@@ -37,6 +37,7 @@ import traceback  # noqa: E402
 
 from hoisttest import TOP, Tap, make_file  # noqa: E402
 import s3cases as S  # noqa: E402
+import rgwmore  # noqa: E402
 
 MiB = S.MiB
 UP = os.path.join(TOP, "tests", "rgw", "rgw-up.sh")
@@ -153,6 +154,14 @@ def main():
         try:
             infrastructure(t, s3, S.client(ep, ak, "wrong" + sk[5:]))
             hoist_cases(t, s3, ep, ak, sk, tmp)
+            t1 = time.monotonic()
+            rgwmore.download_cases(t, s3, ep, BUCKET, ak, sk, tmp)
+            t2 = time.monotonic()
+            pre, _ = rgwmore.tree_cases(t, s3, ep, BUCKET, ak, sk, tmp)
+            rgwmore.objcmd_cases(t, s3, ep, BUCKET, ak, sk, pre)
+            rgwmore.nul_case(t, s3, BUCKET)
+            print(f"# downloads {t2 - t1:.1f} s, trees and ls/stat/rm {time.monotonic() - t2:.1f} s",
+                  flush=True)
         except Exception:  # noqa: BLE001 - reported as a failure, not a crash
             t.ok(False, "the cases ran to the end", traceback.format_exc())
     finally:
