@@ -11,7 +11,9 @@ Then `hoist cp FILE s3://BUCKET/KEY` for 0 B, 1 B, 5 MiB-1, 5 MiB,
 --jobs 1 and 64, once with --part-size 1 MiB (must become S3's 5 MiB
 minimum), and 1 B and 3 parts + 7 B as streams through a pipe; each object is read back with boto3 and compared by sha256, and
 its HEAD ETag compared with the one computed here.  A wrong
-secret must make hoist name SignatureDoesNotMatch.  If RGW does not come
+secret must make hoist name SignatureDoesNotMatch.  Then (tests/rgw/
+rgwmore.py) downloads, cp -r both ways, ls/stat/rm -r, each checked with
+boto3, and RGW's refusal of a key with a NUL byte.  If RGW does not come
 up, that is a failure, never a skip.
 
 Plain suite only (a minute of a real Ceph is too much to repeat under
