@@ -19,9 +19,9 @@
 
 const childProcess = require('child_process');
 const path = require('path');
-const OSS = require('ali-oss');
 
 const { Tap } = require('./lib/tap');
+const alioss = require('./lib/alioss');
 const ossemu = require('./lib/ossemu');
 
 const BUCKET = 'listing';
@@ -55,17 +55,7 @@ function reference(delim, startAfter) {
 }
 
 function client(srv) {
-  return new OSS({
-    refreshSTSTokenInterval: 3600000,
-    endpoint: srv.url,
-    bucket: BUCKET,
-    accessKeyId: AK,
-    accessKeySecret: SK,
-    region: 'oss-cn-hangzhou',
-    sldEnable: true,
-    secure: false,
-    timeout: 30000,
-  });
+  return alioss.client(srv, { bucket: BUCKET, accessKeyId: AK, accessKeySecret: SK });
 }
 
 // RFC 3986 as OSS writes it (oss-get-list-delete.md 4.3: '+' as %2B).
