@@ -927,7 +927,7 @@ struct hoist_list_options {
  * single-part upload is the MD5 of the object, a multipart one ("-N")
  * is not an MD5 of anything. */
 struct hoist_object_entry {
-	const char *key;           /* decoded */
+	const char *key;           /* decoded (but see key_has_nul) */
 	uint64_t size;
 	int64_t mtime;             /* LastModified in Unix seconds; 0: unreadable */
 	const char *last_modified; /* as the server wrote it */

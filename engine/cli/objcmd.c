@@ -44,7 +44,8 @@ static const char ls_help[] =
 	"the next '/' after PREFIX are rolled up into one 'PRE' line per common\n"
 	"prefix (a \"directory\").  --json prints one JSON object a line:\n"
 	"{\"key\",\"size\",\"last_modified\",\"etag\",\"storage_class\"} for an object,\n"
-	"{\"prefix\"} for a common prefix.\n"
+	"{\"prefix\"} for a common prefix.  A key holding a NUL byte (S3 allows\n"
+	"one) is shown url-encoded (%00), marked so, with \"key_encoding\":\"url\".\n"
 	"\n"
 	"  -r, --recursive       every key under PREFIX, no rolling up\n"
 	"\n";
