@@ -25,7 +25,8 @@ Real HTTP to ossemu.
 - A key with a NUL byte (a proxy in front of ossemu turns its listings'
   %01 into %00): ls shows it url-encoded and flagged, cp -r refuses it by
   name and writes the others (exit 7), rm -r deletes the others and names
-  it (exit 7); nothing treats it as the key cut at the NUL.
+  it (exit 7), cp -r up --skip-existing does not take it for a file named
+  'a%00b'; nothing treats it as the key cut at the NUL.
 - Faults: a store that corrupts 30 % of GET bodies (ossemu --fault
   getobject:corrupt) and fails 10 % of HEADs with 500: every file written
   is byte-exact, every file not written is reported (exit 7, one line
@@ -391,6 +392,17 @@ with TempDir() as d, Ossemu() as srv:
          "NUL" in refused[0].get("reason", ""), "NUL key: refused by name and counted (--json)", out)
     t.ok(any(ln.startswith("hoist: key nul/a%00b") and "NUL" in ln for ln in p.stderr.splitlines()),
          "NUL key: one stderr line naming it", p.stderr)
+
+    # --skip-existing on upload: a file literally named "a%00b", of the
+    # NUL key's size and older than it, is another key: it is sent.
+    up = os.path.join(d, "up")
+    write(os.path.join(up, "a%00b"), b"LIT")
+    os.utime(os.path.join(up, "a%00b"), (946684800, 946684800))
+    p = via("cp", "-r", up, "oss://bkt/nul/", "--skip-existing", "--json")
+    summ = json.loads(p.stdout.splitlines()[-1]) if p.stdout else {}
+    t.ok(p.returncode == 0 and summ.get("sent") == 1 and
+         Client(srv.url, scheme="v1").request("GET", "bkt", "nul/a%00b").body == b"LIT",
+         "NUL key: cp -r up --skip-existing does not take it for a file named 'a%00b' (sent)", p.stdout + p.stderr)
 
     p = via("rm", "-r", "--force", "oss://bkt/nul/")
     c = Client(srv.url, scheme="v1")
