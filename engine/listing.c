@@ -8,7 +8,8 @@
  * flagged is_prefix, and the page is sorted so that they interleave with
  * the keys in byte order (the servers send the two lists apart).  Keys and the token are decoded only when the document says
  * <EncodingType>url</EncodingType> (OSS and S3 encode only when asked and
- * say so), after the whole document parsed.
+ * say so), after the whole document parsed; a key whose decoding holds
+ * a NUL byte is kept with its bytes and flagged (see decode_key).
  *
  * Layer: runtime.
  * Threading: pure functions.
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "checksum.h"
 #include "response.h"
 #include "sign.h"
@@ -26,6 +28,7 @@
 static void entry_cleanup(struct listing_entry *e)
 {
 	free(e->key);
+	free(e->raw);
 	free(e->etag);
 	free(e->last_modified);
 	free(e->storage_class);
@@ -133,11 +136,25 @@ static int push_prefix(struct page_ctx *c, const char *text, size_t len)
 	return push_entry(c);
 }
 
+int listing_key_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+
+	if (c)
+		return c;
+	return alen < blen ? -1 : alen > blen;
+}
+
+const char *listing_key_bytes(const struct listing_entry *e)
+{
+	return e->raw ? e->raw : e->key;
+}
+
 static int by_key(const void *a, const void *b)
 {
 	const struct listing_entry *x = a, *y = b;
 
-	return strcmp(x->key, y->key);
+	return listing_key_cmp(listing_key_bytes(x), x->len, listing_key_bytes(y), y->len);
 }
 
 static int contents_field(struct page_ctx *c, const char *name, const char *text, size_t len)
@@ -220,6 +237,55 @@ static int decode(char **s)
 	return 0;
 }
 
+/* n decoded bytes holding NULs, shown unambiguously: each run between
+ * NULs RFC 3986-encoded ('/' kept), each NUL as %00. */
+static char *shown_form(const char *d, size_t n)
+{
+	struct buf b = { 0 };
+	size_t i = 0;
+	int rc = 0;
+
+	while (rc == 0) {
+		size_t run = strnlen(d + i, n - i);
+		char *enc = sign_uri_encode(d + i, 1);
+
+		rc = enc ? buf_append(&b, enc, strlen(enc)) : -1;
+		free(enc);
+		i += run;
+		if (i >= n)
+			break;
+		if (rc == 0)
+			rc = buf_append(&b, "%00", 3);
+		i++;
+	}
+	if (rc != 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	return b.data;
+}
+
+/* A key that decodes to bytes with a NUL is kept, flagged, never cut at
+ * the NUL: "a%00b" truncated would be the key "a", another object (a
+ * download would write it, rm would delete it). */
+static int decode_key(struct listing_entry *e)
+{
+	size_t n = 0;
+	char *d = url_decode_bytes(e->key, &n);
+
+	if (!d)
+		return -1;
+	free(e->key);
+	e->key = d;
+	e->len = n;
+	if (!memchr(d, '\0', n))
+		return 0;
+	e->raw = d;
+	e->key = shown_form(d, n);
+	e->pub.key_has_nul = 1;
+	return e->key ? 0 : -1;
+}
+
 /* The public view of an entry, once its strings are final. */
 static void publish(struct listing_entry *e)
 {
@@ -243,12 +309,15 @@ int listing_parse_page(struct listing_page *p, const char *body, size_t len)
 	page_clear(p);
 	rc = body && len ? xml_parse(body, len, page_cb, &c, NULL, 0) : -1;
 	entry_cleanup(&c.cur);
+	for (i = 0; i < p->count; i++) {
+		p->entries[i].len = strlen(p->entries[i].key);
+	}
 	if (rc == 0 && !c.root_ok) {
 		rc = -1;
 	}
 	if (rc == 0 && c.encoding && strcmp(c.encoding, "url") == 0) {
 		for (i = 0; i < p->count && rc == 0; i++) {
-			rc = decode(&p->entries[i].key);
+			rc = decode_key(&p->entries[i]);
 		}
 		if (rc == 0) {
 			rc = decode(&p->next_token);

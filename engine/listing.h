@@ -26,7 +26,11 @@
 
 struct listing_entry {
 	struct hoist_object_entry pub; /* points into the strings below */
-	char *key;                 /* decoded */
+	char *key;                 /* decoded; a key with a NUL byte: its shown
+	                              form (RFC 3986, NUL as %00), pub.key_has_nul */
+	char *raw;                 /* a key with a NUL byte: its decoded bytes;
+	                              else NULL (key holds them) */
+	size_t len;                /* the decoded key's length in bytes */
 	char *etag;
 	char *last_modified;
 	char *storage_class;
@@ -41,10 +45,16 @@ struct listing_page {
 
 /* Parses body into p, replacing what p held.  0, or -1 when the body is
  * not a ListBucketResult, an entry lacks Key or Size, a Size is not a
- * number, a key does not decode, there are more than LISTING_MAX_ENTRIES
+ * number, a key does not decode (a key whose decoding holds a NUL byte
+ * is kept, flagged key_has_nul: never truncated into another key), there are more than LISTING_MAX_ENTRIES
  * entries, or memory ran out; p is then empty. */
 int listing_parse_page(struct listing_page *p, const char *body, size_t len);
 void listing_page_cleanup(struct listing_page *p);
+
+/* Byte order of two decoded keys (NULs included): <0, 0, >0 as memcmp. */
+int listing_key_cmp(const char *a, size_t alen, const char *b, size_t blen);
+/* The decoded bytes of e's key (e->raw, or e->key). */
+const char *listing_key_bytes(const struct listing_entry *e);
 
 /* "2026-12-03T07:34:33.000Z" (fraction optional) into Unix seconds.
  * 0, or -1 when it is not that shape. */

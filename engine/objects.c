@@ -50,7 +50,9 @@ struct hoist_object_lister {
 	int more;                  /* another page is to be fetched */
 	struct listing_page page;
 	size_t next;               /* the next entry of the page to hand out */
-	char *last_key;            /* the last key handed out, for the order check */
+	char *last_key;            /* the last key handed out (its decoded bytes),
+	                              for the order check */
+	size_t last_len;
 };
 
 /* ------------------------------------------------------------- lister */
@@ -198,17 +200,22 @@ again:
 	 * wants keys, whatever the server adds. */
 	if (e->pub.is_prefix && !l->delimiter)
 		goto again;
-	if (l->last_key && strcmp(e->key, l->last_key) <= 0) {
+	if (l->last_key &&
+	    listing_key_cmp(listing_key_bytes(e), e->len, l->last_key, l->last_len) <= 0) {
 		l->more = 0;
 		l->next = l->page.count;
 		st = result_fail(&r, HOIST_E_SERVER, "ListObjectsV2",
 				 "the listing is not in ascending byte order of keys");
 		goto out;
 	}
-	if (result_setstr(&l->last_key, e->key)) {
+	free(l->last_key);
+	l->last_key = malloc(e->len + 1);
+	if (!l->last_key) {
 		st = result_fail(&r, HOIST_E_NOMEM, "ListObjectsV2", NULL);
 		goto out;
 	}
+	memcpy(l->last_key, listing_key_bytes(e), e->len + 1);
+	l->last_len = e->len;
 	*entry = &e->pub;
 out:
 	result_deliver(result, &r);

@@ -20,7 +20,7 @@
 #include "checksum.h"
 #include "xml.h"
 
-char *url_decode(const char *s)
+char *url_decode_bytes(const char *s, size_t *len)
 {
 	int n = 0;
 	char *d, *c;
@@ -31,13 +31,25 @@ char *url_decode(const char *s)
 	d = curl_easy_unescape(NULL, s, 0, &n);
 	if (!d)
 		return NULL;
-	if (memchr(d, '\0', (size_t)n)) {
-		curl_free(d);
-		return NULL;
+	c = malloc((size_t)n + 1);
+	if (c) {
+		memcpy(c, d, (size_t)n + 1);
+		*len = (size_t)n;
 	}
-	c = strdup(d);
 	curl_free(d);
 	return c;
+}
+
+char *url_decode(const char *s)
+{
+	size_t n = 0;
+	char *d = url_decode_bytes(s, &n);
+
+	if (d && memchr(d, '\0', n)) {
+		free(d);
+		return NULL;
+	}
+	return d;
 }
 
 static int setdup(char **dst, const char *text, size_t len)

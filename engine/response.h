@@ -90,5 +90,8 @@ void list_uploads_page_cleanup(struct list_uploads_page *p);
 
 /* Percent-decodes s (no '+' to space); NULL on ENOMEM or an embedded NUL. */
 char *url_decode(const char *s);
+/* The same, embedded NULs kept: *len bytes (plus a terminating NUL), or
+ * NULL on ENOMEM or a text longer than XML_MAX_TEXT. */
+char *url_decode_bytes(const char *s, size_t *len);
 
 #endif

@@ -940,7 +940,7 @@ struct hoist_list_options {
  * single-part upload is the MD5 of the object, a multipart one ("-N")
  * is not an MD5 of anything. */
 struct hoist_object_entry {
-	const char *key;           /* decoded */
+	const char *key;           /* decoded (but see key_has_nul) */
 	uint64_t size;
 	int64_t mtime;             /* LastModified in Unix seconds; 0: unreadable */
 	const char *last_modified; /* as the server wrote it */
@@ -948,6 +948,12 @@ struct hoist_object_entry {
 	const char *storage_class; /* "" when absent */
 	int is_prefix;             /* 1: a common prefix (a listing with a delimiter):
 	                              key ends in the delimiter, size 0, no ETag */
+	/* 1: the key holds a NUL byte (%00 in a url-encoded listing; S3
+	 * allows any UTF-8), which a C string cannot carry.  key is then the
+	 * key as the listing encoded it ("a%00b", RFC 3986), for showing
+	 * only: never a file name, never a request's key (it would name
+	 * another object). */
+	int key_has_nul;
 };
 
 struct hoist_object_lister;
@@ -1062,8 +1068,8 @@ HOIST_EXTERN hoist_status hoist_delete_objects(struct hoist_engine *engine,
  *   hoist_delete_options    1        version .. batch
  *
  * Structs the library fills and hands out by pointer (hoist_part_info,
- * hoist_part_entry, hoist_upload_entry, hoist_object_entry: is_prefix was
- * appended) carry no version: fields are only
+ * hoist_part_entry, hoist_upload_entry, hoist_object_entry: is_prefix, then key_has_nul
+ * were appended) carry no version: fields are only
  * appended, and a caller built earlier simply does not read the new ones.
  */
 

@@ -44,7 +44,8 @@ static const char ls_help[] =
 	"the next '/' after PREFIX are rolled up into one 'PRE' line per common\n"
 	"prefix (a \"directory\").  --json prints one JSON object a line:\n"
 	"{\"key\",\"size\",\"last_modified\",\"etag\",\"storage_class\"} for an object,\n"
-	"{\"prefix\"} for a common prefix.\n"
+	"{\"prefix\"} for a common prefix.  A key holding a NUL byte (S3 allows\n"
+	"one) is shown url-encoded (%00), marked so, with \"key_encoding\":\"url\".\n"
 	"\n"
 	"  -r, --recursive       every key under PREFIX, no rolling up\n"
 	"\n";
@@ -205,12 +206,16 @@ static void ls_print(const struct objcmd *o, const struct hoist_object_entry *e)
 		if (e->is_prefix) {
 			cli_json_print(stdout, json_pack("{s:o}", "prefix", cli_json_str(e->key)));
 		} else {
-			cli_json_print(stdout, json_pack("{s:o,s:o,s:o,s:o,s:o}", "key",
-							 cli_json_str(e->key), "size",
-							 cli_json_u64(e->size), "last_modified",
-							 cli_json_str(e->last_modified), "etag",
-							 cli_json_str(e->etag), "storage_class",
-							 cli_json_str(e->storage_class)));
+			json_t *j = json_pack("{s:o,s:o,s:o,s:o,s:o}", "key", cli_json_str(e->key),
+					      "size", cli_json_u64(e->size), "last_modified",
+					      cli_json_str(e->last_modified), "etag",
+					      cli_json_str(e->etag), "storage_class",
+					      cli_json_str(e->storage_class));
+
+			if (j && e->key_has_nul) {
+				json_object_set_new(j, "key_encoding", json_string("url"));
+			}
+			cli_json_print(stdout, j);
 		}
 		return;
 	}
@@ -220,6 +225,9 @@ static void ls_print(const struct objcmd *o, const struct hoist_object_entry *e)
 		fprintf(stdout, "%24s  %12" PRIu64 "  ", e->last_modified, e->size);
 	}
 	cli_print_safe(stdout, e->key);
+	if (e->key_has_nul) {
+		fputs("  (url-encoded: the key holds a NUL byte)", stdout);
+	}
 	fputc('\n', stdout);
 }
 
@@ -405,6 +413,16 @@ static hoist_status rm_tree(struct rm_run *m, struct hoist_result *r)
 	lo.prefix = m->o->url.key;
 	s = hoist_object_lister_new(&l, m->o->engine, &lo, r);
 	while (s == HOIST_OK && (s = hoist_object_lister_next(l, &e, r)) == HOIST_OK && e) {
+		if (e->key_has_nul) {
+			/* Its shown form names another object, and a Delete
+			 * document (XML 1.0) cannot carry a NUL. */
+			m->failed++;
+			fputs("hoist: rm: ", stderr);
+			cli_print_safe(stderr, e->key);
+			fputs(" (url-encoded): not deleted: the key holds a NUL byte, which hoist "
+			      "cannot name in a request\n", stderr);
+			continue;
+		}
 		m->keys[m->n] = strdup(e->key);
 		if (!m->keys[m->n]) {
 			s = HOIST_E_NOMEM;

@@ -695,6 +695,11 @@ static const struct hoist_object_entry *listed_at(struct tree *t, const char *ke
 				break;
 			}
 		}
+		if (t->listed->key_has_nul) {
+			/* No path names a key with a NUL byte. */
+			t->listed = NULL;
+			continue;
+		}
 		c = strcmp(t->listed->key, key);
 		if (c >= 0)
 			return c == 0 ? t->listed : NULL;

@@ -682,6 +682,10 @@ static void one_entry(struct tg *t, const struct hoist_object_entry *e)
 	char msg[512];
 
 	t->listed++;
+	if (e->key_has_nul) {
+		why = "a NUL byte in the key, which no file name can hold";
+		goto refuse;
+	}
 	if (strncmp(e->key, t->prefix, pl) != 0) {
 		why = "not under the prefix";
 		goto refuse;
@@ -737,7 +741,8 @@ static void one_entry(struct tg *t, const struct hoist_object_entry *e)
 refuse:
 	t->refused++;
 	json_key(t, e->key, e->key, "refused", why, NULL, HOIST_OK);
-	snprintf(msg, sizeof(msg), "refused: the key would leave the directory (%s)", why);
+	snprintf(msg, sizeof(msg), e->key_has_nul ? "(url-encoded) refused: %s" :
+		 "refused: the key would leave the directory (%s)", why);
 	note_line(t, "key ", e->key, msg);
 }
 

@@ -22,6 +22,11 @@ Real HTTP to ossemu.
   listing pages, more files than --files 64 in flight) makes no fsync or
   fdatasync and exactly one syncfs, and every file is byte-equal.
 - The S3 dialect (s3://).
+- A key with a NUL byte (a proxy in front of ossemu turns its listings'
+  %01 into %00): ls shows it url-encoded and flagged, cp -r refuses it by
+  name and writes the others (exit 7), rm -r deletes the others and names
+  it (exit 7), cp -r up --skip-existing does not take it for a file named
+  'a%00b'; nothing treats it as the key cut at the NUL.
 - Faults: a store that corrupts 30 % of GET bodies (ossemu --fault
   getobject:corrupt) and fails 10 % of HEADs with 500: every file written
   is byte-exact, every file not written is reported (exit 7, one line
@@ -39,6 +44,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_cli_common import *  # noqa: E402,F403
 from osssign import Client, xml_doc  # noqa: E402
 import calendar  # noqa: E402
+import http.client  # noqa: E402
+import http.server  # noqa: E402
+import threading  # noqa: E402
 
 t = Tap()
 NOENV = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_PROFILE": ""}
@@ -298,5 +306,110 @@ with TempDir() as d, Ossemu(args=["--seed", "7", "--fault", "getobject:corrupt=0
     t.ok(fetched_only_missing, "faults: a rerun with --skip-existing fetches only what is missing")
     t.ok(p.returncode == 0 and got == ffiles and runs > 1,
          "faults: reruns complete the set (%d runs)" % runs, p.stderr[-400:])
+
+
+# ---- a key with a NUL byte (%00 in a url-encoded listing)
+# S3 allows any UTF-8 in a key, so a real bucket may list "a%00b"; ossemu
+# (libmicrohttpd gives it the path as a C string) and RGW (400 at PUT)
+# cannot store one.  So a proxy in front of a real ossemu turns the %01 of
+# its url-encoded listings into %00: the listing names "nul/a\0b" while
+# every other request is ossemu's own.  Cut at the NUL, that key would be
+# "nul/a", another object: a download would write it, rm would delete it.
+class NulProxy(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+
+def nul_proxy(upstream):
+    host, port = upstream.split("//", 1)[1].rstrip("/").split(":")
+
+    class H(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *a):
+            pass
+
+        def relay(self):
+            n = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(n) if n else None
+            c = http.client.HTTPConnection(host, int(port), timeout=30)
+            c.request(self.command, self.path, body=body, headers=dict(self.headers.items()))
+            r = c.getresponse()
+            data = r.read()
+            if self.command == "GET" and "encoding-type=url" in self.path and b"<ListBucketResult" in data:
+                data = data.replace(b"%01", b"%00")
+            self.send_response(r.status)
+            for k, v in r.getheaders():
+                if k.lower() not in ("content-length", "transfer-encoding", "connection"):
+                    self.send_header(k, v)
+            # A HEAD's Content-Length is the object's size: kept.
+            self.send_header("Content-Length", r.getheader("Content-Length", "0")
+                             if self.command == "HEAD" else str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+            c.close()
+
+        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = relay
+
+    srv = NulProxy(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+with TempDir() as d, Ossemu() as srv:
+    for k, body in (("nul/a", b"A"), ("nul/a\x01b", b"NUL"), ("nul/good", b"good")):
+        put(srv, k, body)
+    px = nul_proxy(srv.url)
+    purl = "http://127.0.0.1:%d" % px.server_address[1]
+    env = dict(os.environ, OSS_ACCESS_KEY_ID="ak", OSS_ACCESS_KEY_SECRET="sk")
+
+    def via(*args):
+        return subprocess.run([HOIST, *args, "--endpoint", purl], capture_output=True, text=True,
+                              timeout=120, env=env)
+
+    p = via("ls", "-r", "--json", "oss://bkt/nul/")
+    ls = [json.loads(ln) for ln in p.stdout.splitlines() if ln.strip()]
+    t.ok(p.returncode == 0 and [(x["key"], x["size"], x.get("key_encoding")) for x in ls] ==
+         [("nul/a", 1, None), ("nul/a%00b", 3, "url"), ("nul/good", 4, None)],
+         "NUL key: ls -r --json shows it exactly, url-encoded and flagged, in byte order, not cut into 'nul/a'",
+         p.stdout + p.stderr)
+    p = via("ls", "-r", "oss://bkt/nul/")
+    lines = p.stdout.splitlines()
+    t.ok(p.returncode == 0 and len(lines) == 3 and lines[1].endswith("nul/a%00b  (url-encoded: the key holds a NUL byte)"),
+         "NUL key: ls -r marks the line as url-encoded", p.stdout + p.stderr)
+
+    dst = os.path.join(d, "dst")
+    p = subprocess.run([HOIST, "cp", "-r", "oss://bkt/nul/", dst, "--json", "--endpoint", purl],
+                       capture_output=True, text=True, timeout=120, env=env)
+    got, _ = tree_of(dst)
+    out = [json.loads(ln) for ln in p.stdout.splitlines() if ln.strip()]
+    summ = out[-1] if out else {}
+    refused = [x for x in out if x.get("action") == "refused"]
+    t.ok(p.returncode == 7 and got == {"a": b"A", "good": b"good"},
+         "NUL key: cp -r writes the other keys with their own bytes ('a' is nul/a's, not the NUL key's), exit 7",
+         f"exit {p.returncode} {got} {p.stderr}")
+    t.ok(summ.get("refused") == 1 and [x["key"] for x in refused] == ["nul/a%00b"] and
+         "NUL" in refused[0].get("reason", ""), "NUL key: refused by name and counted (--json)", out)
+    t.ok(any(ln.startswith("hoist: key nul/a%00b") and "NUL" in ln for ln in p.stderr.splitlines()),
+         "NUL key: one stderr line naming it", p.stderr)
+
+    # --skip-existing on upload: a file literally named "a%00b", of the
+    # NUL key's size and older than it, is another key: it is sent.
+    up = os.path.join(d, "up")
+    write(os.path.join(up, "a%00b"), b"LIT")
+    os.utime(os.path.join(up, "a%00b"), (946684800, 946684800))
+    p = via("cp", "-r", up, "oss://bkt/nul/", "--skip-existing", "--json")
+    summ = json.loads(p.stdout.splitlines()[-1]) if p.stdout else {}
+    t.ok(p.returncode == 0 and summ.get("sent") == 1 and
+         Client(srv.url, scheme="v1").request("GET", "bkt", "nul/a%00b").body == b"LIT",
+         "NUL key: cp -r up --skip-existing does not take it for a file named 'a%00b' (sent)", p.stdout + p.stderr)
+
+    p = via("rm", "-r", "--force", "oss://bkt/nul/")
+    c = Client(srv.url, scheme="v1")
+    t.ok(p.returncode == 7 and "nul/a%00b" in p.stderr and c.request("HEAD", "bkt", "nul/a").status == 404 and
+         c.request("HEAD", "bkt", "nul/good").status == 404 and c.request("HEAD", "bkt", "nul/a\x01b").status == 200,
+         "NUL key: rm -r deletes the others, names it as not deleted (exit 7); no other key deleted in its place",
+         f"exit {p.returncode} {p.stderr}")
+    px.shutdown()
 
 t.done()

@@ -11,7 +11,9 @@ Then `hoist cp FILE s3://BUCKET/KEY` for 0 B, 1 B, 5 MiB-1, 5 MiB,
 --jobs 1 and 64, once with --part-size 1 MiB (must become S3's 5 MiB
 minimum), and 1 B and 3 parts + 7 B as streams through a pipe; each object is read back with boto3 and compared by sha256, and
 its HEAD ETag compared with the one computed here.  A wrong
-secret must make hoist name SignatureDoesNotMatch.  If RGW does not come
+secret must make hoist name SignatureDoesNotMatch.  Then (tests/rgw/
+rgwmore.py) downloads, cp -r both ways, ls/stat/rm -r, each checked with
+boto3, and RGW's refusal of a key with a NUL byte.  If RGW does not come
 up, that is a failure, never a skip.
 
 Plain suite only (a minute of a real Ceph is too much to repeat under
@@ -37,6 +39,7 @@ import traceback  # noqa: E402
 
 from hoisttest import TOP, Tap, make_file  # noqa: E402
 import s3cases as S  # noqa: E402
+import rgwmore  # noqa: E402
 
 MiB = S.MiB
 UP = os.path.join(TOP, "tests", "rgw", "rgw-up.sh")
@@ -153,6 +156,14 @@ def main():
         try:
             infrastructure(t, s3, S.client(ep, ak, "wrong" + sk[5:]))
             hoist_cases(t, s3, ep, ak, sk, tmp)
+            t1 = time.monotonic()
+            rgwmore.download_cases(t, s3, ep, BUCKET, ak, sk, tmp)
+            t2 = time.monotonic()
+            pre, _ = rgwmore.tree_cases(t, s3, ep, BUCKET, ak, sk, tmp)
+            rgwmore.objcmd_cases(t, s3, ep, BUCKET, ak, sk, pre)
+            rgwmore.nul_case(t, s3, BUCKET)
+            print(f"# downloads {t2 - t1:.1f} s, trees and ls/stat/rm {time.monotonic() - t2:.1f} s",
+                  flush=True)
         except Exception:  # noqa: BLE001 - reported as a failure, not a crash
             t.ok(False, "the cases ran to the end", traceback.format_exc())
     finally:

@@ -23,9 +23,9 @@ const fs = require('fs');
 const http = require('http');
 const os = require('os');
 const path = require('path');
-const OSS = require('ali-oss');
 
 const { Tap } = require('./lib/tap');
+const alioss = require('./lib/alioss');
 const ossemu = require('./lib/ossemu');
 const { crc64 } = require('./lib/crc64');
 
@@ -72,20 +72,7 @@ function split(buf, partSize) {
 }
 
 function client(srv, extra) {
-  return new OSS(Object.assign({
-    // Only to silence ali-oss's advice to refresh STS tokens (no refresher here).
-    refreshSTSTokenInterval: 3600000,
-    endpoint: srv.url,
-    bucket: BUCKET,
-    accessKeyId: AK,
-    accessKeySecret: SK,
-    region: 'oss-cn-hangzhou',
-    // An IP endpoint: path style (/bucket/key); ali-oss still sends
-    // Host: interop.oss-cn-hangzhou.aliyuncs.com.
-    sldEnable: true,
-    secure: false,
-    timeout: 30000,
-  }, extra || {}));
+  return alioss.client(srv, Object.assign({ bucket: BUCKET, accessKeyId: AK, accessKeySecret: SK }, extra || {}));
 }
 
 async function step(name, fn) {

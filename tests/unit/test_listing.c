@@ -2,7 +2,8 @@
  * test_listing.c - the ListObjectsV2 page parser (engine/listing.c) on the
  * documents OSS and S3 send: entries with every field, encoding-type=url
  * keys and tokens decoded only when the document says so, truncated pages,
- * the listing time format, and hostile or broken pages (no Key, no Size,
+ * the listing time format, a key with a NUL byte kept and flagged, never
+ * cut, and hostile or broken pages (no Key, no Size,
  * a bad Size, a DOCTYPE, another root) refused with the page left empty.
  */
 #include <setjmp.h>
@@ -108,8 +109,9 @@ static void test_refused(void **state)
 		"<ListBucketResult><Contents><Key>a</Key><Size>-1</Size></Contents></ListBucketResult>",
 		"<ListBucketResult><Contents><Key>a</Key><Size>12x</Size></Contents></ListBucketResult>",
 		"<ListBucketResult><Contents><Key>a</Key><Size>184467440737095516150</Size></Contents></ListBucketResult>",
-		"<ListBucketResult><EncodingType>url</EncodingType><Contents><Key>a%00b</Key><Size>1</Size>"
-		"</Contents></ListBucketResult>",
+		/* A token is sent back as is: one with a NUL cannot be. */
+		"<ListBucketResult><EncodingType>url</EncodingType><IsTruncated>true</IsTruncated>"
+		"<NextContinuationToken>t%00u</NextContinuationToken></ListBucketResult>",
 		"<Error><Code>AccessDenied</Code></Error>",
 		"<!DOCTYPE x [<!ENTITY a \"b\">]><ListBucketResult/>",
 		"<ListBucketResult><Contents>",
@@ -132,6 +134,42 @@ static void test_refused(void **state)
 		assert_false(p.truncated);
 		assert_null(p.next_token);
 	}
+	listing_page_cleanup(&p);
+}
+
+/* A url-encoded key that decodes to bytes with a NUL is neither refused
+ * with the whole page nor cut at the NUL (into the key "x/a", another
+ * object): it is kept, flagged, shown encoded, its bytes kept for the
+ * order ("x/a" < "x/a\0b" < "x/a\x01" < "x/a b"). */
+static void test_nul_key(void **state)
+{
+	struct listing_page p;
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(listing_parse_page(&p, S(
+		"<ListBucketResult><EncodingType>url</EncodingType><IsTruncated>false</IsTruncated>"
+		"<Contents><Key>x%2Fa</Key><Size>1</Size></Contents>"
+		"<Contents><Key>x%2Fa%00b%20%00</Key><Size>2</Size></Contents>"
+		"<Contents><Key>x%2Fa%01</Key><Size>3</Size></Contents>"
+		"<CommonPrefixes><Prefix>x%2Fa%00%2F</Prefix></CommonPrefixes>"
+		"</ListBucketResult>")), 0);
+	assert_int_equal(p.count, 4);
+	assert_string_equal(p.entries[0].pub.key, "x/a");
+	assert_false(p.entries[0].pub.key_has_nul);
+	/* The prefix "x/a\0/" sorts before "x/a\0b \0" (0x2f < 0x62). */
+	assert_string_equal(p.entries[1].pub.key, "x/a%00/");
+	assert_true(p.entries[1].pub.is_prefix && p.entries[1].pub.key_has_nul);
+	assert_string_equal(p.entries[2].pub.key, "x/a%00b%20%00");
+	assert_true(p.entries[2].pub.key_has_nul);
+	assert_int_equal(p.entries[2].pub.size, 2);
+	assert_int_equal(p.entries[2].len, 7);
+	assert_memory_equal(listing_key_bytes(&p.entries[2]), "x/a\0b \0", 7);
+	assert_string_equal(p.entries[3].pub.key, "x/a\x01");
+	assert_false(p.entries[3].pub.key_has_nul);
+	assert_true(listing_key_cmp("x/a", 3, "x/a\0b", 5) < 0);
+	assert_true(listing_key_cmp("x/a\0b", 5, "x/a\x01", 4) < 0);
+	assert_int_equal(listing_key_cmp("ab", 2, "ab", 2), 0);
 	listing_page_cleanup(&p);
 }
 
@@ -182,6 +220,7 @@ int main(void)
 		cmocka_unit_test(test_oss_page),
 		cmocka_unit_test(test_prefixes_sorted_in),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_nul_key),
 		cmocka_unit_test(test_many_entries),
 		cmocka_unit_test(test_time),
 	};
