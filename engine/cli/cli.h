@@ -169,6 +169,22 @@ int cli_engine_options(struct hoist_engine_options *eo, struct cli_common *c,
 		       const struct cli_url *url, const char *cmd);
 void cli_common_cleanup(struct cli_common *c);
 
+/* session.c: a command of blocking calls, once its options are parsed
+ * into common.  cmd is set by the caller; open parses the URL (need_key:
+ * it must name a key) and makes the engine: -1 means exit with *rc (the
+ * line is printed).  fail prints a call's failure (JSON with --json) and
+ * returns its exit code.  close is safe after a failed open. */
+struct cli_session {
+	const char *cmd;
+	struct cli_common common;
+	struct cli_url url;
+	int url_ok;
+	struct hoist_engine *engine;
+};
+int cli_session_open(struct cli_session *s, const char *url_text, int need_key, int *rc);
+void cli_session_close(struct cli_session *s);
+int cli_session_fail(const struct cli_session *s, struct hoist_result *r, hoist_status st);
+
 /* Reports getopt_long's failure for argv (unknown option or missing
  * value) as one usage line. */
 void cli_getopt_error(const char *cmd, int ret, int optopt_, char *const argv[],

@@ -45,33 +45,16 @@ static const char ls_parts_help[] =
 	"\n";
 
 struct hk {
-	const char *cmd;
-	struct cli_common common;
+	struct cli_session s;
 	const char *upload_id;
-	struct cli_url url;
-	int url_ok;
-	struct hoist_engine *engine;
 };
-
-/* --verbose: the engine's diagnostics on stderr.  The calls block, so
- * nothing else writes to the terminal meanwhile. */
-static void hk_log(const char *line, void *userdata)
-{
-	(void)userdata;
-	fputs("* ", stderr);
-	cli_print_safe(stderr, line);
-	fputc('\n', stderr);
-}
 
 /* Parses argv (one URL argument), builds the engine.  Returns -1 when the
  * command should exit with *rc (usage, --help, engine refused), else 0. */
 static int hk_start(struct hk *h, int argc, char **argv, const char *help,
 		    int need_id, int need_key, int *rc)
 {
-	struct hoist_engine_options eo = HOIST_ENGINE_OPTIONS_INIT;
 	struct option *opts = cli_options_merge(hk_options);
-	struct hoist_result r = HOIST_RESULT_INIT;
-	hoist_status s;
 	int c;
 
 	*rc = CLI_EXIT_USAGE;
@@ -89,7 +72,7 @@ static int hk_start(struct hk *h, int argc, char **argv, const char *help,
 			break;
 
 		if (c == '?' || c == ':') {
-			cli_getopt_error(h->cmd, c, optopt, argv, optind);
+			cli_getopt_error(h->s.cmd, c, optopt, argv, optind);
 			goto fail;
 		}
 		if (c == OPT_HELP) {
@@ -98,7 +81,7 @@ static int hk_start(struct hk *h, int argc, char **argv, const char *help,
 			*rc = CLI_EXIT_OK;
 			goto fail;
 		}
-		applied = cli_common_apply(&h->common, h->cmd, c, optarg);
+		applied = cli_common_apply(&h->s.common, h->s.cmd, c, optarg);
 		if (applied < 0) {
 			goto fail;
 		}
@@ -111,39 +94,20 @@ static int hk_start(struct hk *h, int argc, char **argv, const char *help,
 		}
 		/* Only --upload-id gets here: a known option this command
 		 * does not take. */
-		cli_usage_error(h->cmd, "--upload-id is not an option of %s", h->cmd);
+		cli_usage_error(h->s.cmd, "--upload-id is not an option of %s", h->s.cmd);
 		goto fail;
 	}
 	if (argc - optind != 1) {
-		cli_usage_error(h->cmd, "takes exactly one oss://BUCKET%s URL",
+		cli_usage_error(h->s.cmd, "takes exactly one oss://BUCKET%s URL",
 				need_key ? "/KEY" : "[/PREFIX]");
 		goto fail;
 	}
 	if (need_id && (!h->upload_id || !*h->upload_id)) {
-		cli_usage_error(h->cmd, "needs --upload-id ID");
+		cli_usage_error(h->s.cmd, "needs --upload-id ID");
 		goto fail;
 	}
-	if (cli_url_parse(&h->url, argv[optind])) {
+	if (cli_session_open(&h->s, argv[optind], need_key, rc))
 		goto fail;
-	}
-	h->url_ok = 1;
-	if (need_key && !*h->url.key) {
-		cli_usage_error(h->cmd, "'%s' names no object key", argv[optind]);
-		goto fail;
-	}
-	if (cli_engine_options(&eo, &h->common, &h->url, h->cmd)) {
-		goto fail;
-	}
-	if (h->common.verbose) {
-		eo.log = hk_log;
-	}
-	s = hoist_engine_new(&h->engine, &eo, &r);
-	if (s != HOIST_OK) {
-		fprintf(stderr, "hoist: %s\n", r.message ? r.message : hoist_strerror(s));
-		hoist_result_cleanup(&r);
-		*rc = cli_exit_code(s);
-		goto fail;
-	}
 	free(opts);
 	return 0;
 fail:
@@ -151,29 +115,9 @@ fail:
 	return -1;
 }
 
-static void hk_cleanup(struct hk *h)
-{
-	hoist_engine_free(h->engine);
-	if (h->url_ok) {
-		cli_url_cleanup(&h->url);
-	}
-	cli_common_cleanup(&h->common);
-}
-
-/* A failed call: the JSON result with --json, and always the one line. */
-static int hk_fail(struct hk *h, struct hoist_result *r, hoist_status s)
-{
-	r->status = s;
-	if (h->common.json) {
-		cli_print_result_json(stdout, r, 0, NULL, 0);
-	}
-	cli_print_failure(r, s);
-	return cli_exit_code(s);
-}
-
 int cli_abort(int argc, char **argv)
 {
-	struct hk h = { .cmd = "abort" };
+	struct hk h = { .s.cmd = "abort" };
 	struct hoist_result r = HOIST_RESULT_INIT;
 	hoist_status s;
 	int rc;
@@ -181,22 +125,22 @@ int cli_abort(int argc, char **argv)
 	if (hk_start(&h, argc, argv, abort_help, 1, 1, &rc)) {
 		goto out;
 	}
-	s = hoist_abort_upload(h.engine, h.url.bucket, h.url.key, h.upload_id, &r);
+	s = hoist_abort_upload(h.s.engine, h.s.url.bucket, h.s.url.key, h.upload_id, &r);
 	if (s != HOIST_OK) {
-		rc = hk_fail(&h, &r, s);
+		rc = cli_session_fail(&h.s, &r, s);
 		goto out;
 	}
-	if (h.common.json) {
+	if (h.s.common.json) {
 		cli_json_print(stdout, json_pack("{s:s,s:o,s:o,s:o,s:o}", "status", "OK",
-						 "bucket", cli_json_str(h.url.bucket),
-						 "key", cli_json_str(h.url.key),
+						 "bucket", cli_json_str(h.s.url.bucket),
+						 "key", cli_json_str(h.s.url.key),
 						 "upload_id", cli_json_str(h.upload_id),
 						 "request_id", cli_json_str(r.request_id)));
-	} else if (!h.common.quiet) {
+	} else if (!h.s.common.quiet) {
 		fputs("aborted upload ", stdout);
 		cli_print_safe(stdout, h.upload_id);
 		fputs(" of ", stdout);
-		cli_print_safe(stdout, h.url.key);
+		cli_print_safe(stdout, h.s.url.key);
 		fputs(" (request id ", stdout);
 		cli_print_safe(stdout, r.request_id);
 		fputs(")\n", stdout);
@@ -204,13 +148,13 @@ int cli_abort(int argc, char **argv)
 	rc = CLI_EXIT_OK;
 out:
 	hoist_result_cleanup(&r);
-	hk_cleanup(&h);
+	cli_session_close(&h.s);
 	return rc;
 }
 
 int cli_ls_uploads(int argc, char **argv)
 {
-	struct hk h = { .cmd = "ls-uploads" };
+	struct hk h = { .s.cmd = "ls-uploads" };
 	struct hoist_upload_list *list = NULL;
 	struct hoist_result r = HOIST_RESULT_INIT;
 	hoist_status s;
@@ -220,14 +164,14 @@ int cli_ls_uploads(int argc, char **argv)
 	if (hk_start(&h, argc, argv, ls_uploads_help, 0, 0, &rc)) {
 		goto out;
 	}
-	s = hoist_list_uploads(h.engine, h.url.bucket, *h.url.key ? h.url.key : NULL,
+	s = hoist_list_uploads(h.s.engine, h.s.url.bucket, *h.s.url.key ? h.s.url.key : NULL,
 			       &list, &r);
 	if (s != HOIST_OK) {
-		rc = hk_fail(&h, &r, s);
+		rc = cli_session_fail(&h.s, &r, s);
 		goto out;
 	}
 	n = hoist_upload_list_count(list);
-	if (h.common.json) {
+	if (h.s.common.json) {
 		json_t *a = json_array();
 
 		for (i = 0; a && i < n; i++) {
@@ -243,7 +187,7 @@ int cli_ls_uploads(int argc, char **argv)
 		}
 		cli_json_print(stdout, json_pack("{s:s,s:I,s:o}", "status", "OK", "count",
 						 (json_int_t)n, "uploads", a));
-	} else if (!h.common.quiet) {
+	} else if (!h.s.common.quiet) {
 		for (i = 0; i < n; i++) {
 			const struct hoist_upload_entry *e = hoist_upload_list_get(list, i);
 
@@ -259,13 +203,13 @@ int cli_ls_uploads(int argc, char **argv)
 out:
 	hoist_upload_list_free(list);
 	hoist_result_cleanup(&r);
-	hk_cleanup(&h);
+	cli_session_close(&h.s);
 	return rc;
 }
 
 int cli_ls_parts(int argc, char **argv)
 {
-	struct hk h = { .cmd = "ls-parts" };
+	struct hk h = { .s.cmd = "ls-parts" };
 	struct hoist_part_list *list = NULL;
 	struct hoist_result r = HOIST_RESULT_INIT;
 	hoist_status s;
@@ -275,13 +219,13 @@ int cli_ls_parts(int argc, char **argv)
 	if (hk_start(&h, argc, argv, ls_parts_help, 1, 1, &rc)) {
 		goto out;
 	}
-	s = hoist_list_parts(h.engine, h.url.bucket, h.url.key, h.upload_id, &list, &r);
+	s = hoist_list_parts(h.s.engine, h.s.url.bucket, h.s.url.key, h.upload_id, &list, &r);
 	if (s != HOIST_OK) {
-		rc = hk_fail(&h, &r, s);
+		rc = cli_session_fail(&h.s, &r, s);
 		goto out;
 	}
 	n = hoist_part_list_count(list);
-	if (h.common.json) {
+	if (h.s.common.json) {
 		json_t *a = json_array();
 
 		for (i = 0; a && i < n; i++) {
@@ -299,7 +243,7 @@ int cli_ls_parts(int argc, char **argv)
 		}
 		cli_json_print(stdout, json_pack("{s:s,s:I,s:o}", "status", "OK", "count",
 						 (json_int_t)n, "parts", a));
-	} else if (!h.common.quiet) {
+	} else if (!h.s.common.quiet) {
 		for (i = 0; i < n; i++) {
 			const struct hoist_part_entry *p = hoist_part_list_get(list, i);
 
@@ -319,6 +263,6 @@ int cli_ls_parts(int argc, char **argv)
 out:
 	hoist_part_list_free(list);
 	hoist_result_cleanup(&r);
-	hk_cleanup(&h);
+	cli_session_close(&h.s);
 	return rc;
 }

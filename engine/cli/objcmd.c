@@ -75,24 +75,10 @@ static const char rm_help[] =
 	"\n";
 
 struct objcmd {
-	const char *cmd;
-	struct cli_common common;
-	struct cli_url url;
-	int url_ok;
+	struct cli_session s;
 	int recursive;
 	int force;
-	struct hoist_engine *engine;
 };
-
-/* --verbose: the engine's diagnostics on stderr (the calls block, so
- * nothing else writes meanwhile). */
-static void obj_log(const char *line, void *userdata)
-{
-	(void)userdata;
-	fputs("* ", stderr);
-	cli_print_safe(stderr, line);
-	fputc('\n', stderr);
-}
 
 /* Parses argv (one URL), builds the engine.  allow: the command's own
  * options ("r", "rf" or ""); need_key: the URL must name a key.  Returns
@@ -100,10 +86,7 @@ static void obj_log(const char *line, void *userdata)
 static int obj_start(struct objcmd *o, int argc, char **argv, const char *help,
 		     const char *allow, int need_key, int *rc)
 {
-	struct hoist_engine_options eo = HOIST_ENGINE_OPTIONS_INIT;
 	struct option *opts = cli_options_merge(obj_options);
-	struct hoist_result r = HOIST_RESULT_INIT;
-	hoist_status s;
 	int c;
 
 	*rc = CLI_EXIT_USAGE;
@@ -117,7 +100,7 @@ static int obj_start(struct objcmd *o, int argc, char **argv, const char *help,
 		int applied;
 
 		if (c == '?' || c == ':') {
-			cli_getopt_error(o->cmd, c, optopt, argv, optind);
+			cli_getopt_error(o->s.cmd, c, optopt, argv, optind);
 			goto fail;
 		}
 		if (c == OPT_HELP) {
@@ -126,7 +109,7 @@ static int obj_start(struct objcmd *o, int argc, char **argv, const char *help,
 			*rc = CLI_EXIT_OK;
 			goto fail;
 		}
-		applied = cli_common_apply(&o->common, o->cmd, c, optarg);
+		applied = cli_common_apply(&o->s.common, o->s.cmd, c, optarg);
 		if (applied < 0)
 			goto fail;
 		if (applied)
@@ -137,8 +120,8 @@ static int obj_start(struct objcmd *o, int argc, char **argv, const char *help,
 			c = 'f';
 		}
 		if (!strchr(allow, c)) {
-			cli_usage_error(o->cmd, "%s is not an option of %s",
-					c == 'r' ? "--recursive" : "--force", o->cmd);
+			cli_usage_error(o->s.cmd, "%s is not an option of %s",
+					c == 'r' ? "--recursive" : "--force", o->s.cmd);
 			goto fail;
 		}
 		if (c == 'r') {
@@ -148,29 +131,12 @@ static int obj_start(struct objcmd *o, int argc, char **argv, const char *help,
 		}
 	}
 	if (argc - optind != 1) {
-		cli_usage_error(o->cmd, "takes exactly one oss://BUCKET%s URL",
+		cli_usage_error(o->s.cmd, "takes exactly one oss://BUCKET%s URL",
 				need_key ? "/KEY" : "[/PREFIX]");
 		goto fail;
 	}
-	if (cli_url_parse(&o->url, argv[optind]))
+	if (cli_session_open(&o->s, argv[optind], need_key, rc))
 		goto fail;
-	o->url_ok = 1;
-	if (need_key && !*o->url.key) {
-		cli_usage_error(o->cmd, "'%s' names no object key", argv[optind]);
-		goto fail;
-	}
-	if (cli_engine_options(&eo, &o->common, &o->url, o->cmd))
-		goto fail;
-	if (o->common.verbose) {
-		eo.log = obj_log;
-	}
-	s = hoist_engine_new(&o->engine, &eo, &r);
-	if (s != HOIST_OK) {
-		fprintf(stderr, "hoist: %s\n", r.message ? r.message : hoist_strerror(s));
-		hoist_result_cleanup(&r);
-		*rc = cli_exit_code(s);
-		goto fail;
-	}
 	free(opts);
 	return 0;
 fail:
@@ -178,31 +144,11 @@ fail:
 	return -1;
 }
 
-static void obj_cleanup(struct objcmd *o)
-{
-	hoist_engine_free(o->engine);
-	if (o->url_ok) {
-		cli_url_cleanup(&o->url);
-	}
-	cli_common_cleanup(&o->common);
-}
-
-/* A failed call: the JSON result with --json, and always the one line. */
-static int obj_fail(struct objcmd *o, struct hoist_result *r, hoist_status s)
-{
-	r->status = s;
-	if (o->common.json) {
-		cli_print_result_json(stdout, r, 0, NULL, 0);
-	}
-	cli_print_failure(r, s);
-	return cli_exit_code(s);
-}
-
 /* ------------------------------------------------------------------ ls */
 
 static void ls_print(const struct objcmd *o, const struct hoist_object_entry *e)
 {
-	if (o->common.json) {
+	if (o->s.common.json) {
 		if (e->is_prefix) {
 			cli_json_print(stdout, json_pack("{s:o}", "prefix", cli_json_str(e->key)));
 		} else {
@@ -233,7 +179,7 @@ static void ls_print(const struct objcmd *o, const struct hoist_object_entry *e)
 
 int cli_ls(int argc, char **argv)
 {
-	struct objcmd o = { .cmd = "ls" };
+	struct objcmd o = { .s.cmd = "ls" };
 	struct hoist_list_options lo = HOIST_LIST_OPTIONS_INIT;
 	struct hoist_object_lister *l = NULL;
 	struct hoist_result r = HOIST_RESULT_INIT;
@@ -243,25 +189,25 @@ int cli_ls(int argc, char **argv)
 
 	if (obj_start(&o, argc, argv, ls_help, "r", 0, &rc))
 		goto out;
-	lo.bucket = o.url.bucket;
-	lo.prefix = o.url.key;
+	lo.bucket = o.s.url.bucket;
+	lo.prefix = o.s.url.key;
 	lo.delimiter = o.recursive ? NULL : "/";
-	s = hoist_object_lister_new(&l, o.engine, &lo, &r);
+	s = hoist_object_lister_new(&l, o.s.engine, &lo, &r);
 	while (s == HOIST_OK && (s = hoist_object_lister_next(l, &e, &r)) == HOIST_OK && e) {
-		if (!o.common.quiet || o.common.json) {
+		if (!o.s.common.quiet || o.s.common.json) {
 			ls_print(&o, e);
 		}
 	}
 	if (s != HOIST_OK) {
 		fflush(stdout);
-		rc = obj_fail(&o, &r, s);
+		rc = cli_session_fail(&o.s, &r, s);
 		goto out;
 	}
 	rc = CLI_EXIT_OK;
 out:
 	hoist_object_lister_free(l);
 	hoist_result_cleanup(&r);
-	obj_cleanup(&o);
+	cli_session_close(&o.s);
 	return rc;
 }
 
@@ -276,7 +222,7 @@ static void stat_line(const char *name, const char *value)
 
 int cli_stat(int argc, char **argv)
 {
-	struct objcmd o = { .cmd = "stat" };
+	struct objcmd o = { .s.cmd = "stat" };
 	struct hoist_object_info info = HOIST_OBJECT_INFO_INIT;
 	struct hoist_result r = HOIST_RESULT_INIT;
 	hoist_status s;
@@ -285,16 +231,16 @@ int cli_stat(int argc, char **argv)
 
 	if (obj_start(&o, argc, argv, stat_help, "", 1, &rc))
 		goto out;
-	s = hoist_stat_object(o.engine, o.url.bucket, o.url.key, &info, &r);
+	s = hoist_stat_object(o.s.engine, o.s.url.bucket, o.s.url.key, &info, &r);
 	if (s != HOIST_OK) {
-		rc = obj_fail(&o, &r, s);
+		rc = cli_session_fail(&o.s, &r, s);
 		goto out;
 	}
-	if (o.common.json) {
+	if (o.s.common.json) {
 		cli_json_print(stdout,
 			       json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "status", "OK",
-					 "bucket", cli_json_str(o.url.bucket), "key",
-					 cli_json_str(o.url.key), "size", cli_json_u64(info.size),
+					 "bucket", cli_json_str(o.s.url.bucket), "key",
+					 cli_json_str(o.s.url.key), "size", cli_json_u64(info.size),
 					 "etag", cli_json_str(info.etag), "crc64",
 					 info.crc64_valid ? cli_json_u64(info.crc64) : json_null(),
 					 "content_type", cli_json_str(info.content_type),
@@ -302,8 +248,8 @@ int cli_stat(int argc, char **argv)
 					 "storage_class", cli_json_str(info.storage_class),
 					 "version_id", cli_json_str(info.version_id), "request_id",
 					 cli_json_str(r.request_id)));
-	} else if (!o.common.quiet) {
-		stat_line("key", o.url.key);
+	} else if (!o.s.common.quiet) {
+		stat_line("key", o.s.url.key);
 		snprintf(num, sizeof(num), "%" PRIu64, info.size);
 		stat_line("size", num);
 		stat_line("etag", info.etag);
@@ -320,7 +266,7 @@ int cli_stat(int argc, char **argv)
 out:
 	hoist_object_info_cleanup(&info);
 	hoist_result_cleanup(&r);
-	obj_cleanup(&o);
+	cli_session_close(&o.s);
 	return rc;
 }
 
@@ -360,11 +306,11 @@ static hoist_status rm_flush(struct rm_run *m, struct hoist_result *r)
 
 	if (m->n == 0)
 		return HOIST_OK;
-	d.bucket = m->o->url.bucket;
+	d.bucket = m->o->s.url.bucket;
 	d.keys = (const char *const *)m->keys;
 	d.count = m->n;
 	d.key_status = m->st;
-	s = hoist_delete_objects(m->o->engine, &d, &done, &br);
+	s = hoist_delete_objects(m->o->s.engine, &d, &done, &br);
 	m->deleted += done;
 	if (s != HOIST_OK && !br.key) {
 		/* No key named: the request failed as a whole (auth, network
@@ -409,9 +355,9 @@ static hoist_status rm_tree(struct rm_run *m, struct hoist_result *r)
 	const struct hoist_object_entry *e;
 	hoist_status s;
 
-	lo.bucket = m->o->url.bucket;
-	lo.prefix = m->o->url.key;
-	s = hoist_object_lister_new(&l, m->o->engine, &lo, r);
+	lo.bucket = m->o->s.url.bucket;
+	lo.prefix = m->o->s.url.key;
+	s = hoist_object_lister_new(&l, m->o->s.engine, &lo, r);
 	while (s == HOIST_OK && (s = hoist_object_lister_next(l, &e, r)) == HOIST_OK && e) {
 		if (e->key_has_nul) {
 			/* Its shown form names another object, and a Delete
@@ -441,7 +387,7 @@ static hoist_status rm_tree(struct rm_run *m, struct hoist_result *r)
 
 int cli_rm(int argc, char **argv)
 {
-	struct objcmd o = { .cmd = "rm" };
+	struct objcmd o = { .s.cmd = "rm" };
 	struct hoist_result r = HOIST_RESULT_INIT;
 	struct rm_run *m = NULL;
 	hoist_status s;
@@ -450,8 +396,8 @@ int cli_rm(int argc, char **argv)
 
 	if (obj_start(&o, argc, argv, rm_help, "rf", 0, &rc))
 		goto out;
-	if (!o.recursive && !*o.url.key) {
-		cli_usage_error(o.cmd, "'%s' names no object key (rm -r for a prefix)",
+	if (!o.recursive && !*o.s.url.key) {
+		cli_usage_error(o.s.cmd, "'%s' names no object key (rm -r for a prefix)",
 				argv[argc - 1]);
 		rc = CLI_EXIT_USAGE;
 		goto out;
@@ -472,23 +418,23 @@ int cli_rm(int argc, char **argv)
 	if (o.recursive) {
 		s = rm_tree(m, &r);
 	} else {
-		m->keys[0] = strdup(o.url.key);
+		m->keys[0] = strdup(o.s.url.key);
 		m->n = m->keys[0] ? 1 : 0;
 		s = m->n ? rm_flush(m, &r) : HOIST_E_NOMEM;
 	}
 	if (s != HOIST_OK) {
-		rc = obj_fail(&o, &r, s);
+		rc = cli_session_fail(&o.s, &r, s);
 		goto out;
 	}
 	rc = m->failed ? CLI_EXIT_SOME_FAILED : CLI_EXIT_OK;
-	if (o.common.json) {
+	if (o.s.common.json) {
 		cli_json_print(stdout, json_pack("{s:s,s:o,s:o,s:o,s:o}", "status",
 						 m->failed ? "SOME_FAILED" : "OK", "bucket",
-						 cli_json_str(o.url.bucket), "prefix",
-						 cli_json_str(o.url.key), "deleted",
+						 cli_json_str(o.s.url.bucket), "prefix",
+						 cli_json_str(o.s.url.key), "deleted",
 						 cli_json_u64(m->deleted), "failed",
 						 cli_json_u64(m->failed)));
-	} else if (!o.common.quiet) {
+	} else if (!o.s.common.quiet) {
 		fprintf(stdout, "deleted %" PRIu64 " object%s", m->deleted,
 			m->deleted == 1 ? "" : "s");
 		if (m->failed) {
@@ -504,6 +450,6 @@ out:
 		free(m);
 	}
 	hoist_result_cleanup(&r);
-	obj_cleanup(&o);
+	cli_session_close(&o.s);
 	return rc;
 }
