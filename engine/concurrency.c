@@ -176,6 +176,15 @@ static void hold(struct concurrency *c)
 	c->steady_windows = 0;
 }
 
+/* x4 a step; x2 on a LAN, where a step past a full path costs a window
+ * of many more streams than it needs (measured: 16 streams 32 % slower
+ * than 8 on loopback, 1 GiB), and a LAN's short parts make windows
+ * cheap, so smaller steps lose nothing. */
+static unsigned grow_factor(const struct concurrency *c)
+{
+	return c->rtt_ms > 0 && c->rtt_ms < CC_BLIND_MIN_RTT_MS ? 2 : CC_GROW_FACTOR;
+}
+
 static void grow(struct concurrency *c, double rate, int may_grow, uint64_t now_ms)
 {
 	double p, q;
@@ -183,7 +192,7 @@ static void grow(struct concurrency *c, double rate, int may_grow, uint64_t now_
 	if (c->ref_rate == 0 || c->limit == c->ref_limit) {
 		take_reference(c, rate);
 		if (may_grow) {
-			set_limit(c, c->limit * CC_GROW_FACTOR, now_ms);
+			set_limit(c, c->limit * grow_factor(c), now_ms);
 		} else {
 			hold(c);
 		}
@@ -194,7 +203,7 @@ static void grow(struct concurrency *c, double rate, int may_grow, uint64_t now_
 	if (q >= CC_STREAM_HOLDS && p >= 1 + CC_GAIN) {
 		take_reference(c, rate);
 		if (may_grow) {
-			set_limit(c, c->limit * CC_GROW_FACTOR, now_ms);
+			set_limit(c, c->limit * grow_factor(c), now_ms);
 		} else {
 			hold(c);
 		}
