@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checksum.h"
 #include "dialect.h"
 #include "download.h"
 
@@ -83,32 +84,59 @@ struct request *dl_parts_probe_req(struct hoist_download *d)
 	return r;
 }
 
+/* A count or length as the store wrote it; 0 when it is no plain decimal. */
+static uint64_t header_u64(const char *s)
+{
+	uint64_t v;
+
+	return s && parse_u64(s, &v) == 0 ? v : 0;
+}
+
+uint64_t dl_parts_judge(const struct dl_parts_probe *pr, const char **why)
+{
+	uint64_t count = header_u64(pr->parts_count), p1 = header_u64(pr->content_length);
+	uint64_t a, b, total;
+	char tail;
+
+	*why = NULL;
+	if (pr->http != 200 && pr->http != 206) {
+		*why = "the store refused HEAD ?partNumber=1";
+	} else if (!pr->parts_count) {
+		*why = "the store does not serve ?partNumber (no x-amz-mp-parts-count)";
+	} else if (count == 0 || count != pr->etag_parts) {
+		*why = "x-amz-mp-parts-count disagrees with the ETag";
+	} else if (p1 == 0 || p1 > pr->size) {
+		*why = "part 1's length is missing or impossible";
+	} else if (pr->content_range &&
+		   (sscanf(pr->content_range, "bytes %" SCNu64 "-%" SCNu64 "/%" SCNu64 "%c", &a, &b,
+			   &total, &tail) != 3 ||
+		    a != 0 || b != p1 - 1 || total != pr->size)) {
+		*why = "the Content-Range of part 1 is not its first bytes of the object";
+	} else if (p1 * (count - 1) >= pr->size || p1 * count < pr->size) {
+		*why = "the parts are not of one size (part 1's length times the count misses "
+		       "the object's)";
+	}
+	return *why ? 0 : p1;
+}
+
 uint64_t dl_parts_on_probe(struct hoist_download *d, const struct request *r)
 {
 	const struct dl_object *o = &d->obj;
-	unsigned long long count = 0, p1 = 0;
-	const char *why = NULL;
+	struct dl_parts_probe pr = {
+		.etag_parts = o->mp_parts, .size = o->size, .http = r->http,
+		.parts_count = r->extra[0], .content_length = r->content_length,
+		.content_range = r->content_range,
+	};
+	const char *why;
+	uint64_t p1 = dl_parts_judge(&pr, &why);
 
-	if (r->http != 200 && r->http != 206) {
-		why = "the store refused HEAD ?partNumber=1";
-	} else if (!r->extra[0] || sscanf(r->extra[0], "%llu", &count) != 1) {
-		why = "the store does not serve ?partNumber (no x-amz-mp-parts-count)";
-	} else if (count != o->mp_parts) {
-		why = "x-amz-mp-parts-count disagrees with the ETag";
-	} else if (!r->content_length || sscanf(r->content_length, "%llu", &p1) != 1 || p1 == 0 ||
-		   p1 > o->size) {
-		why = "part 1's length is missing or impossible";
-	} else if ((uint64_t)p1 * (count - 1) >= o->size || (uint64_t)p1 * count < o->size) {
-		why = "the parts are not of one size (part 1's length times the count misses "
-		      "the object's)";
-	}
-	if (why) {
+	if (!p1) {
 		ctx_log(d->ctx, "%s: not verified by parts: %s", d->spec.key, why);
 		return 0;
 	}
 	d->obj.by_part = 1;
-	ctx_log(d->ctx, "%s: %u parts of %llu bytes, each fetched by ?partNumber and checked by "
-		"its MD5 against the ETag", d->spec.key, o->mp_parts, p1);
+	ctx_log(d->ctx, "%s: %u parts of %" PRIu64 " bytes, each fetched by ?partNumber and "
+		"checked by its MD5 against the ETag", d->spec.key, o->mp_parts, p1);
 	return p1;
 }
 
@@ -119,7 +147,7 @@ int dl_parts_start(struct hoist_download *d, unsigned nranges)
 	if (!d->obj.by_part)
 		return 0;
 	if (nranges != d->obj.mp_parts) {
-		d->obj.by_part = 0;
+		dl_parts_lost(d, "the plan's ranges are not the object's parts");
 		return 0;
 	}
 	for (i = 0; i < nranges; i++) {

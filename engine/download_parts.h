@@ -21,6 +21,18 @@ struct request;
 int dl_parts_wanted(struct hoist_download *d);
 /* The probe: HEAD ?partNumber=1, pinned like the HEAD.  NULL on ENOMEM. */
 struct request *dl_parts_probe_req(struct hoist_download *d);
+/* What the probe's answer says, apart from the download (unit-tested). */
+struct dl_parts_probe {
+	unsigned etag_parts;        /* N of the ETag "<hex>-N" */
+	uint64_t size;              /* the object's, from the HEAD */
+	long http;
+	const char *parts_count;    /* x-amz-mp-parts-count, NULL when absent */
+	const char *content_length;
+	const char *content_range;  /* NULL when absent (a store may send none) */
+};
+/* Part 1's length when the answer shows a store serving the object's N
+ * parts, all but the last of that length; else 0 and *why says why. */
+uint64_t dl_parts_judge(const struct dl_parts_probe *pr, const char **why);
 /* Its answer: part 1's length when the object is fetched by parts
  * (obj.by_part set), 0 when not (the reason is logged). */
 uint64_t dl_parts_on_probe(struct hoist_download *d, const struct request *r);
