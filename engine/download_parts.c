@@ -23,8 +23,11 @@
  * bytes came continues with a Range of what is missing (S3 refuses a Range
  * with partNumber): the part's place is known by then.  The MD5s run on
  * the loop thread, 0.6-0.7 GB/s a core: the price of a check where the
- * store offers no other, paid only then.  A resumed download has no MD5s
- * of the ranges an earlier run fetched, so it is not verified this way.
+ * store offers no other, paid only then.  A part's MD5 goes in its
+ * journal line beside its CRC64 (the same trust: the line is written
+ * after its bytes are durable), so a resumed download is still checked
+ * by parts; a journal line without one (a range fetched as a plain range
+ * by an earlier run) leaves the object unverified, said so.
  *
  * Threading: the download's loop thread.
  */
@@ -37,6 +40,7 @@
 
 #include "checksum.h"
 #include "dialect.h"
+#include "dljournal.h"
 #include "download.h"
 
 /* N of a multipart ETag "<hex>-N", quotes optional; 0 when it is not one. */
@@ -175,6 +179,32 @@ void dl_parts_take(struct dl_range *g, const char *data, size_t n)
 	}
 }
 
+void dl_parts_range_done(struct hoist_download *d, struct dl_range *g,
+			 struct dljournal_mark *m)
+{
+	if (!g->md5_on)
+		return;
+	md5_final(&g->md5, g->digest);
+	g->md5_on = 0;
+	g->digest_ok = 1;
+	if (d->obj.by_part) {
+		memcpy(m->md5, g->digest, sizeof(m->md5));
+		m->has_md5 = 1;
+	}
+}
+
+void dl_parts_resumed(struct dl_range *g, const struct dljournal_mark *m)
+{
+	if (!g->md5_on)
+		return;
+	md5_cleanup(&g->md5);
+	g->md5_on = 0;
+	if (m->has_md5) {
+		memcpy(g->digest, m->md5, sizeof(g->digest));
+		g->digest_ok = 1;
+	}
+}
+
 void dl_parts_lost(struct hoist_download *d, const char *why)
 {
 	if (!d->obj.by_part)
@@ -190,16 +220,26 @@ int dl_parts_verify(struct hoist_download *d, char *detail, size_t dlen)
 	char want[64], oss[64] = "";
 	int rc = -1;
 
-	if (!d->obj.by_part || d->res.resumed_parts)
+	if (!d->obj.by_part)
 		return 0;
+	for (i = 0; i < n; i++) {
+		if (!d->ranges[i].digest_ok && !d->ranges[i].md5_on) {
+			ctx_log(d->ctx, "%s: not verified by parts: part %u came from an earlier "
+				"run that kept no MD5 of it", d->spec.key, i + 1);
+			return 0;
+		}
+	}
 	md5 = calloc(n, sizeof(*md5));
 	if (!md5) {
 		snprintf(detail, dlen, "out of memory while checking the parts' MD5s");
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
-		md5_final(&d->ranges[i].md5, md5[i]);
-		d->ranges[i].md5_on = 0;
+		if (d->ranges[i].md5_on) {
+			md5_final(&d->ranges[i].md5, d->ranges[i].digest);
+			d->ranges[i].md5_on = 0;
+		}
+		memcpy(md5[i], d->ranges[i].digest, 16);
 	}
 	/* S3's rule, or OSS's (the MD5 of the parts' upper-case hex digests):
 	 * a store that speaks both dialects keeps the ETag the Complete made,
