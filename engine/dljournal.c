@@ -38,8 +38,7 @@ struct dljournal {
 	struct dljournal_hdr found;
 	/* Ranges an earlier run journaled: a sorted-by-index table would need
 	 * the range count before HEAD; a plain array grown as lines come. */
-	unsigned *idx;
-	uint64_t *crc;
+	struct dljournal_mark *marks;
 	size_t n, cap;
 };
 
@@ -50,26 +49,41 @@ void dljournal_hdr_cleanup(struct dljournal_hdr *h)
 	memset(h, 0, sizeof(*h));
 }
 
-static int add_range(struct dljournal *j, unsigned index, uint64_t crc)
+static int add_range(struct dljournal *j, const struct dljournal_mark *m)
 {
 	if (j->n == j->cap) {
 		size_t ncap = j->cap ? j->cap * 2 : 64;
-		unsigned *ni = realloc(j->idx, ncap * sizeof(*ni));
-		uint64_t *nc;
+		struct dljournal_mark *nm = realloc(j->marks, ncap * sizeof(*nm));
 
-		if (!ni)
+		if (!nm)
 			return -1;
-		j->idx = ni;
-		nc = realloc(j->crc, ncap * sizeof(*nc));
-		if (!nc)
-			return -1;
-		j->crc = nc;
+		j->marks = nm;
 		j->cap = ncap;
 	}
-	j->idx[j->n] = index;
-	j->crc[j->n] = crc;
-	j->n++;
+	j->marks[j->n++] = *m;
 	return 0;
+}
+
+/* "INDEX CRC64" or "INDEX CRC64 MD5HEX" of an "r" line. */
+static int parse_range(char *sp, struct dljournal_mark *m)
+{
+	unsigned long long a;
+	char *end, *md5;
+
+	memset(m, 0, sizeof(*m));
+	errno = 0;
+	a = strtoull(sp, &end, 10);
+	if (errno || end == sp || *end != ' ' || a > 0xffffffffull)
+		return -1;
+	m->index = (unsigned)a;
+	md5 = strchr(end + 1, ' ');
+	if (md5) {
+		*md5++ = '\0';
+		if (strlen(md5) != 32 || hex_decode(m->md5, md5, 16) < 0)
+			return -1;
+		m->has_md5 = 1;
+	}
+	return parse_u64(end + 1, &m->crc);
 }
 
 /* One complete line (without its newline).  Returns 0, or -1 when the
@@ -77,9 +91,7 @@ static int add_range(struct dljournal *j, unsigned index, uint64_t crc)
 static int parse_line(struct dljournal *j, char *line, int first)
 {
 	char *sp = strchr(line, ' ');
-	unsigned long long a;
-	uint64_t crc;
-	char *end;
+	struct dljournal_mark m;
 
 	if (first)
 		return strcmp(line, "hoist-download 1") == 0 ? 0 : -1;
@@ -100,12 +112,7 @@ static int parse_line(struct dljournal *j, char *line, int first)
 		return *dst ? 0 : -1;
 	}
 	if (strcmp(line, "r") == 0) {
-		errno = 0;
-		a = strtoull(sp, &end, 10);
-		if (errno || end == sp || *end != ' ' || a > 0xffffffffull ||
-		    parse_u64(end + 1, &crc) < 0)
-			return -1;
-		return add_range(j, (unsigned)a, crc);
+		return parse_range(sp, &m) < 0 ? -1 : add_range(j, &m);
 	}
 	return -1;
 }
@@ -194,7 +201,7 @@ const struct dljournal_hdr *dljournal_found(const struct dljournal *j)
 	return j->have_hdr ? &j->found : NULL;
 }
 
-int dljournal_range(const struct dljournal *j, unsigned index, uint64_t *crc)
+int dljournal_range(const struct dljournal *j, unsigned index, struct dljournal_mark *m)
 {
 	size_t i;
 
@@ -202,8 +209,8 @@ int dljournal_range(const struct dljournal *j, unsigned index, uint64_t *crc)
 		return 0;
 	/* The last line for an index wins (a range journaled twice). */
 	for (i = j->n; i-- > 0;) {
-		if (j->idx[i] == index) {
-			*crc = j->crc[i];
+		if (j->marks[i].index == index) {
+			*m = j->marks[i];
 			return 1;
 		}
 	}
@@ -255,14 +262,20 @@ int dljournal_reset(struct dljournal *j, const struct dljournal_hdr *h)
 	return rc;
 }
 
-int dljournal_append(struct dljournal *j, const unsigned *index, const uint64_t *crc, size_t n)
+int dljournal_append(struct dljournal *j, const struct dljournal_mark *m, size_t n)
 {
 	struct buf b = BUF_INIT;
+	char hex[33];
 	size_t i;
 	int rc = 0;
 
 	for (i = 0; i < n && rc == 0; i++) {
-		rc = buf_printf(&b, "r %u %" PRIu64 "\n", index[i], crc[i]);
+		hex[0] = '\0';
+		if (m[i].has_md5) {
+			hex_encode(hex, m[i].md5, 16, 0);
+		}
+		rc = buf_printf(&b, "r %u %" PRIu64 "%s%s\n", m[i].index, m[i].crc,
+				m[i].has_md5 ? " " : "", hex);
 	}
 	if (rc < 0) {
 		buf_free(&b);
@@ -290,8 +303,7 @@ void dljournal_free(struct dljournal *j)
 		close(j->fd);
 	}
 	dljournal_hdr_cleanup(&j->found);
-	free(j->idx);
-	free(j->crc);
+	free(j->marks);
 	free(j->path);
 	free(j);
 }

@@ -218,8 +218,10 @@ static void pipe_done(void *owner, struct part *p, const struct request *r)
 {
 	struct hoist_download *d = owner;
 	struct hoist_part_info info;
+	struct dljournal_mark m = { .index = p->number - 1, .crc = d->ranges[p->number - 1].crc };
 
-	sink_journal_mark(d->sink, p->number - 1, d->ranges[p->number - 1].crc);
+	dl_parts_range_done(d, &d->ranges[p->number - 1], &m);
+	sink_journal_mark(d->sink, &m);
 	if (!d->spec.on_part)
 		return;
 	memset(&info, 0, sizeof(info));
@@ -409,7 +411,7 @@ static void resume_ranges(struct hoist_download *d)
 {
 	const struct dljournal_hdr *found;
 	struct dljournal_hdr h;
-	uint64_t crc;
+	struct dljournal_mark m;
 	unsigned i;
 	int keep;
 
@@ -425,10 +427,11 @@ static void resume_ranges(struct hoist_download *d)
 	for (i = 0; keep && i < d->pipe.nparts; i++) {
 		struct part *p = &d->pipe.parts[i];
 
-		if (p->len == 0 || !sink_resume_range(d->sink, i, &crc))
+		if (p->len == 0 || !sink_resume_range(d->sink, i, &m))
 			continue;
 		d->ranges[i].got = p->len;
-		d->ranges[i].crc = crc;
+		d->ranges[i].crc = m.crc;
+		dl_parts_resumed(&d->ranges[i], &m);
 		part_pipe_mark_done(&d->pipe, p);
 		d->res.resumed_parts++;
 	}

@@ -100,6 +100,8 @@ struct dl_range {
 	struct md5_ctx md5;        /* obj.by_part: this part's bytes so far */
 	int md5_on;
 	int asked_part;            /* this attempt asked for ?partNumber */
+	uint8_t digest[16];        /* obj.by_part: the part's MD5, once all in */
+	int digest_ok;             /* ... taken here, or from the journal */
 };
 
 struct hoist_download {

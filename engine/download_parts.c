@@ -23,8 +23,11 @@
  * bytes came continues with a Range of what is missing (S3 refuses a Range
  * with partNumber): the part's place is known by then.  The MD5s run on
  * the loop thread, 0.6-0.7 GB/s a core: the price of a check where the
- * store offers no other, paid only then.  A resumed download has no MD5s
- * of the ranges an earlier run fetched, so it is not verified this way.
+ * store offers no other, paid only then.  A part's MD5 goes in its
+ * journal line beside its CRC64 (the same trust: the line is written
+ * after its bytes are durable), so a resumed download is still checked
+ * by parts; a journal line without one (a range fetched as a plain range
+ * by an earlier run) leaves the object unverified, said so.
  *
  * Threading: the download's loop thread.
  */
@@ -35,7 +38,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checksum.h"
 #include "dialect.h"
+#include "dljournal.h"
 #include "download.h"
 
 /* N of a multipart ETag "<hex>-N", quotes optional; 0 when it is not one. */
@@ -83,32 +88,59 @@ struct request *dl_parts_probe_req(struct hoist_download *d)
 	return r;
 }
 
+/* A count or length as the store wrote it; 0 when it is no plain decimal. */
+static uint64_t header_u64(const char *s)
+{
+	uint64_t v;
+
+	return s && parse_u64(s, &v) == 0 ? v : 0;
+}
+
+uint64_t dl_parts_judge(const struct dl_parts_probe *pr, const char **why)
+{
+	uint64_t count = header_u64(pr->parts_count), p1 = header_u64(pr->content_length);
+	uint64_t a, b, total;
+	char tail;
+
+	*why = NULL;
+	if (pr->http != 200 && pr->http != 206) {
+		*why = "the store refused HEAD ?partNumber=1";
+	} else if (!pr->parts_count) {
+		*why = "the store does not serve ?partNumber (no x-amz-mp-parts-count)";
+	} else if (count == 0 || count != pr->etag_parts) {
+		*why = "x-amz-mp-parts-count disagrees with the ETag";
+	} else if (p1 == 0 || p1 > pr->size) {
+		*why = "part 1's length is missing or impossible";
+	} else if (pr->content_range &&
+		   (sscanf(pr->content_range, "bytes %" SCNu64 "-%" SCNu64 "/%" SCNu64 "%c", &a, &b,
+			   &total, &tail) != 3 ||
+		    a != 0 || b != p1 - 1 || total != pr->size)) {
+		*why = "the Content-Range of part 1 is not its first bytes of the object";
+	} else if (p1 * (count - 1) >= pr->size || p1 * count < pr->size) {
+		*why = "the parts are not of one size (part 1's length times the count misses "
+		       "the object's)";
+	}
+	return *why ? 0 : p1;
+}
+
 uint64_t dl_parts_on_probe(struct hoist_download *d, const struct request *r)
 {
 	const struct dl_object *o = &d->obj;
-	unsigned long long count = 0, p1 = 0;
-	const char *why = NULL;
+	struct dl_parts_probe pr = {
+		.etag_parts = o->mp_parts, .size = o->size, .http = r->http,
+		.parts_count = r->extra[0], .content_length = r->content_length,
+		.content_range = r->content_range,
+	};
+	const char *why;
+	uint64_t p1 = dl_parts_judge(&pr, &why);
 
-	if (r->http != 200 && r->http != 206) {
-		why = "the store refused HEAD ?partNumber=1";
-	} else if (!r->extra[0] || sscanf(r->extra[0], "%llu", &count) != 1) {
-		why = "the store does not serve ?partNumber (no x-amz-mp-parts-count)";
-	} else if (count != o->mp_parts) {
-		why = "x-amz-mp-parts-count disagrees with the ETag";
-	} else if (!r->content_length || sscanf(r->content_length, "%llu", &p1) != 1 || p1 == 0 ||
-		   p1 > o->size) {
-		why = "part 1's length is missing or impossible";
-	} else if ((uint64_t)p1 * (count - 1) >= o->size || (uint64_t)p1 * count < o->size) {
-		why = "the parts are not of one size (part 1's length times the count misses "
-		      "the object's)";
-	}
-	if (why) {
+	if (!p1) {
 		ctx_log(d->ctx, "%s: not verified by parts: %s", d->spec.key, why);
 		return 0;
 	}
 	d->obj.by_part = 1;
-	ctx_log(d->ctx, "%s: %u parts of %llu bytes, each fetched by ?partNumber and checked by "
-		"its MD5 against the ETag", d->spec.key, o->mp_parts, p1);
+	ctx_log(d->ctx, "%s: %u parts of %" PRIu64 " bytes, each fetched by ?partNumber and "
+		"checked by its MD5 against the ETag", d->spec.key, o->mp_parts, p1);
 	return p1;
 }
 
@@ -119,7 +151,7 @@ int dl_parts_start(struct hoist_download *d, unsigned nranges)
 	if (!d->obj.by_part)
 		return 0;
 	if (nranges != d->obj.mp_parts) {
-		d->obj.by_part = 0;
+		dl_parts_lost(d, "the plan's ranges are not the object's parts");
 		return 0;
 	}
 	for (i = 0; i < nranges; i++) {
@@ -147,6 +179,32 @@ void dl_parts_take(struct dl_range *g, const char *data, size_t n)
 	}
 }
 
+void dl_parts_range_done(struct hoist_download *d, struct dl_range *g,
+			 struct dljournal_mark *m)
+{
+	if (!g->md5_on)
+		return;
+	md5_final(&g->md5, g->digest);
+	g->md5_on = 0;
+	g->digest_ok = 1;
+	if (d->obj.by_part) {
+		memcpy(m->md5, g->digest, sizeof(m->md5));
+		m->has_md5 = 1;
+	}
+}
+
+void dl_parts_resumed(struct dl_range *g, const struct dljournal_mark *m)
+{
+	if (!g->md5_on)
+		return;
+	md5_cleanup(&g->md5);
+	g->md5_on = 0;
+	if (m->has_md5) {
+		memcpy(g->digest, m->md5, sizeof(g->digest));
+		g->digest_ok = 1;
+	}
+}
+
 void dl_parts_lost(struct hoist_download *d, const char *why)
 {
 	if (!d->obj.by_part)
@@ -162,16 +220,26 @@ int dl_parts_verify(struct hoist_download *d, char *detail, size_t dlen)
 	char want[64], oss[64] = "";
 	int rc = -1;
 
-	if (!d->obj.by_part || d->res.resumed_parts)
+	if (!d->obj.by_part)
 		return 0;
+	for (i = 0; i < n; i++) {
+		if (!d->ranges[i].digest_ok && !d->ranges[i].md5_on) {
+			ctx_log(d->ctx, "%s: not verified by parts: part %u came from an earlier "
+				"run that kept no MD5 of it", d->spec.key, i + 1);
+			return 0;
+		}
+	}
 	md5 = calloc(n, sizeof(*md5));
 	if (!md5) {
 		snprintf(detail, dlen, "out of memory while checking the parts' MD5s");
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
-		md5_final(&d->ranges[i].md5, md5[i]);
-		d->ranges[i].md5_on = 0;
+		if (d->ranges[i].md5_on) {
+			md5_final(&d->ranges[i].md5, d->ranges[i].digest);
+			d->ranges[i].md5_on = 0;
+		}
+		memcpy(md5[i], d->ranges[i].digest, 16);
 	}
 	/* S3's rule, or OSS's (the MD5 of the parts' upper-case hex digests):
 	 * a store that speaks both dialects keeps the ETag the Complete made,

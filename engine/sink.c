@@ -70,8 +70,7 @@ struct sink {
 
 	/* ---- writer thread */
 	struct sink_chunk *pending;  /* ordered: sorted by offset */
-	unsigned *mark_idx;          /* marks of one batch */
-	uint64_t *mark_crc;
+	struct dljournal_mark *marks; /* marks of one batch */
 	size_t nmarks, mark_cap;
 	unsigned lines;              /* range lines journaled (read after the join) */
 	int told;                    /* the failure was notified */
@@ -201,7 +200,7 @@ static int flush_marks(struct sink *s)
 
 	if (fdatasync(s->fd) < 0)
 		return -errno;
-	rc = dljournal_append(s->journal, s->mark_idx, s->mark_crc, s->nmarks);
+	rc = dljournal_append(s->journal, s->marks, s->nmarks);
 	if (rc == 0) {
 		s->lines += (unsigned)s->nmarks;
 	}
@@ -216,21 +215,14 @@ static int journal_item(struct sink *s, const struct sink_chunk *c)
 		return dljournal_reset(s->journal, &s->hdr);
 	if (s->nmarks == s->mark_cap) {
 		size_t ncap = s->mark_cap ? s->mark_cap * 2 : 64;
-		unsigned *ni = realloc(s->mark_idx, ncap * sizeof(*ni));
-		uint64_t *nc;
+		struct dljournal_mark *nm = realloc(s->marks, ncap * sizeof(*nm));
 
-		if (!ni)
+		if (!nm)
 			return -ENOMEM;
-		s->mark_idx = ni;
-		nc = realloc(s->mark_crc, ncap * sizeof(*nc));
-		if (!nc)
-			return -ENOMEM;
-		s->mark_crc = nc;
+		s->marks = nm;
 		s->mark_cap = ncap;
 	}
-	s->mark_idx[s->nmarks] = c->range;
-	s->mark_crc[s->nmarks] = c->crc;
-	s->nmarks++;
+	s->marks[s->nmarks++] = c->mark;
 	return 0;
 }
 
@@ -781,9 +773,9 @@ const struct dljournal_hdr *sink_resume_found(const struct sink *s)
 	return s->resumable ? dljournal_found(s->journal) : NULL;
 }
 
-int sink_resume_range(const struct sink *s, unsigned index, uint64_t *crc)
+int sink_resume_range(const struct sink *s, unsigned index, struct dljournal_mark *m)
 {
-	return s->resumable && dljournal_range(s->journal, index, crc);
+	return s->resumable && dljournal_range(s->journal, index, m);
 }
 
 int sink_journaling(const struct sink *s)
@@ -792,7 +784,7 @@ int sink_journaling(const struct sink *s)
 }
 
 /* A journal step as a queue item (freed when it comes back). */
-static void queue_item(struct sink *s, int kind, unsigned index, uint64_t crc)
+static void queue_item(struct sink *s, int kind, const struct dljournal_mark *m)
 {
 	struct sink_chunk *c = chunk_new(0);
 
@@ -803,8 +795,9 @@ static void queue_item(struct sink *s, int kind, unsigned index, uint64_t crc)
 	}
 	c->oversize = 1;
 	c->kind = kind;
-	c->range = index;
-	c->crc = crc;
+	if (m) {
+		c->mark = *m;
+	}
 	sink_submit(s, c);
 }
 
@@ -820,13 +813,13 @@ void sink_journal_start(struct sink *s, const struct dljournal_hdr *h, int keep)
 	s->hdr.range = h->range;
 	s->hdr.etag = h->etag ? strdup(h->etag) : NULL;
 	s->hdr.version_id = h->version_id ? strdup(h->version_id) : NULL;
-	queue_item(s, SINK_ITEM_HEADER, 0, 0);
+	queue_item(s, SINK_ITEM_HEADER, NULL);
 }
 
-void sink_journal_mark(struct sink *s, unsigned index, uint64_t crc)
+void sink_journal_mark(struct sink *s, const struct dljournal_mark *m)
 {
 	if (s->journal) {
-		queue_item(s, SINK_ITEM_MARK, index, crc);
+		queue_item(s, SINK_ITEM_MARK, m);
 	}
 }
 
@@ -837,8 +830,7 @@ void sink_free(struct sink *s)
 	sink_abort(s);
 	remove_temp(s);
 	dljournal_hdr_cleanup(&s->hdr);
-	free(s->mark_idx);
-	free(s->mark_crc);
+	free(s->marks);
 	pthread_mutex_lock(&s->lock);
 	free_chain(s->synced.queue);
 	free_chain(s->synced.returned);

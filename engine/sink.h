@@ -50,8 +50,7 @@ struct sink_chunk {
 	int reserve;               /* one of the head's two */
 	int oversize;              /* freed when it comes back (sink_chunk_big's, marks) */
 	int kind;                  /* SINK_ITEM_* */
-	unsigned range;            /* a mark's range index */
-	uint64_t crc;              /* a mark's CRC64 */
+	struct dljournal_mark mark; /* a mark's line */
 	char data[];
 };
 
@@ -117,16 +116,16 @@ unsigned sink_collect(struct sink *s);
  * NULL when there is nothing to resume (no journal, no temporary file,
  * restart).  Loop thread or owner, before sink_journal_start. */
 const struct dljournal_hdr *sink_resume_found(const struct sink *s);
-/* 1 and *crc when range index is durable from the earlier run. */
-int sink_resume_range(const struct sink *s, unsigned index, uint64_t *crc);
+/* 1 and *m when range index is durable from the earlier run. */
+int sink_resume_range(const struct sink *s, unsigned index, struct dljournal_mark *m);
 /* Loop thread: 1 when the sink journals ranges. */
 int sink_journaling(const struct sink *s);
 /* Loop thread: the object is h (COPIED): keep the earlier run's lines
  * when keep, else start the journal anew (queued to the writer). */
 void sink_journal_start(struct sink *s, const struct dljournal_hdr *h, int keep);
-/* Loop thread: range index's bytes are all submitted; once written and
- * fdatasynced, the writer journals it with crc. */
-void sink_journal_mark(struct sink *s, unsigned index, uint64_t crc);
+/* Loop thread: range m->index's bytes are all submitted; once written
+ * and fdatasynced, the writer journals *m (COPIED). */
+void sink_journal_mark(struct sink *s, const struct dljournal_mark *m);
 /* Any thread: 1 and the one-line reason when a write failed. */
 int sink_failed(struct sink *s, char *msg, size_t len);
 /* The temporary file's name (SINK_PATH), for messages; NULL otherwise. */

@@ -310,7 +310,9 @@ enum hoist_verify {
 	 * checksum) fetched part by part with ?partNumber=K where the store
 	 * serves it; MD5(the parts' MD5s) "-N" equals the ETag.  A store that
 	 * does not serve parts (Ceph RGW 16.2), parts of unequal sizes, SSE-KMS
-	 * or SSE-C (no MD5 ETags) and resumed downloads leave it unchecked. */
+	 * or SSE-C (no MD5 ETags) leave it unchecked.  A resumed download is
+	 * checked too: the journal keeps each part's MD5 beside its CRC64 (one
+	 * whose journal has none, from a run not by parts, is not). */
 	HOIST_VERIFY_GET_PARTS_MD5 = 9
 };
 

@@ -6,7 +6,9 @@
  * x-oss-err) and the functions that then interpret them: parse_u64, the
  * ETag helpers of dialect.c, retry_server_delay_ms, sign_parse_rfc1123 (the
  * clock-skew correction), base64_decode + response_parse_error, and
- * dialect_classify on the server's error code.
+ * dialect_classify on the server's error code; on S3, dl_parts_judge on
+ * x-amz-mp-parts-count, Content-Length and Content-Range as the answer to
+ * a download's HEAD ?partNumber=1.
  *
  * HTTP itself is parsed by libcurl, which hands request.c one trimmed value
  * per header name (curl_easy_header).  request.c's capture() reads them
@@ -25,7 +27,9 @@
  * cannot overflow; etag_equal is reflexive on non-empty ETags and
  * symmetric, and an ETag that yields an MD5 matches that MD5; an Error
  * document's strings are NUL-terminated and bounded; a 2xx is never
- * classified as an error and a classification is a known status.
+ * classified as an error and a classification is a known status; a
+ * by-part plan is only made of a parts count equal to the ETag's and a
+ * part 1 length whose N copies, but not N-1, cover the object.
  */
 // fuzz-sources: @engine
 #include <stddef.h>
@@ -37,6 +41,7 @@
 
 #include "checksum.h"
 #include "dialect.h"
+#include "download_parts.h"
 #include "hoist.h"
 #include "request.h"
 #include "response.h"
@@ -297,6 +302,42 @@ static void check_classify(const struct request *r, enum hoist_dialect d)
 	}
 }
 
+/* The probe's verdict, for an object of a few sizes around what the
+ * answer says (its Content-Range total, N times part 1). */
+static void check_parts(const struct request *r)
+{
+	uint64_t count = 0, len = 0, sizes[3], p1;
+	struct dl_parts_probe pr;
+	const char *why;
+
+	if (r->extra[0]) {
+		(void)parse_u64(r->extra[0], &count);
+	}
+	if (r->content_length) {
+		(void)parse_u64(r->content_length, &len);
+	}
+	sizes[0] = len * (count ? count : 1);
+	sizes[1] = sizes[0] ? sizes[0] - 1 : 0;
+	sizes[2] = 1 + (uint64_t)(r->http & 0xffff);
+	for (int i = 0; i < 3; i++) {
+		memset(&pr, 0, sizeof(pr));
+		pr.etag_parts = count <= 10000 ? (unsigned)count : 1;
+		pr.size = count <= 10000 && len <= (1ull << 40) ? sizes[i] : 1;
+		pr.http = r->http;
+		pr.parts_count = r->extra[0];
+		pr.content_length = r->content_length;
+		pr.content_range = r->content_range;
+		p1 = dl_parts_judge(&pr, &why);
+
+		check((p1 == 0) == (why != NULL));
+		if (p1) {
+			check(r->http == 200 || r->http == 206);
+			check(count == pr.etag_parts && p1 == len && p1 <= pr.size);
+			check(p1 * (count - 1) < pr.size && p1 * count >= pr.size);
+		}
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const enum hoist_dialect dialects[2] = { HOIST_DIALECT_OSS, HOIST_DIALECT_S3 };
@@ -319,6 +360,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		 * UploadPart with checksum=crc32c does. */
 		if (dialects[i] == HOIST_DIALECT_S3) {
 			r->echo_header = "x-amz-checksum-crc32c";
+			r->extra_headers[0] = "x-amz-mp-parts-count";
 		}
 		if (h.body_len) {
 			check(buf_append(&r->body, h.body, h.body_len) == 0);
@@ -338,6 +380,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (dialects[i] == HOIST_DIALECT_S3) {
 			check(!r->resp_crc_valid && !r->qos_delay);
+			check_parts(r);
 		} else {
 			check(!r->echo);
 		}

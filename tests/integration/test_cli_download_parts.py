@@ -15,15 +15,21 @@ parts make computed here with hashlib:
 - a store that ignores ?partNumber (ossemu --no-part-number, as Ceph RGW
   16.2): "none", and --require-verified refuses it (exit 4, no file);
 - SSE-KMS: the part ETags are no MD5s, so no probe and "none";
-- --checksum none: no probe.
+- --checksum none: no probe;
+- SIGKILL mid-download, then the same command: the journal's ranges are
+  the parts with their MD5s, only the missing parts are fetched
+  (?partNumber), the bytes are right, and "get_parts_md5"; a journal
+  whose lines lack MD5s gives "none", one with a wrong MD5 exit 4.
 """
 import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
@@ -197,6 +203,86 @@ try:
         t.ok(p.returncode == 4 and not os.path.exists(out),
              "a store without ?partNumber, --require-verified: exit 4, no file",
              (p.returncode, p.stderr[-400:]))
+
+    # SIGKILL mid-download (4 MB/s a connection, 2 jobs), then the same
+    # command: the ranges journaled are parts with their MD5s, the rest come
+    # by ?partNumber, and the ETag is checked over both.  The journal then
+    # edited: lines without MD5s (as a plain-range run writes them) leave it
+    # unverified; a wrong MD5 in a line fails it (exit 4): the journal's
+    # MD5s are what the check is made of.
+    with Ossemu(buckets=[BUCKET], keys=["%s:%s" % (AK, SK)],
+                args=["--conn-bandwidth", "4"]) as srv:
+        s3 = client(srv)
+        slow = [data(5 * MIB, 60 + i) for i in range(8)] + [data(11, 70)]
+        sbody = b"".join(slow)
+        put_parts(s3, "boto/slow", slow)
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=AK, AWS_SECRET_ACCESS_KEY=SK)
+
+        def killed(out, what):
+            argv = [HOIST, "cp", "s3://%s/boto/slow" % BUCKET, out, "--endpoint", srv.url,
+                    "--region", "us-east-1", "--jobs", "2", "--fixed-jobs", "--quiet"]
+            proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            time.sleep(3.0)
+            proc.send_signal(signal.SIGKILL)
+            proc.communicate(timeout=60)
+            jpath = os.path.join(d, "." + os.path.basename(out) + ".hoist-journal")
+            lines = [ln for ln in open(jpath).read().splitlines() if ln.startswith("r ")] \
+                if os.path.exists(jpath) else []
+            t.ok(proc.returncode == -9 and not os.path.exists(out) and 0 < len(lines) < 9 and
+                 all(len(ln.split()) == 4 and len(ln.split()[3]) == 32 for ln in lines),
+                 "%s: SIGKILL mid-download: no file, the journal lists %d of 9 parts with "
+                 "their MD5s" % (what, len(lines)), (proc.returncode, lines))
+            return jpath, lines
+
+        def resumed(out, what, nlines):
+            before = requests(srv)
+            p, js = get(srv, "boto/slow", out, "--jobs", "2", "--fixed-jobs", "--verbose")
+            made = {op: requests(srv).get(op, 0) - before.get(op, 0) for op in before}
+            t.ok(js and js.get("resumed_parts", 0) >= nlines and
+                 made.get("getobject", 99) <= 9 - nlines and js.get("parts") == 9,
+                 "%s: the journaled parts kept, only the missing ones fetched" % what,
+                 (js and js.get("resumed_parts"), made))
+            return p, js
+
+        out = os.path.join(d, "slow")
+        jpath, lines = killed(out, "by parts")
+        p, js = resumed(out, "by parts, resumed", len(lines))
+        got = open(out, "rb").read() if os.path.exists(out) else None
+        t.ok(p.returncode == 0 and got is not None and sha(got) == sha(sbody),
+             "by parts, resumed: byte for byte (sha256)", p.stderr.decode(errors="replace")[-500:])
+        t.ok(b"?partNumber" in p.stderr, "by parts, resumed: the plan is still the parts",
+             p.stderr[-400:])
+        t.ok(js and js.get("verified") == "get_parts_md5",
+             "by parts, resumed: verified get_parts_md5 (the journal kept the parts' MD5s)",
+             js and js.get("verified"))
+
+        out = os.path.join(d, "nomd5")
+        jpath, lines = killed(out, "journal without MD5s")
+        text = open(jpath).read().splitlines()
+        with open(jpath, "w") as f:
+            f.write("".join((" ".join(ln.split()[:3]) if ln.startswith("r ") else ln) + "\n"
+                            for ln in text))
+        p, js = resumed(out, "journal without MD5s", len(lines))
+        got = open(out, "rb").read() if os.path.exists(out) else None
+        t.ok(p.returncode == 0 and got is not None and sha(got) == sha(sbody) and
+             js.get("verified") == "none" and b"kept no MD5" in p.stderr,
+             "journal without MD5s: byte for byte, verified none, --verbose says why",
+             (js and js.get("verified"), p.stderr[-400:]))
+
+        out = os.path.join(d, "badmd5")
+        jpath, lines = killed(out, "journal with a wrong MD5")
+        text = open(jpath).read().splitlines()
+        for i, ln in enumerate(text):
+            if ln.startswith("r "):
+                f4 = ln.split()
+                f4[3] = ("0" if f4[3][0] != "0" else "1") + f4[3][1:]
+                text[i] = " ".join(f4)
+                break
+        with open(jpath, "w") as f:
+            f.write("".join(ln + "\n" for ln in text))
+        p, js = get(srv, "boto/slow", out, "--jobs", "2", "--fixed-jobs")
+        t.ok(p.returncode == 4 and not os.path.exists(out) and b"multipart ETag" in p.stderr,
+             "journal with a wrong MD5: exit 4, no file", (p.returncode, p.stderr[-400:]))
 finally:
     shutil.rmtree(d, ignore_errors=True)
 t.done()
