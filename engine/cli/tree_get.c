@@ -40,6 +40,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -865,6 +866,15 @@ int cli_tree_download(const struct cli_tree_opts *opts, const struct cli_common 
 		eo->log = cb_log;
 		eo->log_userdata = &t;
 	}
+	/* Every file's download allocates its chunks (up to 1 MiB each) and
+	 * frees them when it ends.  glibc's defaults give such blocks back to
+	 * the kernel (munmap, or madvise when an arena's top is trimmed) and
+	 * the next file faults fresh pages in: on 500 files of 1 MiB that was
+	 * half the client's CPU (1.9 CPU-s against 1.0 with these fixed
+	 * thresholds).  Kept mapped, freed blocks serve the next file; the
+	 * process is ours (the CLI), and memory stays what the peak used. */
+	mallopt(M_MMAP_THRESHOLD, 4 << 20);
+	mallopt(M_TRIM_THRESHOLD, 128 << 20);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);
 	block_signals(1);
