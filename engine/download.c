@@ -154,7 +154,9 @@ static void fail(struct hoist_download *d, const struct failure *in)
 	if (f.http == 412) {
 		/* If-Match failed: the object is not the one HEAD described. */
 		f.status = HOIST_E_SOURCE_CHANGED;
-		f.detail = "the object changed during the download (If-Match on its ETag failed)";
+		f.detail = d->obj.from_listing
+				   ? "the object changed since it was listed (If-Match on the listed ETag failed)"
+				   : "the object changed during the download (If-Match on its ETag failed)";
 		f.code = NULL;
 		f.message = NULL;
 	}
