@@ -663,7 +663,10 @@ HOIST_EXTERN hoist_status hoist_upload_file(struct hoist_engine *engine,
  * Writes never run on an event loop: one writer thread per download
  * pwrite()s chunks of a few hundred KiB at their offsets (no range-sized
  * buffer), and a request whose bytes cannot be buffered is paused until
- * the writer catches up.  A file target is written to a temporary file
+ * the writer catches up.  A file target of at most 256 KiB whose size the
+ * caller knew (known_set, no resume) has no writer: its bytes are held in
+ * memory (reserved against memory_limit) and written by
+ * hoist_download_wait.  A file target is written to a temporary file
  * beside it (".NAME.hoist-PID-N", preallocated), which hoist_download_wait
  * fsyncs and renames over the target (then fsyncs the directory) only
  * after every check passed: the target is either the old file or the
