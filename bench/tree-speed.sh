@@ -138,6 +138,17 @@ if [ "$mode" = get ]; then
 	rm -f "$tmp/single"
 fi
 
+measure() { # engine round command... -> appends "engine wall user sys maxrss_kb" to $tmp/res.ROUND
+	e=$1; rn=$2; shift 2
+	if /usr/bin/time -o "$tmp/time" -f "%e %U %S %M" "$@" >"$tmp/log" 2>&1; then
+		echo "$e $(cat "$tmp/time")" >>"$tmp/res.$rn"
+		return 0
+	fi
+	echo "tree-speed: $e failed in round $rn:" >&2
+	tail -5 "$tmp/log" >&2
+	return 1
+}
+
 run_get() { # engine round: one download into a fresh $tmp/dst
 	e=$1; rn=$2
 	rm -rf "$tmp/dst"
@@ -155,14 +166,9 @@ run_get() { # engine round: one download into a fresh $tmp/dst
 		AWS_EC2_METADATA_DISABLED=true AWS_PAGER= /usr/bin/aws --endpoint-url "$url" s3 cp --recursive \
 		--no-progress --only-show-errors "s3://bench/t/" "$tmp/dst" ;;
 	esac
-	if /usr/bin/time -o "$tmp/time" -f "%e %U %S %M" "$@" >"$tmp/log" 2>&1; then
-		echo "$e $(cat "$tmp/time")" >>"$tmp/res.$rn"
-		if [ "$rn" = 0 ] && [ "$e" != hoist-single ] && ! diff -r "$src" "$tmp/dst" >/dev/null; then
-			echo "tree-speed: $e's download differs from the tree" >&2
-		fi
-	else
-		echo "tree-speed: $e failed in round $rn:" >&2
-		tail -5 "$tmp/log" >&2
+	if measure "$e" "$rn" "$@" && [ "$rn" = 0 ] && [ "$e" != hoist-single ] &&
+		! diff -r "$src" "$tmp/dst" >/dev/null; then
+		echo "tree-speed: $e's download differs from the tree" >&2
 	fi
 	rm -rf "$tmp/dst"
 }
@@ -180,12 +186,7 @@ run() { # engine round -> appends "engine wall user sys maxrss_kb" to $tmp/res
 		AWS_EC2_METADATA_DISABLED=true AWS_PAGER= /usr/bin/aws --endpoint-url "$url" s3 cp --recursive \
 		--no-progress --only-show-errors "$src" "s3://bench/a$2/" ;;
 	esac
-	if /usr/bin/time -o "$tmp/time" -f "%e %U %S %M" "$@" >"$tmp/log" 2>&1; then
-		echo "$e $(cat "$tmp/time")" >>"$tmp/res.$rn"
-	else
-		echo "tree-speed: $e failed in round $rn:" >&2
-		tail -5 "$tmp/log" >&2
-	fi
+	measure "$e" "$rn" "$@" || true
 }
 
 r=0
