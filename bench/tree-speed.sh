@@ -1,6 +1,6 @@
 #!/bin/sh
 # bench/tree-speed.sh - a tree of many small files: hoist cp -r against the
-# peers and the keep-alive curl reference (issue 16).
+# peers and the keep-alive curl reference (issue 16), upload or download.
 #
 # Makes FILES files of SIZE_KIB KiB in 50 directories on tmpfs, starts
 # `ossemu --discard --anonymous` (signatures checked, CRC64 computed,
@@ -17,9 +17,22 @@
 # (user + system, GNU time) and peak RSS.  A peer that is not installed is
 # skipped.  A benchmark, not a test: nothing fails below a threshold.
 #
+# MODE=get measures downloads instead: ossemu keeps its objects (data
+# directory on tmpfs), the tree is uploaded once under t/ (and one object
+# of the tree's total size as "single"), then each round downloads it with
+# every engine into a fresh tmpfs directory (removed after the run):
+#   hoist, hoist-crc64  hoist cp -r oss://bench/t/ DIR (--checksum crc64)
+#   curl8        8 curl processes, keep-alive GETs of their share of the keys
+#   rclone       rclone copy lo:bench/t/ DIR --transfers 64
+#   aws-cli      aws s3 cp --recursive s3://bench/t/ DIR
+#   hoist-single hoist cp of the one object of the same total size (the
+#                single-file throughput the tree is compared with)
+# The first download round's file set is compared with the source (diff -r).
+#
 # Usage: flock /tmp/hoist-bench.lock sh bench/tree-speed.sh [FILES] [SIZE_KIB] [ROUNDS]
 #   defaults: 5000 files of 16 KiB, 4 rounds.  ENGINES="hoist curl8" picks
-#   engines; HOIST_BIN / OSSEMU_BIN override build/hoist / build/ossemu.
+#   engines; HOIST_BIN / OSSEMU_BIN override build/hoist / build/ossemu;
+#   MODE=get (default put) downloads.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 hoist=${HOIST_BIN:-$top/build/hoist}
@@ -27,7 +40,12 @@ ossemu=${OSSEMU_BIN:-$top/build/ossemu}
 files=${1:-5000}
 size_kib=${2:-16}
 rounds=${3:-4}
-engines=${ENGINES:-hoist hoist-crc64 curl8 rclone aws-cli}
+mode=${MODE:-put}
+case $mode in
+put) engines=${ENGINES:-hoist hoist-crc64 curl8 rclone aws-cli} ;;
+get) engines=${ENGINES:-hoist hoist-crc64 curl8 rclone aws-cli hoist-single} ;;
+*) echo "tree-speed: MODE is put or get" >&2; exit 1 ;;
+esac
 [ -x "$hoist" ] && [ -x "$ossemu" ] || { echo "tree-speed: build first (make)" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "tree-speed: needs GNU time (/usr/bin/time)" >&2; exit 1; }
 
@@ -50,7 +68,14 @@ for i in range(n):
         f.write(block[8 * i: 8 * i + kib * 1024])
 PY
 
-"$ossemu" --port 0 --discard --anonymous --bucket bench --key ak:sk >"$tmp/out" 2>"$tmp/err" &
+if [ "$mode" = get ]; then
+	mkdir "$tmp/data"
+	store="--data-dir $tmp/data"
+else
+	store=--discard
+fi
+# shellcheck disable=SC2086 # $store is two words or one
+"$ossemu" --port 0 $store --anonymous --bucket bench --key ak:sk >"$tmp/out" 2>"$tmp/err" &
 pid=$!
 i=0
 while ! grep -q listening "$tmp/out" 2>/dev/null; do
@@ -59,12 +84,19 @@ done
 url=$(sed -n '1s/^ossemu listening on //p' "$tmp/out")
 export AWS_ACCESS_KEY_ID=ak AWS_SECRET_ACCESS_KEY=sk OSS_ACCESS_KEY_ID=ak OSS_ACCESS_KEY_SECRET=sk
 
-# curl8: one config per stream, keys spread like the tree's.
+# curl8: one config per stream, keys spread like the tree's.  Downloads
+# write into DST, which run() points at a fresh directory (a symlink).
 s=0
 while [ $s -lt 8 ]; do
-	(cd "$src" && find . -type f | sort | awk -v s=$s -v u="$url" -v src="$src" \
-		'(NR - 1) % 8 == s { sub(/^\.\//, ""); printf "url = \"%s/bench/curl/%s\"\nupload-file = \"%s/%s\"\noutput = /dev/null\n", u, $0, src, $0 }') \
-		>"$tmp/curl.$s"
+	if [ "$mode" = get ]; then
+		(cd "$src" && find . -type f | sort | awk -v s=$s -v u="$url" -v dst="$tmp/dst" \
+			'(NR - 1) % 8 == s { sub(/^\.\//, ""); printf "url = \"%s/bench/t/%s\"\noutput = \"%s/%s\"\n", u, $0, dst, $0 }') \
+			>"$tmp/curl.$s"
+	else
+		(cd "$src" && find . -type f | sort | awk -v s=$s -v u="$url" -v src="$src" \
+			'(NR - 1) % 8 == s { sub(/^\.\//, ""); printf "url = \"%s/bench/curl/%s\"\nupload-file = \"%s/%s\"\noutput = /dev/null\n", u, $0, src, $0 }') \
+			>"$tmp/curl.$s"
+	fi
 	s=$((s + 1))
 done
 cat >"$tmp/rclone.conf" <<CFG
@@ -95,8 +127,55 @@ have() {
 	esac
 }
 
+# The objects to download, stored once: the tree under t/ and one object
+# of the tree's total size.
+if [ "$mode" = get ]; then
+	"$hoist" cp -r "$src" oss://bench/t/ --endpoint "$url" --quiet ||
+		{ echo "tree-speed: seeding the tree failed" >&2; exit 1; }
+	find "$src" -type f | sort | xargs cat >"$tmp/single"
+	"$hoist" cp "$tmp/single" oss://bench/single --endpoint "$url" --quiet ||
+		{ echo "tree-speed: seeding the single object failed" >&2; exit 1; }
+	rm -f "$tmp/single"
+fi
+
+measure() { # engine round command... -> appends "engine wall user sys maxrss_kb" to $tmp/res.ROUND
+	e=$1; rn=$2; shift 2
+	if /usr/bin/time -o "$tmp/time" -f "%e %U %S %M" "$@" >"$tmp/log" 2>&1; then
+		echo "$e $(cat "$tmp/time")" >>"$tmp/res.$rn"
+		return 0
+	fi
+	echo "tree-speed: $e failed in round $rn:" >&2
+	tail -5 "$tmp/log" >&2
+	return 1
+}
+
+run_get() { # engine round: one download into a fresh $tmp/dst
+	e=$1; rn=$2
+	rm -rf "$tmp/dst"
+	mkdir "$tmp/dst"
+	case $e in
+	hoist) set -- "$hoist" cp -r oss://bench/t/ "$tmp/dst" --endpoint "$url" --quiet ;;
+	hoist-crc64) set -- "$hoist" cp -r oss://bench/t/ "$tmp/dst" --endpoint "$url" --quiet --checksum crc64 ;;
+	hoist-single) set -- "$hoist" cp oss://bench/single "$tmp/dst/single" --endpoint "$url" --quiet ;;
+	curl8)
+		(cd "$src" && find . -type d) | (cd "$tmp/dst" && xargs mkdir -p)
+		set -- sh -c 'for c in "$0".*; do curl -sS --fail -K "$c" & done; wait' "$tmp/curl" ;;
+	rclone) set -- env -u AWS_CA_BUNDLE rclone --config "$tmp/rclone.conf" copy "lo:bench/t/" "$tmp/dst" \
+		--transfers 64 --checkers 64 --retries 1 ;;
+	aws-cli) set -- env AWS_CONFIG_FILE="$tmp/aws.conf" AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+		AWS_EC2_METADATA_DISABLED=true AWS_PAGER= /usr/bin/aws --endpoint-url "$url" s3 cp --recursive \
+		--no-progress --only-show-errors "s3://bench/t/" "$tmp/dst" ;;
+	esac
+	if measure "$e" "$rn" "$@" && [ "$rn" = 0 ] && [ "$e" != hoist-single ] &&
+		! diff -r "$src" "$tmp/dst" >/dev/null; then
+		echo "tree-speed: $e's download differs from the tree" >&2
+	fi
+	rm -rf "$tmp/dst"
+}
+
 run() { # engine round -> appends "engine wall user sys maxrss_kb" to $tmp/res
 	e=$1; rn=$2
+	[ "$mode" = get ] && { run_get "$e" "$rn"; return; }
 	case $e in
 	hoist) set -- "$hoist" cp -r "$src" "oss://bench/h$2/" --endpoint "$url" --quiet ;;
 	hoist-crc64) set -- "$hoist" cp -r "$src" "oss://bench/c$2/" --endpoint "$url" --quiet --checksum crc64 ;;
@@ -107,12 +186,7 @@ run() { # engine round -> appends "engine wall user sys maxrss_kb" to $tmp/res
 		AWS_EC2_METADATA_DISABLED=true AWS_PAGER= /usr/bin/aws --endpoint-url "$url" s3 cp --recursive \
 		--no-progress --only-show-errors "$src" "s3://bench/a$2/" ;;
 	esac
-	if /usr/bin/time -o "$tmp/time" -f "%e %U %S %M" "$@" >"$tmp/log" 2>&1; then
-		echo "$e $(cat "$tmp/time")" >>"$tmp/res.$rn"
-	else
-		echo "tree-speed: $e failed in round $rn:" >&2
-		tail -5 "$tmp/log" >&2
-	fi
+	measure "$e" "$rn" "$@" || true
 }
 
 r=0
@@ -130,7 +204,7 @@ while [ $r -lt "$rounds" ]; do
 	[ -f "$tmp/res.$r" ] && cat "$tmp/res.$r" >>"$tmp/res"
 	r=$((r + 1))
 done
-echo "tree-speed: $files files of $size_kib KiB, $((rounds - 1)) rounds (first of $rounds discarded), ossemu --discard, $(nproc) cores"
+echo "tree-speed: $mode, $files files of $size_kib KiB, $((rounds - 1)) rounds (first of $rounds discarded), ossemu ${store%% *} (tmpfs), $(nproc) cores"
 printf '| engine | files/s | MB/s | client CPU-s | CPU-ms per 1,000 files | peak RSS MiB |\n|---|---:|---:|---:|---:|---:|\n'
 for e in $engines; do
 	grep "^$e " "$tmp/res" | awk -v f="$files" -v kib="$size_kib" -v e="$e" '
@@ -146,6 +220,11 @@ for e in $engines; do
 		k = int((NR + 1) / 2)
 		wall = (NR % 2) ? w[k] : (w[k] + w[k + 1]) / 2
 		cpu = (NR % 2) ? c[k] : (c[k] + c[k + 1]) / 2
+		if (e == "hoist-single") {
+			# one object of the same total size: only MB/s compares
+			printf "| %s | - | %.1f | %.2f | - | %.0f |\n", e, f * kib * 1024 / wall / 1e6, cpu, m[k] / 1024
+			exit
+		}
 		printf "| %s | %.0f | %.1f | %.2f | %.0f | %.0f |\n", e, f / wall, f * kib * 1024 / wall / 1e6, cpu,
 			cpu * 1000000 / f, m[k] / 1024
 	}'

@@ -8,6 +8,12 @@
  *   HEAD (size, ETag, CRC64, version id) -> ranges (part.c) -> checks -> done
  *   failure: stop the ranges -> done
  *
+ * An object of one range that a listing described (the caller's known
+ * size and ETag, as cp -r has them) skips the HEAD: its one GET is pinned
+ * with If-Match on the listed ETag, and what HEAD would have said comes
+ * from that answer's own headers (download_adopt_answer), read before its
+ * first byte is taken, so every check below is made as after a HEAD.
+ *
  * The ranges run in the part pipeline the uploads use (the same adaptive
  * concurrency, retries with backoff, stall detection), without a hashing
  * pre-pass: a range's CRC64 is computed as its bytes are taken
@@ -149,7 +155,9 @@ static void fail(struct hoist_download *d, const struct failure *in)
 	if (f.http == 412) {
 		/* If-Match failed: the object is not the one HEAD described. */
 		f.status = HOIST_E_SOURCE_CHANGED;
-		f.detail = "the object changed during the download (If-Match on its ETag failed)";
+		f.detail = d->obj.from_listing
+				   ? "the object changed since it was listed (If-Match on the listed ETag failed)"
+				   : "the object changed during the download (If-Match on its ETag failed)";
 		f.code = NULL;
 		f.message = NULL;
 	}
@@ -186,8 +194,10 @@ static struct request *pipe_build(void *owner, struct part *p)
 static int pipe_verify(void *owner, struct part *p, const struct request *r, struct failure *f,
 		       char *detail, size_t dlen)
 {
-	if (download_req_check(owner, p, r, detail, dlen) < 0) {
-		f->status = HOIST_E_NETWORK;
+	int rc = download_req_check(owner, p, r, detail, dlen);
+
+	if (rc < 0) {
+		f->status = rc == -2 ? HOIST_E_SOURCE_CHANGED : HOIST_E_NETWORK;
 		return -1;
 	}
 	return 0;
@@ -404,6 +414,25 @@ static int same_str(const char *a, const char *b)
 	return strcmp(a ? a : "", b ? b : "") == 0;
 }
 
+/* Two ETags of the same object: a listing and a HEAD or GET may differ
+ * in quotes (some stores list them bare) and in the case of the hex. */
+static int same_etag(const char *a, const char *b)
+{
+	size_t la, lb;
+
+	if (!a || !b)
+		return 0;
+	if (*a == '"') {
+		a++;
+	}
+	if (*b == '"') {
+		b++;
+	}
+	la = strcspn(a, "\"");
+	lb = strcspn(b, "\"");
+	return la == lb && strncasecmp(a, b, la) == 0;
+}
+
 /* What an earlier run to the same file left: its journaled ranges are
  * kept when HEAD describes the same object and the ranges are the same;
  * otherwise the journal starts anew for this object. */
@@ -495,18 +524,17 @@ static int is_sse_kms(const char *v)
 /* S3: a full-object checksum the ranges can be combined into (CRC64NVME
  * is always one; CRC32C only when the type says FULL_OBJECT and the value
  * has no "-N" part count).  -1 on ENOMEM. */
-static int s3sum_of(struct hoist_download *d, const struct request *r)
+static int s3sum_of(struct hoist_download *d, const char *nvme, const char *c32c,
+		    const char *type)
 {
-	const char *type = r->extra[2];
 	const char *v = NULL;
 
-	if (r->extra[0] && !strchr(r->extra[0], '-')) {
+	if (nvme && !strchr(nvme, '-')) {
 		d->obj.s3sum_kind = HOIST_S3_CHECKSUM_CRC64NVME;
-		v = r->extra[0];
-	} else if (r->extra[1] && !strchr(r->extra[1], '-') &&
-		   (!type || strcmp(type, "FULL_OBJECT") == 0)) {
+		v = nvme;
+	} else if (c32c && !strchr(c32c, '-') && (!type || strcmp(type, "FULL_OBJECT") == 0)) {
 		d->obj.s3sum_kind = HOIST_S3_CHECKSUM_CRC32C;
-		v = r->extra[1];
+		v = c32c;
 	}
 	if (!v)
 		return 0;
@@ -517,12 +545,16 @@ static int s3sum_of(struct hoist_download *d, const struct request *r)
 /* One range (its bytes arrive in order) and an ETag that is the MD5 of
  * the object: a single PUT's, not a multipart "-N" one, and no SSE-KMS or
  * SSE-C, under which the ETag is something else.  OSS says the same of
- * its Normal objects (multipart and appendable ones have other ETags). */
+ * its Normal objects (multipart and appendable ones have other ETags).
+ * Not when the store gave the object's CRC64: that check covers every
+ * byte already, and the MD5 would only cost CPU (~1.5 ms a MiB).  An
+ * object known from its listing decides on its first answer. */
 static void md5_of(struct hoist_download *d)
 {
 	uint8_t md5[16];
 
 	if (!d->spec.crc || d->plan.nparts != 0 || d->obj.sse || !d->obj.etag ||
+	    d->obj.crc64_valid || (d->obj.from_listing && !d->obj.adopted) ||
 	    etag_to_md5(md5, d->obj.etag) < 0)
 		return;
 	if (md5_init(&d->md5) == 0) {
@@ -551,7 +583,7 @@ static hoist_status on_head(struct hoist_download *d, struct request *r, char *d
 	if (result_setstr(&d->res.request_id, r->request_id) < 0)
 		return HOIST_E_NOMEM;
 	o->sse = is_sse_kms(r->echo) || r->extra[3] != NULL;
-	if (s3sum_of(d, r) < 0)
+	if (s3sum_of(d, r->extra[0], r->extra[1], r->extra[2]) < 0)
 		return HOIST_E_NOMEM;
 	if (!o->etag) {
 		ctx_log(d->ctx, "%s: HEAD gave no ETag; the GETs cannot be pinned with If-Match",
@@ -561,6 +593,12 @@ static hoist_status on_head(struct hoist_download *d, struct request *r, char *d
 		snprintf(detail, dlen, "the object has %" PRIu64 " bytes, expected %" PRIu64, o->size,
 			 d->spec.expected_size);
 		return HOIST_E_CHECKSUM;
+	}
+	if (d->spec.known_set && (o->size != d->spec.known_size || !same_etag(o->etag, d->spec.known_etag))) {
+		snprintf(detail, dlen, "the object changed since it was listed (%" PRIu64 " bytes, "
+			 "ETag %s; listed: %" PRIu64 " bytes, ETag %s)", o->size, o->etag ? o->etag : "none",
+			 d->spec.known_size, d->spec.known_etag);
+		return HOIST_E_SOURCE_CHANGED;
 	}
 	if (d->spec.expected_crc64_set && o->crc64_valid && o->crc64 != d->spec.expected_crc64) {
 		snprintf(detail, dlen, "the object's CRC64 is %" PRIu64 ", expected %" PRIu64,
@@ -608,6 +646,88 @@ static void probe_done(struct request *r)
 		maybe_finish(d);
 	}
 	request_free(r);
+}
+
+int download_adopt_answer(struct hoist_download *d, request_header_fn get, void *ud,
+			  char *detail, size_t dlen)
+{
+	enum hoist_dialect dialect = d->ctx->conf->dialect;
+	const struct dialect_names *nm = dialect_names(dialect);
+	struct dl_object *o = &d->obj;
+	char *etag = get(ud, "ETag"), *crc = NULL, *vid = NULL, *sse = NULL, *ssec = NULL;
+	char *nvme = NULL, *c32c = NULL, *type = NULL;
+	int rc = -2;
+
+	/* If-Match makes a store that honours it answer 412 instead; this is
+	 * for one that does not. */
+	if (!same_etag(etag, o->etag)) {
+		snprintf(detail, dlen, "the object changed since it was listed (the GET's ETag is %s, "
+			 "listed %s)", etag ? etag : "absent", o->etag);
+		free(etag);
+		return -1;
+	}
+	crc = nm->crc64 ? get(ud, nm->crc64) : NULL;
+	vid = get(ud, nm->version_id);
+	if (dialect == HOIST_DIALECT_S3) {
+		sse = get(ud, "x-amz-server-side-encryption");
+		ssec = get(ud, "x-amz-server-side-encryption-customer-algorithm");
+		nvme = get(ud, "x-amz-checksum-crc64nvme");
+		c32c = get(ud, "x-amz-checksum-crc32c");
+		type = get(ud, "x-amz-checksum-type");
+	} else {
+		sse = get(ud, "x-oss-server-side-encryption");
+	}
+	o->crc64_valid = crc && parse_u64(crc, &o->crc64) == 0;
+	o->sse = is_sse_kms(sse) || ssec != NULL;
+	free(o->version_id);
+	o->version_id = vid;
+	vid = NULL;
+	free(o->s3sum_text);
+	o->s3sum_text = NULL;
+	o->s3sum_kind = 0;
+	if (s3sum_of(d, nvme, c32c, type) < 0)
+		goto out;
+	if (d->spec.expected_crc64_set && o->crc64_valid && o->crc64 != d->spec.expected_crc64) {
+		/* Caught again at the end; said here as after a HEAD. */
+		ctx_log(d->ctx, "%s: the object's CRC64 is %" PRIu64 ", expected %" PRIu64, d->spec.key,
+			o->crc64, d->spec.expected_crc64);
+	}
+	o->adopted = 1;
+	if (!o->md5_check) {
+		md5_of(d);
+	}
+	rc = 0;
+out:
+	free(etag);
+	free(crc);
+	free(vid);
+	free(sse);
+	free(ssec);
+	free(nvme);
+	free(c32c);
+	free(type);
+	return rc;
+}
+
+/* An object of one range that the caller's listing described: no HEAD.
+ * 1 when started that way (or failed trying), 0 to send the HEAD.  A
+ * 0-byte object still gets its HEAD: its GET has no body to check the
+ * answer's headers before, and such objects are few. */
+static int start_from_listing(struct hoist_download *d)
+{
+	uint64_t range = d->spec.part_size ? d->spec.part_size : DL_DEFAULT_RANGE;
+
+	if (!d->spec.known_set || d->spec.known_size == 0 || d->spec.known_size > range ||
+	    d->spec.version_id)
+		return 0;
+	d->obj.size = d->spec.known_size;
+	d->obj.etag = strdup(d->spec.known_etag);
+	d->obj.from_listing = 1;
+	if (!d->obj.etag || start_ranges(d, NULL, d->spec.part_size) < 0) {
+		fail_status(d, HOIST_E_NOMEM, "GetObject", NULL);
+		maybe_finish(d);
+	}
+	return 1;
 }
 
 static void ctl_done(struct request *r)
@@ -703,9 +823,13 @@ static void sink_msg_fn(struct loop_msg *m)
 	struct hoist_download *d = container_of(m, struct hoist_download, sink_msg);
 	char msg[300];
 
-	atomic_store_explicit(&d->sink_posted, 0, memory_order_release);
-	if (d->state == DL_DONE)
+	if (d->state == DL_DONE) {
+		/* The last touch of d: once the writer is stopped, a clear
+		 * flag tells quiesce that no message of it is pending. */
+		atomic_store_explicit(&d->sink_posted, 0, memory_order_release);
 		return;
+	}
+	atomic_store_explicit(&d->sink_posted, 0, memory_order_release);
 	sink_collect(d->sink);
 	if (!d->failing && sink_failed(d->sink, msg, sizeof(msg))) {
 		fail_status(d, HOIST_E_IO, "write", msg);
@@ -732,6 +856,13 @@ static void fin_msg_fn(struct loop_msg *m)
 {
 	struct hoist_download *d = container_of(m, struct hoist_download, fin_msg);
 
+	/* As uploads: after the broadcast the owner may free the download, so
+	 * the callback runs first, when nothing of it is on the stack. */
+	if (d->spec.on_done) {
+		ctx_callback_enter();
+		d->spec.on_done(d->res.status, d->spec.userdata);
+		ctx_callback_leave();
+	}
 	pthread_mutex_lock(&d->lock);
 	d->synced.finished = 1;
 	pthread_cond_broadcast(&d->cond);
@@ -805,7 +936,9 @@ static void start_msg_fn(struct loop_msg *m)
 
 	loop_client_add(d->loop, &d->client);
 	d->state = DL_HEAD;
-	ctl_send(d);
+	if (!start_from_listing(d)) {
+		ctl_send(d);
+	}
 }
 
 struct hoist_download *download_new(struct ctx *ctx)
@@ -928,13 +1061,24 @@ static void barrier_msg_fn(struct loop_msg *m)
 
 /* The writer may have posted sink_msg before it was stopped: let the loop
  * run what is queued (in order, so one barrier message is enough) before
- * the download goes away. */
+ * the download goes away.  Not needed when the download finished and no
+ * sink message is pending (sink_msg_fn clears the flag as its last touch
+ * of a finished download): a tree frees thousands of downloads from one
+ * thread, and a round trip to a loop busy at 1 GB/s costs milliseconds. */
 static void quiesce(struct hoist_download *d)
 {
+	int finished;
+
 	if (d->sink) {
 		sink_abort(d->sink); /* stops the writer; a no-op after commit */
 	}
-	if (!d->loop || atomic_load_explicit(&d->live.detached, memory_order_acquire))
+	/* A held sink has no writer, so nothing can be queued. */
+	if (!d->loop || d->held || atomic_load_explicit(&d->live.detached, memory_order_acquire))
+		return;
+	pthread_mutex_lock(&d->lock);
+	finished = d->synced.finished;
+	pthread_mutex_unlock(&d->lock);
+	if (finished && !atomic_load_explicit(&d->sink_posted, memory_order_acquire))
 		return;
 	d->barrier_msg.fn = barrier_msg_fn;
 	loop_post(d->loop, &d->barrier_msg);
@@ -963,6 +1107,9 @@ void download_destroy(struct hoist_download *d)
 	}
 	free(d->ranges);
 	sink_free(d->sink);
+	if (d->held) {
+		budget_release(&d->share, d->held);
+	}
 	free(d->obj.etag);
 	free(d->obj.version_id);
 	free(d->obj.last_modified);
@@ -973,6 +1120,7 @@ void download_destroy(struct hoist_download *d)
 	free(d->spec.bucket);
 	free(d->spec.key);
 	free(d->spec.version_id);
+	free(d->spec.known_etag);
 	free(d->target);
 	hoist_result_cleanup(&d->res);
 	pthread_cond_destroy(&d->cond);

@@ -64,7 +64,12 @@ struct dl_spec {
 	int restart;
 	hoist_progress_fn progress;
 	hoist_part_fn on_part;
+	hoist_done_fn on_done;
 	void *userdata;
+	/* What a listing said (options version 3): see from_listing. */
+	int known_set;
+	uint64_t known_size;
+	char *known_etag;
 };
 
 /* What HEAD said about the object. */
@@ -81,7 +86,14 @@ struct dl_object {
 	int md5_check;             /* one range, and the ETag is its MD5 */
 	unsigned mp_parts;         /* N of a multipart ETag "<hex>-N" (S3), else 0 */
 	int by_part;               /* fetched and checked by parts (download_parts.c) */
+	/* No HEAD: size and ETag are the listing's, and the rest (CRC64,
+	 * version id, encryption, S3 checksums) is taken from the first GET
+	 * answer's headers before its first byte (adopted). */
+	int from_listing;
+	int adopted;
 };
+
+#define DL_BAD_CHANGED 2
 
 /* One range's progress over all its attempts (index = part number - 1). */
 struct dl_range {
@@ -91,7 +103,8 @@ struct dl_range {
 	uint64_t skip;             /* bytes of this answer to drop first */
 	struct sink_chunk *fill;   /* the chunk being filled */
 	const struct request *checked; /* the attempt whose answer was checked */
-	int bad;                   /* that answer is wrong: its bytes are dropped */
+	int bad;                   /* that answer is wrong: its bytes are dropped;
+	                              DL_BAD_CHANGED: of another object */
 	char bad_detail[192];
 	int paused;                /* its request returned CURL_WRITEFUNC_PAUSE */
 	int parked;                /* taken off the wire for the head (ordered) */
@@ -116,6 +129,7 @@ struct hoist_download {
 	size_t chunk_size;
 	unsigned max_chunks;       /* file sinks */
 	long recv_buffer;
+	uint64_t held;             /* a held sink's bytes reserved in share; 0: none */
 	char *target;              /* the path, for messages; NULL: fd or writer */
 
 	/* ---- atomic */
@@ -184,6 +198,13 @@ void download_settle(struct hoist_download *d);
 void download_destroy(struct hoist_download *d);
 /* The writer thread's news (sink notify): posts one loop message. */
 void download_sink_notify(void *owner);
+/* Loop thread, an object known from its listing (obj.from_listing): the
+ * first answer's headers (read through get) say what HEAD would have:
+ * CRC64, version id, encryption, S3 checksums; then the MD5 check is
+ * decided.  0, or -1 with detail when the answer is of another object
+ * than the one listed (its ETag differs), or -2 on ENOMEM. */
+int download_adopt_answer(struct hoist_download *d, request_header_fn get, void *ud,
+			  char *detail, size_t dlen);
 
 /* ------------------------------------------------------- download_req.c */
 
@@ -193,7 +214,9 @@ struct request *download_req_head(struct hoist_download *d);
  * sink.  NULL on ENOMEM. */
 struct request *download_req_range(struct hoist_download *d, struct part *p);
 /* After a range's GET answered 2xx: 0 when the answer is whole and as
- * asked, else -1 with detail (retried). */
+ * asked, else -1 with detail (retried; -2: the answer is of another
+ * object than the listing described, HOIST_E_SOURCE_CHANGED if it stays
+ * so). */
 int download_req_check(struct hoist_download *d, struct part *p, const struct request *r,
 		       char *detail, size_t dlen);
 /* Loop thread: a range's request may take bytes again. */

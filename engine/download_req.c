@@ -17,7 +17,9 @@
  * are copied into sink chunks and their CRC64 updated in the same pass;
  * when no chunk can be had (the writer is behind, or an ordered sink's
  * budget is full) the sink returns CURL_WRITEFUNC_PAUSE and the range
- * waits on the paused list until chunks come back.
+ * waits on the paused list until chunks come back.  An object known from
+ * a listing (no HEAD) takes its CRC64 and the rest from the first
+ * answer's headers here, before the first byte (download_adopt_answer).
  *
  * Threading: the download's loop thread.
  */
@@ -72,6 +74,11 @@ struct request *download_req_head(struct hoist_download *d)
 
 /* ------------------------------------------------------------ the sink */
 
+static char *live_get(void *ud, const char *name)
+{
+	return request_live_header(ud, name);
+}
+
 /* The first bytes of an answer: is it what was asked?  Sets g->bad. */
 static void check_answer(struct hoist_download *d, struct part *p, struct dl_range *g,
 			 struct request *r)
@@ -104,12 +111,25 @@ static void check_answer(struct hoist_download *d, struct part *p, struct dl_ran
 		n = sscanf(cr, "bytes %" SCNu64 "-%" SCNu64 "/%" SCNu64, &a, &b, &total);
 	}
 	if (n != 3 || a != want_a || b != want_b || total != d->obj.size) {
-		g->bad = 1;
+		/* Without a HEAD the size is the listing's: another total is
+		 * another object. */
+		g->bad = n == 3 && total != d->obj.size && d->obj.from_listing ? DL_BAD_CHANGED : 1;
 		snprintf(g->bad_detail, sizeof(g->bad_detail),
-			 "asked for bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64 ", got Content-Range '%s'",
-			 want_a, want_b, d->obj.size, cr ? cr : "(none)");
+			 "asked for bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64 ", got Content-Range '%s'%s",
+			 want_a, want_b, d->obj.size, cr ? cr : "(none)",
+			 g->bad == DL_BAD_CHANGED ? ": the object changed since it was listed" : "");
 	}
 	free(cr);
+	if (!g->bad && d->obj.from_listing && !d->obj.adopted) {
+		int rc = download_adopt_answer(d, live_get, r, g->bad_detail, sizeof(g->bad_detail));
+
+		if (rc == -2) {
+			g->bad = 1;
+			snprintf(g->bad_detail, sizeof(g->bad_detail), "out of memory");
+		} else if (rc < 0) {
+			g->bad = DL_BAD_CHANGED;
+		}
+	}
 }
 
 /* A ?partNumber answer that is not where the plan put the part: the
@@ -274,6 +294,9 @@ struct request *download_req_range(struct hoist_download *d, struct part *p)
 		rc |= request_header(r, "Range", range);
 		if (d->ctx->conf->dialect == HOIST_DIALECT_OSS) {
 			rc |= request_header(r, "x-oss-range-behavior", "standard");
+		} else if (d->obj.from_listing) {
+			/* No HEAD asked for the checksums: this answer must say them. */
+			rc |= request_header(r, "x-amz-checksum-mode", "ENABLED");
 		}
 	}
 	if (rc) {
@@ -292,7 +315,7 @@ int download_req_check(struct hoist_download *d, struct part *p, const struct re
 
 	if (g->checked == r && g->bad) {
 		snprintf(detail, dlen, "%s", g->bad_detail);
-		return -1;
+		return g->bad == DL_BAD_CHANGED ? -2 : -1;
 	}
 	if (p->len == 0 && r->http != 200) {
 		snprintf(detail, dlen, "a plain GET of the empty object answered %ld", r->http);

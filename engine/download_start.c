@@ -49,6 +49,10 @@ static hoist_status check_options(const struct hoist_download_options *o, char *
 		snprintf(err, errlen, "range size above 5 GiB");
 		return HOIST_E_INVALID_ARG;
 	}
+	if (o->version >= 3 && o->known_set && (!o->known_etag || !*o->known_etag)) {
+		snprintf(err, errlen, "known_set without a known_etag");
+		return HOIST_E_INVALID_ARG;
+	}
 	return HOIST_OK;
 }
 
@@ -83,6 +87,13 @@ static hoist_status fill_spec(struct hoist_download *d, const struct hoist_engin
 	s->progress = o->progress;
 	s->on_part = o->on_part;
 	s->userdata = o->userdata;
+	if (o->version >= 3) {
+		s->on_done = o->on_done;
+		s->known_set = o->known_set;
+		s->known_size = o->known_size;
+		if (o->known_set && !(s->known_etag = strdup(o->known_etag)))
+			return HOIST_E_NOMEM;
+	}
 	return HOIST_OK;
 }
 
@@ -125,6 +136,50 @@ static void size_buffers(struct hoist_download *d, unsigned jobs)
 	}
 }
 
+/* A small object known from a listing (no resume, one range) is held in
+ * memory until the commit writes it (sink.h, held): no writer thread,
+ * whose start and join cost ~50 us of CPU a file, more than a 16 KiB
+ * GET.  Its bytes are reserved against the engine's memory budget, so
+ * that held files in flight stay within memory_limit (64 files of 256 KiB
+ * in flight are 16 MiB); larger objects, or no room, get a writer, whose
+ * cost their transfer dwarfs. */
+#define HELD_MAX (256u << 10)
+
+static void hold_small(struct hoist_download *d, struct sink_conf *sc,
+		       const struct hoist_download_options *o)
+{
+	uint64_t range = d->spec.part_size ? d->spec.part_size : 8ull << 20;
+	uint64_t n = (d->spec.known_size + 4095) & ~(uint64_t)4095;
+
+	if (!d->spec.known_set || d->spec.version_id)
+		return;
+	/* A chunk no larger than the object: a 16 KiB file must not cost a
+	 * 1 MiB allocation (mmap, page faults, munmap). */
+	if (d->spec.known_size < d->chunk_size) {
+		size_t c = (size_t)((d->spec.known_size + (16u << 10) - 1) & ~(uint64_t)((16u << 10) - 1));
+
+		d->chunk_size = c ? c : 16u << 10;
+		if ((size_t)d->recv_buffer > d->chunk_size) {
+			d->recv_buffer = (long)d->chunk_size;
+		}
+	}
+	if (sc->kind != SINK_PATH || !o->no_resume || d->spec.known_size > HELD_MAX ||
+	    d->spec.known_size > range)
+		return;
+	if (n == 0) {
+		n = 4096;
+	}
+	if (budget_try_acquire(&d->share, n) < 0)
+		return;
+	d->held = n;
+	d->chunk_size = (size_t)n;
+	if ((size_t)d->recv_buffer > d->chunk_size) {
+		d->recv_buffer = (long)d->chunk_size;
+	}
+	d->max_chunks = 2;
+	sc->held = 1;
+}
+
 static void live_cancel(struct live *l)
 {
 	download_cancel(container_of(l, struct hoist_download, live));
@@ -159,6 +214,7 @@ static hoist_status start_with(struct hoist_download **out, struct hoist_engine 
 	if (st == HOIST_OK) {
 		size_buffers(d, d->spec.jobs);
 		budget_share_init(&d->share, &e->budget, o->memory_limit);
+		hold_small(d, sc, o);
 		sc->chunk_size = d->chunk_size;
 		sc->max_chunks = d->max_chunks;
 		sc->share = &d->share;

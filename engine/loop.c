@@ -238,10 +238,19 @@ static void deliver_done(struct loop *l)
 
 /* -------------------------------------------------------------- posting */
 
+/* Only the post that finds the queue empty wakes the loop: the loop
+ * drains the whole queue after that wakeup (curl's wakeup is sticky: a
+ * poll that starts after it returns at once), so later posts ride on it.
+ * A tree of small files posts a start and a finish per file: one write
+ * to the wakeup socket (and one poll return) per post was a third of the
+ * loop's system calls. */
 void loop_post(struct loop *l, struct loop_msg *m)
 {
+	int was_empty;
+
 	m->next = NULL;
 	pthread_mutex_lock(&l->lock);
+	was_empty = l->synced.head == NULL;
 	if (l->synced.tail) {
 		l->synced.tail->next = m;
 	} else {
@@ -249,7 +258,9 @@ void loop_post(struct loop *l, struct loop_msg *m)
 	}
 	l->synced.tail = m;
 	pthread_mutex_unlock(&l->lock);
-	curl_multi_wakeup(l->multi);
+	if (was_empty) {
+		curl_multi_wakeup(l->multi);
+	}
 }
 
 void loop_wakeup(struct loop *l)

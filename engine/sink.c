@@ -12,6 +12,9 @@
  * order anyway.  The writer posts news through notify (the owner posts one
  * loop message), and never holds the lock while writing or notifying.
  *
+ * A held sink (a small object of a tree) has no writer: its chunks stay
+ * on the queue and sink_commit writes them on the owner's thread.
+ *
  * An ordered sink's writer keeps the chunks that came ahead of its write
  * point in a list sorted by offset (at most budget / chunk size of them)
  * and writes each as soon as it is next.
@@ -461,6 +464,11 @@ hoist_status sink_open(struct sink **out, const struct sink_conf *c, char *err, 
 			s->reserve = ch;
 		}
 	}
+	if (c->held && c->kind == SINK_PATH && !c->resume) {
+		*out = s;
+		return HOIST_OK;
+	}
+	s->conf.held = 0;
 	if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
 		snprintf(err, errlen, "cannot start the writer thread");
 		st = HOIST_E_INTERNAL;
@@ -677,6 +685,29 @@ static int sync_dir_of(const char *path)
 	return rc;
 }
 
+/* A held sink's bytes, written on the owner's thread.  0 or -errno. */
+static int write_held(struct sink *s)
+{
+	struct sink_chunk *c;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->lock);
+	c = s->synced.queue;
+	s->synced.queue = NULL;
+	s->synced.queue_tail = &s->synced.queue;
+	pthread_mutex_unlock(&s->lock);
+	while (c) {
+		struct sink_chunk *next = c->next;
+
+		if (rc == 0 && c->kind == SINK_ITEM_DATA && c->len) {
+			rc = pwrite_all(s->fd, c->data, c->len, c->off);
+		}
+		free(c);
+		c = next;
+	}
+	return rc;
+}
+
 hoist_status sink_commit(struct sink *s, char *err, size_t errlen)
 {
 	const char *what = NULL;
@@ -684,6 +715,14 @@ hoist_status sink_commit(struct sink *s, char *err, size_t errlen)
 
 	stop_writer(s, 0);
 	s->ended = 1;
+	if (s->conf.held) {
+		e = -write_held(s);
+		if (e) {
+			snprintf(err, errlen, "write '%s': %s", s->tmp, strerror(e));
+			remove_temp(s);
+			return HOIST_E_IO;
+		}
+	}
 	if (sink_failed(s, err, errlen)) {
 		remove_temp(s);
 		return HOIST_E_IO;

@@ -84,6 +84,12 @@ struct sink_conf {
 	int resume;                /* SINK_PATH: keep a journal, reuse one found */
 	int restart;               /* drop what an earlier run left */
 	int no_sync;               /* SINK_PATH: commit renames without fsyncs */
+	/* SINK_PATH without resume, for a small object: no writer thread;
+	 * the chunks are held until sink_commit writes them on the owner's
+	 * thread (a thread per file cost more than the file's transfer).
+	 * The caller sizes chunk_size and max_chunks to hold the object and
+	 * accounts for the memory. */
+	int held;
 	void (*notify)(void *owner); /* writer thread: chunks back, or an error */
 	void *owner;
 };
@@ -91,7 +97,7 @@ struct sink_conf {
 struct sink;
 
 /* Opens the sink: creates the temporary file (SINK_PATH) and starts the
- * writer thread.  HOIST_OK, or a failure with one line in err. */
+ * writer thread (none when held).  HOIST_OK, or a failure with one line in err. */
 hoist_status sink_open(struct sink **out, const struct sink_conf *c, char *err, size_t errlen);
 /* Loop thread: the object has size bytes (file sinks preallocate them,
  * on the writer thread, before any write). */
@@ -132,7 +138,8 @@ int sink_failed(struct sink *s, char *msg, size_t len);
 const char *sink_temp_path(const struct sink *s);
 /* Caller's thread, once the transfer ended and nothing more is
  * submitted: waits until every chunk is written, stops the writer, then
- * makes the bytes durable: fsync; SINK_PATH renames the temporary over
+ * makes the bytes durable (a held sink writes its chunks first, here):
+ * fsync; SINK_PATH renames the temporary over
  * the target and fsyncs the directory.  HOIST_OK or HOIST_E_IO (the
  * temporary file removed) with the line in err. */
 hoist_status sink_commit(struct sink *s, char *err, size_t errlen);

@@ -678,7 +678,10 @@ HOIST_EXTERN hoist_status hoist_upload_file(struct hoist_engine *engine,
  * Writes never run on an event loop: one writer thread per download
  * pwrite()s chunks of a few hundred KiB at their offsets (no range-sized
  * buffer), and a request whose bytes cannot be buffered is paused until
- * the writer catches up.  A file target is written to a temporary file
+ * the writer catches up.  A file target of at most 256 KiB whose size the
+ * caller knew (known_set, no resume) has no writer: its bytes are held in
+ * memory (reserved against memory_limit) and written by
+ * hoist_download_wait.  A file target is written to a temporary file
  * beside it (".NAME.hoist-PID-N", preallocated), which hoist_download_wait
  * fsyncs and renames over the target (then fsyncs the directory) only
  * after every check passed: the target is either the old file or the
@@ -693,7 +696,7 @@ HOIST_EXTERN hoist_status hoist_upload_file(struct hoist_engine *engine,
  * fails with HOIST_E_IO). */
 typedef int (*hoist_write_fn)(const void *buf, size_t len, void *userdata);
 
-#define HOIST_DOWNLOAD_OPTIONS_VERSION 2
+#define HOIST_DOWNLOAD_OPTIONS_VERSION 3
 struct hoist_download_options {
 	unsigned version;          /* HOIST_DOWNLOAD_OPTIONS_VERSION */
 	const char *bucket;        /* required */
@@ -738,6 +741,26 @@ struct hoist_download_options {
 	 * once (cp -r: one syncfs at the end).  0 (default): durable on
 	 * return from hoist_download_wait. */
 	int no_sync;
+	/* ---- version 3: many downloads at once (hoist cp -r) */
+	/* What a listing said of the object (known_etag COPIED, with its
+	 * quotes as listed).  With known_set, an object of one range (size at
+	 * most the range size) is fetched without a HEAD: its GET carries
+	 * If-Match on known_etag, its answer must be 206 with a Content-Range
+	 * total of known_size (a 0-byte object: 200 with no body) and the
+	 * same ETag, and its own headers give the CRC64 (checked as after a
+	 * HEAD), the version id and the encryption.  A larger object is
+	 * HEADed as before, and the HEAD must agree with both.  An object
+	 * replaced since it was listed fails with HOIST_E_SOURCE_CHANGED and
+	 * the target is left as it was. */
+	uint64_t known_size;
+	const char *known_etag;
+	int known_set;
+	/* As for uploads (hoist_done_fn): called once from the download's
+	 * event loop thread when the transfer has ended, before
+	 * hoist_download_wait is released; the caller still calls
+	 * hoist_download_wait (which then does not block on the network, and
+	 * commits a file target) and hoist_download_free, on its own thread. */
+	hoist_done_fn on_done;     /* NULL: none; userdata is passed to it */
 };
 #ifdef __cplusplus
 #define HOIST_DOWNLOAD_OPTIONS_INIT { HOIST_DOWNLOAD_OPTIONS_VERSION }
@@ -1064,6 +1087,8 @@ HOIST_EXTERN hoist_status hoist_delete_objects(struct hoist_engine *engine,
  *   hoist_result            1        version .. message
  *   hoist_download_options  1        version .. userdata
  *                           2        no_sync
+ *                           3        known_size, known_etag, known_set,
+ *                                    on_done
  *   hoist_list_options      1        bucket .. page_size
  *                           2        delimiter
  *   hoist_object_info       1        version .. version_id

@@ -48,7 +48,7 @@ fi
 # The blocks of the full report about the versioned structs: anything but
 # growth at the end is a finding.
 awk '
-/^'"'"'/ { opts = ($0 ~ /^'"'"'struct hoist_((engine|upload)_options|result) at /); name = $0; old = -1; shown = 0; next }
+/^'"'"'/ { opts = ($0 ~ /^'"'"'struct hoist_((engine|upload|download|list|delete)_options|result) at /); name = $0; old = -1; shown = 0; next }
 !opts { next }
 /^  type size changed from [0-9]+ to [0-9]+ \(in bits\)$/ {
 	old = $5; if ($7 + 0 <= old + 0) bad(); next }

@@ -32,12 +32,18 @@ Real HTTP to ossemu.
   is byte-exact, every file not written is reported (exit 7, one line
   each), nothing temporary is left, and reruns with --skip-existing fetch
   only what is missing until the set is complete.
+- No HEAD per file: the listing's size and ETag pin each GET (If-Match);
+  a listing gone stale (objects replaced between the listing and their
+  GETs, ossemu --latency) fails those files as changed (exit 7), never
+  written; every GET body corrupted: each file fails its CRC64 check
+  (the GET's own header), nothing written.
 """
 import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -138,6 +144,10 @@ with TempDir() as d, Ossemu(buckets=("bkt", "evil")) as srv:
          "--json: every non-empty file verified (CRC64)", [x for x in per if not x.get("verified")][:3])
     # 9 small objects: one GET each; big.bin in 4 ranges of 1 MiB.
     t.eq(d0.get("getobject"), 9 + 4, "one GET per small object, one per range of the big one (%r)" % d0)
+    # The listing gave each key's size and ETag: no HEAD but for the two
+    # 0-byte objects (no body to check a GET's headers before) and the
+    # object of several ranges.
+    t.eq(d0.get("headobject"), 3, "no HEAD per file: only the empty objects and the multi-range one (%r)" % d0)
     t.eq(d0.get("listobjects"), 1, "one listing")
 
     # Each file's mtime is the object's LastModified (an independent listing).
@@ -411,5 +421,58 @@ with TempDir() as d, Ossemu() as srv:
          "NUL key: rm -r deletes the others, names it as not deleted (exit 7); no other key deleted in its place",
          f"exit {p.returncode} {p.stderr}")
     px.shutdown()
+
+# A listing gone stale: objects replaced after the listing was made but
+# before their GETs (ossemu --latency delays each answer after the request
+# was served: the listing is made at once and received 0.7 s later, and
+# the PUTs sent meanwhile land before any GET).  Without a HEAD the GET is
+# pinned with If-Match on the listed ETag: a replaced object (same size,
+# or another) is refused as changed, never written, the others land.
+with TempDir() as d, Ossemu(args=["--latency", "700"]) as srv:
+    put(srv, "s/keep", b"k" * 100)
+    put(srv, "s/swap", b"o" * 100)
+    put(srv, "s/grow", b"g" * 100)
+    dst = os.path.join(d, "dst")
+    e = dict(os.environ, OSS_ACCESS_KEY_ID="ak", OSS_ACCESS_KEY_SECRET="sk")
+    pr = subprocess.Popen([HOIST, "cp", "-r", "oss://bkt/s/", dst, "--endpoint", srv.url, "--json"],
+                          env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.25)
+    swaps = [threading.Thread(target=put, args=(srv, k, v))
+             for k, v in (("s/swap", b"n" * 100), ("s/grow", b"g" * 200))]
+    for th in swaps:
+        th.start()
+    for th in swaps:
+        th.join()
+    out, err = pr.communicate(timeout=120)
+    per = [json.loads(ln) for ln in out.splitlines() if ln.startswith("{")]
+    failed = {x["file"]: x for x in per if x.get("action") == "failed"}
+    got, _ = tree_of(dst)
+    t.ok(pr.returncode == 7, "stale listing: exit 7", err[-600:])
+    t.ok(sorted(failed) == ["grow", "swap"], "stale listing: both replaced objects failed", out[-800:])
+    t.ok(all(x["status"] == "E_SOURCE_CHANGED" and "since it was listed" in x["message"]
+             for x in failed.values()), "stale listing: the object-changed reason", list(failed.values()))
+    t.eq(got, {"keep": b"k" * 100}, "stale listing: nothing written of the replaced objects, the other landed")
+    st = srv.stats()["requests"]
+    t.ok(st.get("getobject", {}).get("412") == 2 and not st.get("headobject"),
+         "stale listing: two GETs refused with 412 by If-Match, no HEAD", st)
+
+# Corrupt GET bodies without a HEAD: the CRC64 the GET's own header gives
+# still catches every one (nothing written, each reported as a checksum
+# failure).
+with TempDir() as d, Ossemu(args=["--fault", "getobject:corrupt=1"]) as srv:
+    cfiles = {"c/%02d" % i: os.urandom(1000 + i * 301) for i in range(10)}
+    for rel, data in cfiles.items():
+        put(srv, rel, data)
+    dst = os.path.join(d, "dst")
+    s0 = ops(srv)
+    p, per, summ = run(srv, "oss://bkt/c/", dst, "--retries", "1")
+    d0 = delta(s0, ops(srv))
+    got, _ = tree_of(dst)
+    t.ok(p.returncode == 7 and got == {} and summ and summ["failed"] == len(cfiles),
+         "corrupt GETs without HEAD: exit 7, nothing written", p.stderr[-600:])
+    t.ok(all(x["status"] == "E_CHECKSUM" for x in per if x["action"] == "failed"),
+         "corrupt GETs without HEAD: each a checksum failure", per[:2])
+    t.ok(not d0.get("headobject") and d0.get("getobject") == len(cfiles),
+         "corrupt GETs without HEAD: one GET each, no HEAD, no re-fetch (%r)" % d0)
 
 t.done()
