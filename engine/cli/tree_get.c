@@ -121,16 +121,6 @@ static void on_signal(int sig)
 	tg_cancel = 1;
 }
 
-static void block_signals(int block)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
-}
-
 static double now_s(void)
 {
 	struct timespec ts;
@@ -837,7 +827,6 @@ int cli_tree_download(const struct cli_tree_opts *opts, const struct cli_common 
 		      const struct cli_url *url, const char *dir)
 {
 	struct tg t;
-	struct sigaction sa;
 	struct hoist_list_options lo = HOIST_LIST_OPTIONS_INIT;
 	struct hoist_object_lister *lister = NULL;
 	struct hoist_result res = HOIST_RESULT_INIT;
@@ -880,17 +869,9 @@ int cli_tree_download(const struct cli_tree_opts *opts, const struct cli_common 
 	 * process is ours (the CLI), and memory stays what the peak used. */
 	mallopt(M_MMAP_THRESHOLD, 4 << 20);
 	mallopt(M_TRIM_THRESHOLD, 128 << 20);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGXFSZ, SIG_IGN);
-	block_signals(1);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESETHAND;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	cli_signals_catch(on_signal, 1);
 	st = hoist_engine_new(&t.engine, eo, &res);
-	block_signals(0);
+	cli_signals_block(0);
 	if (st != HOIST_OK) {
 		cli_print_failure(&res, st);
 		rc = cli_exit_code(st);
