@@ -49,10 +49,8 @@ esac
 [ -x "$hoist" ] && [ -x "$ossemu" ] || { echo "tree-speed: build first (make)" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "tree-speed: needs GNU time (/usr/bin/time)" >&2; exit 1; }
 
-tmp=$(mktemp -d /dev/shm/hoist-tree.XXXXXX)
-pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT INT TERM
+. "$top/bench/ossemu/bench-lib.sh"
+bench_setup tree-speed
 
 # The tree: dir00..dir49/fNNNNNNN, distinct random bytes per file.
 src=$tmp/src
@@ -69,19 +67,12 @@ for i in range(n):
 PY
 
 if [ "$mode" = get ]; then
-	mkdir "$tmp/data"
-	store="--data-dir $tmp/data"
+	store=--data-dir
+	bench_start --key ak:sk
 else
 	store=--discard
+	bench_start --key ak:sk --discard
 fi
-# shellcheck disable=SC2086 # $store is two words or one
-"$ossemu" --port 0 $store --anonymous --bucket bench --key ak:sk >"$tmp/out" 2>"$tmp/err" &
-pid=$!
-i=0
-while ! grep -q listening "$tmp/out" 2>/dev/null; do
-	i=$((i + 1)); [ $i -gt 100 ] && { cat "$tmp/err" >&2; exit 1; }; sleep 0.05
-done
-url=$(sed -n '1s/^ossemu listening on //p' "$tmp/out")
 export AWS_ACCESS_KEY_ID=ak AWS_SECRET_ACCESS_KEY=sk OSS_ACCESS_KEY_ID=ak OSS_ACCESS_KEY_SECRET=sk
 
 # curl8: one config per stream, keys spread like the tree's.  Downloads
@@ -99,25 +90,9 @@ while [ $s -lt 8 ]; do
 	fi
 	s=$((s + 1))
 done
-cat >"$tmp/rclone.conf" <<CFG
-[lo]
-type = s3
-provider = Other
-env_auth = false
-access_key_id = ak
-secret_access_key = sk
-endpoint = $url
-region = us-east-1
-force_path_style = true
-CFG
-cat >"$tmp/aws.conf" <<CFG
-[default]
-region = us-east-1
-s3 =
-    max_concurrent_requests = 64
+bench_peer_configs "    max_concurrent_requests = 64
     max_queue_size = 10000
-    addressing_style = path
-CFG
+"
 
 have() {
 	case $1 in
@@ -204,7 +179,7 @@ while [ $r -lt "$rounds" ]; do
 	[ -f "$tmp/res.$r" ] && cat "$tmp/res.$r" >>"$tmp/res"
 	r=$((r + 1))
 done
-echo "tree-speed: $mode, $files files of $size_kib KiB, $((rounds - 1)) rounds (first of $rounds discarded), ossemu ${store%% *} (tmpfs), $(nproc) cores"
+echo "tree-speed: $mode, $files files of $size_kib KiB, $((rounds - 1)) rounds (first of $rounds discarded), ossemu $store (tmpfs), $(nproc) cores"
 printf '| engine | files/s | MB/s | client CPU-s | CPU-ms per 1,000 files | peak RSS MiB |\n|---|---:|---:|---:|---:|---:|\n'
 for e in $engines; do
 	grep "^$e " "$tmp/res" | awk -v f="$files" -v kib="$size_kib" -v e="$e" '

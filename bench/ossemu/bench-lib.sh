@@ -7,9 +7,10 @@
 # $tmp/data (none with --discard) --anonymous --bucket bench ARGS, waits for its first line and sets $pid
 # and $url.  `server_cpu` prints the server's user+system CPU seconds
 # (/proc/PID/stat), `now` the wall clock; both as decimals for awk.
-# `bench_peer_configs` writes $tmp/rclone.conf (remote "lo") and
-# $tmp/aws.conf (path-style addressing) for the peers, keys ak:sk against
-# $url.
+# `bench_peer_configs [S3_LINES]` writes $tmp/rclone.conf (remote "lo") and
+# $tmp/aws.conf (path-style addressing, after S3_LINES: more "    key = value"
+# lines of its s3 section, each ending in a newline) for the peers, keys
+# ak:sk against $url.
 
 bench_setup() {
 	bench_name=$1
@@ -61,6 +62,6 @@ CFG
 [default]
 region = us-east-1
 s3 =
-    addressing_style = path
+${1:-}    addressing_style = path
 CFG
 }
