@@ -678,7 +678,7 @@ HOIST_EXTERN hoist_status hoist_upload_file(struct hoist_engine *engine,
  * Writes never run on an event loop: one writer thread per download
  * pwrite()s chunks of a few hundred KiB at their offsets (no range-sized
  * buffer), and a request whose bytes cannot be buffered is paused until
- * the writer catches up.  A file target of at most 256 KiB whose size the
+ * the writer catches up.  A file target of at most 1 MiB whose size the
  * caller knew (known_set, no resume) has no writer: its bytes are held in
  * memory (reserved against memory_limit) and written by
  * hoist_download_wait.  A file target is written to a temporary file
@@ -910,6 +910,43 @@ HOIST_EXTERN hoist_status hoist_complete_upload(struct hoist_engine *engine,
 						const char *upload_id,
 						const struct hoist_part_list *parts,
 						struct hoist_result *result);
+
+/* ----------------------------------------------------------------- pacer */
+
+/* How many transfers of a batch (a tree's files) to run at once, decided
+ * the way an upload decides its parts in flight (the adaptive limit): it
+ * starts at 8 slots (more on a path whose round trip is known to be long),
+ * quadruples while each transfer's goodput holds, keeps a step only when
+ * it bought goodput, probes upward now and then and halves when the
+ * server throttles.  On a LAN the batch stays narrow (64 transfers of
+ * 1 MiB in flight touch 64 MiB of buffers for no more throughput than 8);
+ * on a long fat path it widens to max_slots.  A transfer takes slots (a
+ * multipart one may take several).  Pure bookkeeping: it starts nothing.
+ * Threading: one thread at a time per pacer (the caller's lock otherwise). */
+struct hoist_pacer;
+/* max_slots >= 1: never exceeded; fixed: the limit is max_slots, always.
+ * *out is OWNED by the caller (hoist_pacer_free). */
+HOIST_EXTERN hoist_status hoist_pacer_new(struct hoist_pacer **out, unsigned max_slots,
+					  int fixed);
+HOIST_EXTERN void hoist_pacer_free(struct hoist_pacer *p);
+/* 1 when a transfer of `slots` may start now: it fits under the limit, or
+ * nothing is in flight (a transfer wider than the limit runs alone).
+ * Each call also samples the slots in use, which paces the start: call it
+ * whenever the caller wakes, not only when a transfer ends. */
+HOIST_EXTERN int hoist_pacer_may_start(struct hoist_pacer *p, unsigned slots);
+/* A transfer of `slots` starts.  Returns the ticket for hoist_pacer_done. */
+HOIST_EXTERN unsigned hoist_pacer_start(struct hoist_pacer *p, unsigned slots);
+/* It ended after `seconds`, having moved `bytes` of body; ok 0 (a failure)
+ * gives the slots back and counts as no evidence. */
+HOIST_EXTERN void hoist_pacer_done(struct hoist_pacer *p, unsigned ticket, unsigned slots,
+				   uint64_t bytes, double seconds, int ok);
+/* A bodiless round trip took `seconds` (a listing page, a HEAD): a long
+ * one starts the batch wider, as an upload's Initiate does its parts. */
+HOIST_EXTERN void hoist_pacer_round_trip(struct hoist_pacer *p, double seconds);
+/* The server asked to slow down (HOIST_E_THROTTLED, 503 SlowDown). */
+HOIST_EXTERN void hoist_pacer_throttled(struct hoist_pacer *p);
+/* Slots allowed now (1..max_slots). */
+HOIST_EXTERN unsigned hoist_pacer_limit(const struct hoist_pacer *p);
 
 /* --------------------------------------------------------------- helpers */
 

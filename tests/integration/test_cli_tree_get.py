@@ -37,9 +37,13 @@ Real HTTP to ossemu.
   GETs, ossemu --latency) fails those files as changed (exit 7), never
   written; every GET body corrupted: each file fails its CRC64 check
   (the GET's own header), nothing written.
+- The pacer: at ossemu --latency 40 the slots in flight grow from 8 to at
+  least 32 of --jobs 64 (--verbose's last line), and --jobs 4 stays the
+  ceiling; every file whole.
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -474,5 +478,26 @@ with TempDir() as d, Ossemu(args=["--fault", "getobject:corrupt=1"]) as srv:
          "corrupt GETs without HEAD: each a checksum failure", per[:2])
     t.ok(not d0.get("headobject") and d0.get("getobject") == len(cfiles),
          "corrupt GETs without HEAD: one GET each, no HEAD, no re-fetch (%r)" % d0)
+
+# The pacer (hoist_pacer_*): on a long path (every answer 40 ms late) the
+# tree widens from 8 slots toward --jobs, and --jobs stays the ceiling;
+# the files land whole either way.
+with TempDir() as d, Ossemu(args=["--latency", "40"]) as srv:
+    src = os.path.join(d, "src")
+    wfiles = {"w%d/%03d" % (i % 3, i): os.urandom(3000 + i) for i in range(150)}
+    for rel, data in wfiles.items():
+        write(os.path.join(src, rel), data)
+    up = hoist("cp", "-r", src, "oss://bkt/w/", "--endpoint", srv.url, "--quiet", timeout=120)
+    t.ok(up.returncode == 0, "pacer: the tree uploaded", up.stderr[-400:])
+    for jobs, want in (("64", lambda n: n >= 32), ("4", lambda n: 1 <= n <= 4)):
+        dst = os.path.join(d, "dst" + jobs)
+        p, per, summ = run(srv, "oss://bkt/w/", dst, "--jobs", jobs, "--verbose")
+        m = re.search(r"slots in flight at the end: (\d+) of --jobs (\d+)", p.stderr)
+        got, _ = tree_of(dst)
+        t.ok(p.returncode == 0 and got == wfiles, "pacer: --jobs %s at 40 ms: every file whole" % jobs,
+             p.stderr[-400:])
+        t.ok(m and m.group(2) == jobs and want(int(m.group(1))),
+             "pacer: --jobs %s at 40 ms: %s slots at the end" % (jobs, m.group(1) if m else "?"),
+             m.group(0) if m else p.stderr[-400:])
 
 t.done()
