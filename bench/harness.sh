@@ -3,7 +3,8 @@
 #
 # usage: sh bench/harness.sh full|quick|smoke|rgw|wan [--out DIR] [--engines a,b] [--keep-files] [--budget S]
 #   full   the whole matrix with peers and ceilings, about 30 minutes on 2 cores,
-#          then bench/stream-speed.sh (LAN and WAN), tree-speed.sh,
+#          then bench/stream-speed.sh (LAN and WAN), tree-speed.sh (16 KiB and
+#          1 MiB sets, up and down, the 1 MiB download on the WAN profile too),
 #          download-speed.sh and mpi-speed.sh
 #   quick  hoist, the peers and the ceilings on one small file, under 3 minutes,
 #          then a 256 MiB bench/stream-speed.sh
@@ -36,7 +37,7 @@ done
 scripts=""
 case $mode in
 quick) scripts="stream-speed:256:2" ;;
-full) scripts="stream-speed:1024:4 stream-speed:1024:3:wan tree-speed download-speed mpi-speed"
+full) scripts="stream-speed:1024:4 stream-speed:1024:3:wan tree-speed tree-speed:500:1024 tree-speed:5000:16:3:get tree-speed:500:1024:4:get tree-speed:500:1024:3:get:wan download-speed mpi-speed"
 	export PEERS=1 ;; # download-speed: the peers' rows too
 esac
 if [ -n "$scripts" ]; then
