@@ -5,14 +5,17 @@
  * "0 means default" (the defaults are written in hoist.h), parses the
  * endpoint once with curl's URL parser, then starts the shared pieces:
  * the curl share handle (DNS cache and TLS sessions, never connections:
- * those belong to each loop's multi handle), the CPUs it may use (topo.h), the
- * pinned hash pool and the event loops.  hoist_engine_free cancels the
+ * those belong to each loop's multi handle) and the event loops.  The CPUs
+ * it may use (topo.h) and the pinned hash pool start with the first upload
+ * that hashes ahead of sending (engine_pool), or here for an embedder's
+ * CPU list.  hoist_engine_free cancels the
  * transfers still running, waits for them to settle, then stops the
  * threads.
  *
  * Layer: API.
  * Threading: the engine may be used from several threads; `conf` is
- * immutable, the live list is under `lock`.
+ * immutable, the live list is under `lock`, the pool's start under
+ * `pool_lock`.
  */
 #include "engine.h"
 
@@ -267,6 +270,63 @@ out:
 	return st;
 }
 
+/* Reads the topology and starts the hash workers: a topology load (~1 ms
+ * of CPU with hwloc) and a thread per core, which an engine that only
+ * downloads, or sends small objects with CRC64 computed as they are sent,
+ * never needs.  Under pool_lock, or before the engine is shared. */
+static hoist_status pool_start(struct hoist_engine *e, const char *cpus, char *why,
+			       size_t whylen)
+{
+	hoist_status st;
+
+	st = topo_new_mask(&e->topo, e->mask, e->masksize, cpus, e->pinning, why, whylen);
+	if (st != HOIST_OK)
+		return st;
+	if (e->hash_threads == 0) {
+		e->hash_threads = topo_ncores(e->topo);
+	}
+	ctx_log(&e->ctx, "MD5: %s (%u parts per pass)", md5mb_name(e->md5), md5mb_lanes(e->md5));
+	if (hashpool_new(&e->pool, e->topo, e->hash_threads, e->md5) < 0) {
+		snprintf(why, whylen, "cannot start the hash threads");
+		return HOIST_E_INTERNAL;
+	}
+	/* A list the embedder gave that the kernel will not run threads on
+	 * is its mistake to hear about; the affinity mask cannot be one. */
+	if (topo_bind_error(e->topo, why, whylen) && cpus) {
+		char bind[200];
+
+		snprintf(bind, sizeof(bind), "%s", why);
+		snprintf(why, whylen, "cpus: cannot bind the hash workers to %s", bind);
+		return HOIST_E_INVALID_ARG;
+	}
+	topo_describe(e->topo, e->hash_threads, why, whylen);
+	ctx_log(&e->ctx, "%s", why);
+	return HOIST_OK;
+}
+
+struct hashpool *engine_pool(struct hoist_engine *e, char *err, size_t errlen)
+{
+	struct hashpool *p;
+
+	pthread_mutex_lock(&e->pool_lock);
+	if (!e->pool && e->pool_failed == HOIST_OK) {
+		e->pool_failed = pool_start(e, NULL, e->pool_why, sizeof(e->pool_why));
+		if (e->pool_failed != HOIST_OK) {
+			/* Kept: every later upload gets the same answer. */
+			hashpool_free(e->pool);
+			e->pool = NULL;
+			topo_free(e->topo);
+			e->topo = NULL;
+		}
+	}
+	p = e->pool;
+	if (!p) {
+		snprintf(err, errlen, "%s", e->pool_why);
+	}
+	pthread_mutex_unlock(&e->pool_lock);
+	return p;
+}
+
 /* hoist_engine_new's work; errbuf gets the one line of a failure. */
 static hoist_status engine_create(struct hoist_engine **out,
 				  const struct hoist_engine_options *in, char *errbuf,
@@ -334,24 +394,28 @@ static hoist_status engine_create(struct hoist_engine **out,
 	curl_share_setopt(e->ctx.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 
 	raise_nofile(e->conf.max_connections + 256);
-	st = topo_new(&e->topo, opts->cpus, opts->pinning, why, sizeof(why));
-	if (st != HOIST_OK) {
-		FAIL(st, "%s", why);
+	if ((unsigned)opts->pinning > HOIST_PINNING_OFF) {
+		FAIL(HOIST_E_INVALID_ARG, "unknown pinning mode %d", (int)opts->pinning);
 	}
-	if (e->conf.hash_threads == 0) {
-		e->conf.hash_threads = topo_ncores(e->topo);
+	e->md5 = md5;
+	e->pinning = opts->pinning;
+	e->hash_threads = e->conf.hash_threads;
+	pthread_mutex_init(&e->pool_lock, NULL);
+	e->pool_lock_ready = 1;
+	/* One system call now; the topology and the workers wait for the
+	 * first upload that hashes (engine_pool), but on this thread's CPUs. */
+	e->mask = topo_mask_read(&e->masksize);
+	if (!e->mask) {
+		FAIL(HOIST_E_NOMEM, "out of memory");
 	}
-	ctx_log(&e->ctx, "MD5: %s (%u parts per pass)", md5mb_name(md5), md5mb_lanes(md5));
-	if (hashpool_new(&e->pool, e->topo, e->conf.hash_threads, md5) < 0) {
-		FAIL(HOIST_E_INTERNAL, "cannot start the hash threads");
+	/* An embedder's own list is checked, and bound, here: a wrong one
+	 * fails hoist_engine_new, not some later upload. */
+	if (opts->cpus) {
+		st = pool_start(e, opts->cpus, why, sizeof(why));
+		if (st != HOIST_OK) {
+			FAIL(st, "%s", why);
+		}
 	}
-	/* A list the embedder gave that the kernel will not run threads on
-	 * is its mistake to hear about; the affinity mask cannot be one. */
-	if (topo_bind_error(e->topo, why, sizeof(why)) && opts->cpus) {
-		FAIL(HOIST_E_INVALID_ARG, "cpus: cannot bind the hash workers to %s", why);
-	}
-	topo_describe(e->topo, e->conf.hash_threads, why, sizeof(why));
-	ctx_log(&e->ctx, "%s", why);
 	e->loops = calloc(e->conf.io_threads, sizeof(*e->loops));
 	if (!e->loops) {
 		FAIL(HOIST_E_NOMEM, "out of memory");
@@ -449,6 +513,12 @@ void hoist_engine_free(struct hoist_engine *e)
 	free(e->loops);
 	hashpool_free(e->pool);
 	topo_free(e->topo);
+	if (e->mask) {
+		CPU_FREE(e->mask);
+	}
+	if (e->pool_lock_ready) {
+		pthread_mutex_destroy(&e->pool_lock);
+	}
 	/* After the loops: no request signs any more. */
 	creds_free(e->ctx.creds);
 	if (e->ctx.share) {

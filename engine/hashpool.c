@@ -199,6 +199,22 @@ static void hash_one(struct hash_job *j, unsigned char *buf)
 	j->result = rc;
 }
 
+void hash_job_run(struct hash_job *j)
+{
+	unsigned char small[HASH_INLINE_MAX], *buf = small;
+
+	if (!j->mem && j->len > sizeof(small)) {
+		buf = malloc(HASHPOOL_CHUNK); /* not a small job: still right */
+	}
+	if (!job_refused(j, buf)) {
+		hash_one(j, buf);
+	}
+	if (buf != small) {
+		free(buf);
+	}
+	j->done(j);
+}
+
 /* ----------------------------------------------------------------- queue */
 
 /* Takes the queue's head; NULL if empty.  Wakes another worker when jobs
@@ -398,9 +414,30 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* Workers start on the CPUs of the thread that made the engine, not of
+ * the one whose upload happens to start them (the pool starts lazily:
+ * engine.c); a pinned worker then binds itself to its core. */
+static int start_attr(pthread_attr_t *attr, const struct topo *topo)
+{
+	const cpu_set_t *mask;
+	size_t setsize;
+
+	if (pthread_attr_init(attr) != 0)
+		return -1;
+	if (!topo)
+		return 0;
+	mask = topo_creator_mask(topo, &setsize);
+	if (pthread_attr_setaffinity_np(attr, setsize, mask) != 0) {
+		pthread_attr_destroy(attr);
+		return -1;
+	}
+	return 0;
+}
+
 int hashpool_new(struct hashpool **out, struct topo *topo, unsigned nthreads,
 		 enum md5mb_impl impl)
 {
+	pthread_attr_t attr;
 	struct hashpool *p;
 	unsigned i;
 
@@ -422,14 +459,19 @@ int hashpool_new(struct hashpool **out, struct topo *topo, unsigned nthreads,
 	if (!p->workers)
 		goto fail;
 	p->nthreads = nthreads;
+	if (start_attr(&attr, topo) < 0)
+		goto fail;
 	for (i = 0; i < nthreads; i++) {
 		p->workers[i].pool = p;
 		p->workers[i].index = i;
-		if (pthread_create(&p->workers[i].thread, NULL, worker_main,
+		if (pthread_create(&p->workers[i].thread, &attr, worker_main,
 				   &p->workers[i]) != 0)
-			goto fail;
+			break;
 		p->workers[i].started = 1;
 	}
+	pthread_attr_destroy(&attr);
+	if (i < nthreads)
+		goto fail;
 	/* Return only once every worker is named and pinned, so that what
 	 * the caller (or a test reading /proc) sees is the final placement. */
 	pthread_mutex_lock(&p->lock);

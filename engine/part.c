@@ -267,7 +267,18 @@ static void hash_ahead(struct part_pipe *pp)
 			submit_hash(pp, p, &tail);
 		}
 	}
-	hashpool_submit_list(pp->pool, list);
+	if (pp->pool) {
+		hashpool_submit_list(pp->pool, list);
+		return;
+	}
+	/* No pool: a small object's one part (upload_start.c), hashed here;
+	 * its result still comes back as a message, as from a worker. */
+	while (list) {
+		struct hash_job *j = list;
+
+		list = j->next;
+		hash_job_run(j);
+	}
 }
 
 /* ---------------------------------------------------------------- send */

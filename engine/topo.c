@@ -17,9 +17,12 @@
  *
  * Which CPUs share a core comes from hwloc: the kernel's topology files
  * differ across kernels, sandboxes hide some of them, and hwloc is the
- * library that knows them all.  The topology is loaded once per engine
- * with only the levels the pool needs (cores and hardware threads) and
- * dropped once the cores are grouped.  The cgroup CPU limit, which hwloc
+ * library that knows them all.  The topology is loaded once per engine,
+ * when its hash workers start (engine.c: often never, for an engine that
+ * sends small objects), with only the levels the pool needs (cores and
+ * hardware threads), and dropped once the cores are grouped.  The mask it
+ * groups is read earlier, on the thread that made the engine
+ * (topo_mask_read): one system call.  The cgroup CPU limit, which hwloc
  * does not read, comes from sysfs.c.  The event loops are not bound: they
  * mostly wait.
  *
@@ -44,6 +47,7 @@
 
 struct topo {
 	size_t setsize;            /* bytes of each set (CPU_ALLOC_SIZE) */
+	cpu_set_t *mask;           /* the creating thread's affinity mask */
 	cpu_set_t *cpus;           /* what the engine may use */
 	cpu_set_t **cores;         /* ncores subsets of cpus, by lowest CPU */
 	unsigned ncores;
@@ -211,8 +215,40 @@ out:
 	return rc;
 }
 
-hoist_status topo_new_at(struct topo **out, const char *root, const char *synthetic,
-			 const char *cpus, enum hoist_pinning pinning, char *err, size_t errlen)
+cpu_set_t *topo_mask_read(size_t *setsize)
+{
+	cpu_set_t *set = affinity_mask(setsize);
+	long n;
+	size_t c;
+
+	if (set)
+		return set;
+	/* No mask to read (a seccomp sandbox?): the online CPUs. */
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	n = n > 0 ? n : 1;
+	*setsize = CPU_ALLOC_SIZE(n);
+	if (!(set = CPU_ALLOC(n)))
+		return NULL;
+	CPU_ZERO_S(*setsize, set);
+	for (c = 0; c < (size_t)n; c++) {
+		CPU_SET_S(c, *setsize, set);
+	}
+	return set;
+}
+
+static cpu_set_t *set_copy(const cpu_set_t *set, size_t setsize)
+{
+	cpu_set_t *c = CPU_ALLOC(setsize * CHAR_BIT);
+
+	if (c)
+		memcpy(c, set, setsize);
+	return c;
+}
+
+/* The whole topology from the creator's mask (copied). */
+static hoist_status topo_build(struct topo **out, const cpu_set_t *mask, size_t setsize,
+			       const char *root, const char *synthetic, const char *cpus,
+			       enum hoist_pinning pinning, char *err, size_t errlen)
 {
 	struct topo *t = calloc(1, sizeof(*t));
 	hoist_status st = HOIST_E_NOMEM;
@@ -226,21 +262,9 @@ hoist_status topo_new_at(struct topo **out, const char *root, const char *synthe
 		st = HOIST_E_INVALID_ARG;
 		goto fail;
 	}
-	t->cpus = affinity_mask(&t->setsize);
-	if (!t->cpus) {
-		/* No mask to read (a seccomp sandbox?): the online CPUs. */
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		size_t c;
-
-		n = n > 0 ? n : 1;
-		t->setsize = CPU_ALLOC_SIZE(n);
-		if (!(t->cpus = CPU_ALLOC(n)))
-			goto fail;
-		CPU_ZERO_S(t->setsize, t->cpus);
-		for (c = 0; c < (size_t)n; c++) {
-			CPU_SET_S(c, t->setsize, t->cpus);
-		}
-	}
+	t->setsize = setsize;
+	if (!(t->mask = set_copy(mask, setsize)) || !(t->cpus = set_copy(mask, setsize)))
+		goto fail;
 	if (cpus) {
 		t->given = 1;
 		if (sysfs_parse_cpulist(cpus, t->cpus, t->setsize) <= 0) {
@@ -270,10 +294,39 @@ fail:
 	return st;
 }
 
+hoist_status topo_new_at(struct topo **out, const char *root, const char *synthetic,
+			 const char *cpus, enum hoist_pinning pinning, char *err, size_t errlen)
+{
+	size_t setsize;
+	cpu_set_t *mask = topo_mask_read(&setsize);
+	hoist_status st;
+
+	*out = NULL;
+	if (!mask) {
+		snprintf(err, errlen, "out of memory");
+		return HOIST_E_NOMEM;
+	}
+	st = topo_build(out, mask, setsize, root, synthetic, cpus, pinning, err, errlen);
+	CPU_FREE(mask);
+	return st;
+}
+
 hoist_status topo_new(struct topo **out, const char *cpus, enum hoist_pinning pinning,
 		      char *err, size_t errlen)
 {
 	return topo_new_at(out, "", NULL, cpus, pinning, err, errlen);
+}
+
+hoist_status topo_new_mask(struct topo **out, const cpu_set_t *mask, size_t setsize,
+			   const char *cpus, enum hoist_pinning pinning, char *err, size_t errlen)
+{
+	return topo_build(out, mask, setsize, "", NULL, cpus, pinning, err, errlen);
+}
+
+const cpu_set_t *topo_creator_mask(const struct topo *t, size_t *setsize)
+{
+	*setsize = t->setsize;
+	return t->mask;
 }
 
 void topo_free(struct topo *t)
@@ -288,6 +341,9 @@ void topo_free(struct topo *t)
 	free(t->cores);
 	if (t->cpus) {
 		CPU_FREE(t->cpus);
+	}
+	if (t->mask) {
+		CPU_FREE(t->mask);
 	}
 	free(t);
 }

@@ -35,7 +35,19 @@ hoist_status topo_new(struct topo **out, const char *cpus,
  * description ("core:2 pu:2(indexes=0,2,1,3)"), when not NULL. */
 hoist_status topo_new_at(struct topo **out, const char *root, const char *synthetic,
 			 const char *cpus, enum hoist_pinning pinning, char *err, size_t errlen);
+/* The same from a mask read earlier (topo_mask_read on the thread that
+ * made the engine; COPIED), so that a topology built later, on another
+ * thread, is still that thread's. */
+hoist_status topo_new_mask(struct topo **out, const cpu_set_t *mask, size_t setsize,
+			   const char *cpus, enum hoist_pinning pinning, char *err, size_t errlen);
+/* The calling thread's affinity mask (the online CPUs where it cannot be
+ * read), CPU_ALLOC'ed, *setsize its size in bytes; NULL: out of memory.
+ * One system call: no topology is read. */
+cpu_set_t *topo_mask_read(size_t *setsize);
 void topo_free(struct topo *t);
+/* The mask the topology was built from: where a worker that is not bound
+ * to a core runs. */
+const cpu_set_t *topo_creator_mask(const struct topo *t, size_t *setsize);
 /* The default hash worker count: the cores of the set, at most the cgroup
  * CPU limit rounded up, at least 1.  With t NULL, the online CPUs. */
 unsigned topo_ncores(const struct topo *t);

@@ -986,7 +986,7 @@ static void start_msg_fn(struct loop_msg *m)
 	part_pipe_schedule(&u->pipe); /* hashing runs ahead of Initiate */
 }
 
-struct hoist_upload *upload_new(struct ctx *ctx, struct hashpool *pool, struct source *src)
+struct hoist_upload *upload_new(struct ctx *ctx, struct source *src)
 {
 	struct hoist_upload *u = calloc(1, sizeof(*u));
 
@@ -997,7 +997,6 @@ struct hoist_upload *upload_new(struct ctx *ctx, struct hashpool *pool, struct s
 	pthread_mutex_init(&u->lock, NULL);
 	pthread_cond_init(&u->cond, NULL);
 	u->ctx = ctx;
-	u->pool = pool;
 	u->src = src;
 	u->client.tick = upload_tick;
 	u->start_msg.fn = start_msg_fn;

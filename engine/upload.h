@@ -100,7 +100,7 @@ struct hoist_upload {
 	void *engine;              /* the API layer's (struct hoist_engine) */
 	struct ctx *ctx;
 	struct loop *loop;
-	struct hashpool *pool;
+	struct hashpool *pool;     /* NULL: nothing is hashed ahead of sending */
 	struct source *src;
 	struct plan plan;
 	struct upload_spec spec;
@@ -171,7 +171,7 @@ struct hoist_upload {
 /* A new upload of src (OWNED from here on, also on failure), not yet
  * started: the API fills spec and plan, then calls upload_post.  NULL on
  * ENOMEM. */
-struct hoist_upload *upload_new(struct ctx *ctx, struct hashpool *pool, struct source *src);
+struct hoist_upload *upload_new(struct ctx *ctx, struct source *src);
 /* The pipeline for the plan and spec (after resume decided the plan).
  * 0 or -1 (ENOMEM). */
 int upload_prepare(struct hoist_upload *u, unsigned hash_window);

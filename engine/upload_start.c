@@ -305,6 +305,25 @@ static hoist_status share_setup(struct hoist_upload *u, const struct hoist_uploa
 	return HOIST_OK;
 }
 
+/* The hash pool, for an upload that hashes parts before it sends them (an
+ * MD5 or S3 checksum prepass, a journal check) and is not small: started
+ * by the first such upload of the engine.  Others compute CRC64 as the
+ * bytes are sent, or hash their one small part, on their loop, and leave
+ * the pool alone (and unstarted). */
+static hoist_status attach_pool(struct hoist_upload *u, struct hoist_engine *e, int needs,
+				char *err, size_t errlen)
+{
+	if (!needs)
+		return HOIST_OK;
+	u->pool = engine_pool(e, err, errlen);
+	return u->pool ? HOIST_OK : HOIST_E_INTERNAL;
+}
+
+static unsigned window_of(const struct hoist_upload *u, uint64_t part_size)
+{
+	return u->pool ? hashpool_window(u->pool, part_size) : 0;
+}
+
 /* The one start path of a seekable source: src (OWNED from here on), path
  * its name when it has one (for the journal's identity). */
 static hoist_status upload_start(struct hoist_upload **out, struct hoist_engine *e,
@@ -321,7 +340,7 @@ static hoist_status upload_start(struct hoist_upload **out, struct hoist_engine 
 		source_free(src);
 		return HOIST_E_INVALID_ARG;
 	}
-	u = upload_new(&e->ctx, e->pool, src);
+	u = upload_new(&e->ctx, src);
 	if (!u)
 		return result_fail(result, HOIST_E_NOMEM, NULL, NULL);
 	u->engine = e;
@@ -342,7 +361,16 @@ static hoist_status upload_start(struct hoist_upload **out, struct hoist_engine 
 			u->spec.jobs = count;
 		}
 	}
-	if (st == HOIST_OK && upload_prepare(u, hashpool_window(e->pool, u->plan.part_size)) < 0) {
+	if (st == HOIST_OK) {
+		/* Parts of a multipart upload may be hashed again to check
+		 * the journal when it resumes (resume.c); a small object is
+		 * hashed on its loop. */
+		int needs = u->plan.nparts > 0 ||
+			    (u->spec.sums.prepass && u->plan.size > HASH_INLINE_MAX);
+
+		st = attach_pool(u, e, needs, err, sizeof(err));
+	}
+	if (st == HOIST_OK && upload_prepare(u, window_of(u, u->plan.part_size)) < 0) {
 		st = HOIST_E_NOMEM;
 	}
 	if (st == HOIST_OK && o->upload_id) {
@@ -387,7 +415,7 @@ static hoist_status stream_start_with(struct hoist_upload **out, struct hoist_en
 		return HOIST_E_INVALID_ARG;
 	/* The upload owns the stream through its source; the stream borrows
 	 * the plan and the share that live in the upload. */
-	u = upload_new(&e->ctx, e->pool, NULL);
+	u = upload_new(&e->ctx, NULL);
 	if (!u)
 		return result_fail(result, HOIST_E_NOMEM, NULL, NULL);
 	u->engine = e;
@@ -414,7 +442,10 @@ static hoist_status stream_start_with(struct hoist_upload **out, struct hoist_en
 	if (st == HOIST_OK) {
 		st = resume_setup(u, "stream", o.checkpoint_dir, err, sizeof(err));
 	}
-	if (st == HOIST_OK && upload_prepare_stream(u, hashpool_window(e->pool, u->splan.start)) < 0) {
+	if (st == HOIST_OK) {
+		st = attach_pool(u, e, u->spec.sums.prepass, err, sizeof(err));
+	}
+	if (st == HOIST_OK && upload_prepare_stream(u, window_of(u, u->splan.start)) < 0) {
 		st = HOIST_E_NOMEM;
 	}
 	if (st != HOIST_OK) {
