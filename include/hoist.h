@@ -48,19 +48,25 @@
  *    endpoints should ignore SIGPIPE (the hoist CLI does).
  *  - The soft RLIMIT_NOFILE is raised toward the hard limit when an engine
  *    is made, by max_connections + 256 descriptors.
- *  - None on the environment.  hoist_engine_new reads the machine's cores
- *    through hwloc, which loads every hwloc plugin installed (GL, OpenCL,
- *    PCI, libxml2: ~20 libraries, ~7 ms of CPU on Debian 12) unless
+ *  - None on the environment.  The engine reads the machine's cores
+ *    through hwloc when its hash workers start (see Threads), which
+ *    loads every hwloc plugin installed (GL, OpenCL, PCI, libxml2: ~20
+ *    libraries, ~7 ms of CPU on Debian 12) unless
  *    HWLOC_PLUGINS_BLACKLIST names them; hoist needs none of them.  A
  *    program that makes engines often may set it before its threads start
  *    (the hoist CLI sets "hwloc_gl,hwloc_opencl,hwloc_pci,hwloc_xml_libxml,..."
  *    when it is unset).
- *  - Threads: each engine starts hash_threads workers (default: one per
- *    core the process may run on, from its affinity mask and cgroup CPU
- *    quota; each pinned to its core unless pinning is off) named
- *    "hoist-hash-N", and io_threads event loops (default 1) named
- *    "hoist-io-N", and with a credentials provider one "hoist-creds"
- *    thread.  hoist_engine_free() joins them all.
+ *  - Threads: each engine starts io_threads event loops (default 1) named
+ *    "hoist-io-N", with a credentials provider one "hoist-creds" thread,
+ *    and hash_threads workers (default: one per core the thread calling
+ *    hoist_engine_new may run on, from its affinity mask and the cgroup
+ *    CPU quota; each pinned to its core unless pinning is off) named
+ *    "hoist-hash-N".  The workers and the topology they need start with
+ *    the first upload that hashes ahead of sending (a multipart upload,
+ *    or one request of more than 64 KiB with MD5 or an S3 checksum), or
+ *    in hoist_engine_new when cpus is given; an engine that only sends
+ *    small objects, checks CRC64 only or downloads never starts them.
+ *    hoist_engine_free() joins them all.
  */
 #ifndef HOIST_H
 #define HOIST_H
@@ -224,11 +230,12 @@ struct hoist_engine_options {
 	enum hoist_pinning pinning; /* default HOIST_PINNING_AUTO */
 	/* The CPUs the hash workers may use, as a list like "0-3,8" (the
 	 * form of /sys/devices/system/cpu/online); COPIED.  NULL: the
-	 * affinity mask of the thread calling hoist_engine_new.  A list the
-	 * kernel will not run a worker on (offline CPUs, or outside the
-	 * process's cpuset) fails hoist_engine_new with HOIST_E_INVALID_ARG;
-	 * listed CPUs it cannot use beside usable ones it drops, as
-	 * sched_setaffinity(2) does. */
+	 * affinity mask of the thread calling hoist_engine_new (read there,
+	 * even though the workers start later).  With a list the workers
+	 * start in hoist_engine_new.  A list the kernel will not run a
+	 * worker on (offline CPUs, or outside the process's cpuset) fails
+	 * hoist_engine_new with HOIST_E_INVALID_ARG; listed CPUs it cannot
+	 * use beside usable ones it drops, as sched_setaffinity(2) does. */
 	const char *cpus;
 	/* ---- version 3 */
 	/* Bytes of data buffers the engine may hold at once, over all its

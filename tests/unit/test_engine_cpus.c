@@ -5,7 +5,11 @@
  * the default placement, a creating thread bound to one CPU (taskset's
  * case), pinning off, an embedder's CPU list, lists the kernel refuses;
  * and engine options of version 1, laid against an unreadable page so that
- * reading one byte past what a version-1 caller has would crash.
+ * reading one byte past what a version-1 caller has would crash.  Without
+ * a CPU list the workers start with the first upload that hashes ahead of
+ * sending (an MD5 of an object over 64 KiB, or a multipart upload), so
+ * each test starts one, to an endpoint that refuses the connection: the
+ * pool starts before the first request.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -85,16 +89,56 @@ static int first_cpu(const cpu_set_t *s)
 	return -1;
 }
 
-static struct hoist_engine *engine_with(const struct hoist_engine_options *o)
+/* Options whose uploads fail at once: nothing listens on port 1. */
+static void refused_endpoint(struct hoist_engine_options *o)
 {
+	o->endpoint = "http://127.0.0.1:1";
+	o->max_attempts = 1;
+}
+
+static struct hoist_engine *engine_with(const struct hoist_engine_options *in)
+{
+	struct hoist_engine_options o = *in;
 	struct hoist_engine *e = NULL;
 	struct hoist_result r = HOIST_RESULT_INIT;
 
-	if (hoist_engine_new(&e, o, &r) != HOIST_OK) {
+	refused_endpoint(&o);
+	if (hoist_engine_new(&e, &o, &r) != HOIST_OK) {
 		fail_msg("hoist_engine_new: %s", r.message ? r.message : "(no message)");
 	}
 	hoist_result_cleanup(&r);
 	return e;
+}
+
+/* One single-request upload of 128 KiB with the given checksum mode, which
+ * fails (connection refused); returns when it has ended. */
+static void upload_once(struct hoist_engine *e, enum hoist_checksum mode)
+{
+	static unsigned char data[128 * 1024];
+	struct hoist_upload_options o = HOIST_UPLOAD_OPTIONS_INIT;
+	struct hoist_result r = HOIST_RESULT_INIT;
+	struct hoist_upload *u = NULL;
+	char path[] = "/tmp/hoist-test-cpus-XXXXXX";
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(write(fd, data, sizeof(data)), (ssize_t)sizeof(data));
+	o.bucket = "b";
+	o.key = "k";
+	o.checksum = mode;
+	o.no_resume = 1;
+	assert_int_equal(hoist_upload_fd_start(&u, e, fd, &o, &r), HOIST_OK);
+	assert_int_not_equal(hoist_upload_wait(u, &r), HOIST_OK);
+	hoist_result_cleanup(&r);
+	hoist_upload_free(u);
+	close(fd);
+}
+
+/* Starts the engine's hash workers (an upload that hashes MD5 first). */
+static void start_workers(struct hoist_engine *e)
+{
+	upload_once(e, HOIST_CHECKSUM_MD5);
 }
 
 static void test_default_placement(void **state)
@@ -108,6 +152,12 @@ static void test_default_placement(void **state)
 	(void)state;
 	assert_int_equal(sched_getaffinity(0, sizeof(mine), &mine), 0);
 	e = engine_with(&o);
+	/* Nothing hashed yet, nor by an upload that checks CRC64 only (it
+	 * is computed as the bytes are sent). */
+	assert_int_equal(hash_workers(w, 256), 0);
+	upload_once(e, HOIST_CHECKSUM_CRC64);
+	assert_int_equal(hash_workers(w, 256), 0);
+	start_workers(e);
 	n = hash_workers(w, 256);
 	assert_true(n >= 1 && n <= CPU_COUNT(&mine));
 	CPU_ZERO(&seen);
@@ -128,25 +178,47 @@ static void test_default_placement(void **state)
 	assert_int_equal(workers_left(w, 256), 0);
 }
 
+/* An engine made while this thread may run on `one` CPU only; its
+ * workers are then started from this thread back on all of `mine`, and
+ * must be nworkers, each on that one CPU. */
+static void workers_of_bound_creator(struct hoist_engine_options *o, unsigned nworkers,
+				     const cpu_set_t *one, const cpu_set_t *mine)
+{
+	struct worker w[256];
+	struct hoist_engine *e;
+	unsigned i;
+
+	assert_int_equal(sched_setaffinity(0, sizeof(*one), one), 0);
+	e = engine_with(o);
+	assert_int_equal(sched_setaffinity(0, sizeof(*mine), mine), 0);
+	start_workers(e);
+	assert_int_equal(hash_workers(w, 256), (int)nworkers);
+	for (i = 0; i < nworkers; i++) {
+		assert_true(CPU_EQUAL(&w[i].cpus, one));
+	}
+	hoist_engine_free(e);
+	assert_int_equal(workers_left(w, 256), 0);
+}
+
 static void test_bound_creator(void **state)
 {
 	struct hoist_engine_options o = HOIST_ENGINE_OPTIONS_INIT;
-	struct worker w[256];
 	cpu_set_t mine, one;
-	struct hoist_engine *e;
 
 	(void)state;
 	/* What `taskset -c N` does to the whole process, done to this
-	 * thread: the engine sees one CPU and starts one worker there. */
+	 * thread: the engine sees one CPU and starts one worker there, even
+	 * when the upload that starts the workers comes from a thread that
+	 * may run anywhere. */
 	assert_int_equal(sched_getaffinity(0, sizeof(mine), &mine), 0);
 	CPU_ZERO(&one);
 	CPU_SET(first_cpu(&mine), &one);
-	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
-	e = engine_with(&o);
-	assert_int_equal(sched_setaffinity(0, sizeof(mine), &mine), 0);
-	assert_int_equal(hash_workers(w, 256), 1);
-	assert_true(CPU_EQUAL(&w[0].cpus, &one));
-	hoist_engine_free(e);
+	workers_of_bound_creator(&o, 1, &one, &mine);
+	/* Unpinned workers do not bind themselves: they run where the
+	 * engine's creator could, not where the starting upload's thread can. */
+	o.pinning = HOIST_PINNING_OFF;
+	o.hash_threads = 2;
+	workers_of_bound_creator(&o, 2, &one, &mine);
 }
 
 static void test_pinning_off(void **state)
@@ -162,6 +234,7 @@ static void test_pinning_off(void **state)
 	o.pinning = HOIST_PINNING_OFF;
 	o.hash_threads = 3;
 	e = engine_with(&o);
+	start_workers(e);
 	n = hash_workers(w, 8);
 	assert_int_equal(n, 3);
 	for (i = 0; i < n; i++) {
@@ -185,7 +258,8 @@ static void test_cpu_list(void **state)
 	snprintf(list, sizeof(list), "%d", c);
 	o.cpus = list;
 	e = engine_with(&o);
-	/* COPIED: the list may go away at once. */
+	/* With a list the workers start at once (so that a wrong list fails
+	 * hoist_engine_new).  COPIED: the list may go away at once. */
 	memset(list, 'x', sizeof(list) - 1);
 	assert_int_equal(hash_workers(w, 8), 1);
 	assert_int_equal(CPU_COUNT(&w[0].cpus), 1);
@@ -243,8 +317,10 @@ static void test_options_version_1(void **state)
 	assert_int_equal(mprotect(mem + page, page, PROT_NONE), 0);
 	full.version = 1;
 	full.hash_threads = 2;
+	refused_endpoint(&full);
 	memcpy(mem + page - v1, &full, v1);
 	assert_int_equal(hoist_engine_new(&e, (const void *)(mem + page - v1), &r), HOIST_OK);
+	start_workers(e);
 	assert_int_equal(hash_workers(w, 8), 2);
 	hoist_engine_free(e);
 	munmap(mem, 2 * page);

@@ -543,7 +543,9 @@ static void upload_and_verify(struct hoist_engine *e, const char *path, const ch
 static void test_sizes(void **state)
 {
 	static const uint64_t part = 102400;
-	const uint64_t sizes[] = { 0, 1, 102399, 102400, 102401, 3 * part + 7, 2 * 1024 * 1024 + 5 };
+	/* 64 KiB and one byte more: hashed on the loop, and by the pool. */
+	const uint64_t sizes[] = { 0,      1,      65536,  65537, 102399,
+				   102400, 102401, 3 * part + 7, 2 * 1024 * 1024 + 5 };
 	struct hoist_upload_options o = HOIST_UPLOAD_OPTIONS_INIT;
 	struct hoist_engine *e = engine_with(url, "sk", HOIST_SIGNATURE_DEFAULT, 0);
 	char name[64];
@@ -849,24 +851,36 @@ static int affinity_of_named(const char *prefix, int *named, int *pinned)
 	return 0;
 }
 
-/* The hash workers are named and bound to one core each; the loop is
- * named; all are gone after hoist_engine_free.  Counted as differences, so
- * that threads of an engine a failed test leaked do not matter. */
+/* The loop is named and starts with the engine; the hash workers start
+ * with the first upload that hashes ahead of sending (here a 200 KiB
+ * object with Content-MD5), not with the engine nor with an object the
+ * loop hashes itself (64 KiB at most), and are named and bound to one
+ * core each; all are gone after hoist_engine_free.  Counted as
+ * differences, so that threads of an engine a failed test leaked do not
+ * matter. */
 static void test_threads(void **state)
 {
+	struct hoist_upload_options o = HOIST_UPLOAD_OPTIONS_INIT;
 	struct hoist_engine *e;
 	int h0, hp0, io0, iop0, named, pinned;
 
 	(void)state;
+	o.no_resume = 1;
 	assert_int_equal(affinity_of_named("hoist-hash-", &h0, &hp0), 0);
 	assert_int_equal(affinity_of_named("hoist-io-", &io0, &iop0), 0);
 	e = engine_with(url, "sk", HOIST_SIGNATURE_DEFAULT, 0);
 	assert_non_null(e);
+	assert_int_equal(affinity_of_named("hoist-io-", &named, &pinned), 0);
+	assert_int_equal(named - io0, 1);
+	assert_int_equal(affinity_of_named("hoist-hash-", &named, &pinned), 0);
+	assert_int_equal(named - h0, 0);
+	upload_and_verify(e, make_file("thr-small", 64 * 1024, 7), "thr-small", &o);
+	assert_int_equal(affinity_of_named("hoist-hash-", &named, &pinned), 0);
+	assert_int_equal(named - h0, 0);
+	upload_and_verify(e, make_file("thr-big", 200 * 1024, 8), "thr-big", &o);
 	assert_int_equal(affinity_of_named("hoist-hash-", &named, &pinned), 0);
 	assert_true(named - h0 >= 1);
 	assert_int_equal(pinned - hp0, named - h0);
-	assert_int_equal(affinity_of_named("hoist-io-", &named, &pinned), 0);
-	assert_int_equal(named - io0, 1);
 	hoist_engine_free(e);
 	assert_int_equal(affinity_of_named("hoist-hash-", &named, &pinned), 0);
 	assert_int_equal(named, h0);
