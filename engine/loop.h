@@ -76,7 +76,8 @@ void loop_client_remove(struct loop *l, struct loop_client *c);
 unsigned loop_nxfers(const struct loop *l);
 /* Loop thread: the loop's table from local TCP port to socket, for
  * request.c to find the socket of a reused connection (libcurl tells a
- * request its local port, not its socket).  65536 entries, -1 unknown. */
+ * request its local port, not its socket).  65536 entries, each the
+ * socket + 1; 0 unknown. */
 int *loop_port_fds(struct loop *l);
 /* The loop this thread runs, or NULL when not on a loop thread. */
 struct loop *loop_current(void);

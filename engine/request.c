@@ -290,10 +290,11 @@ static int prereq_cb(void *ud, char *conn_primary_ip, char *conn_local_ip,
 	(void)conn_primary_port;
 	if (!r->port_fds || conn_local_port <= 0 || conn_local_port > 65535)
 		return CURL_PREREQFUNC_OK;
+	/* The table holds socket + 1 (0: none; loop.h). */
 	if (r->sock >= 0) {
-		r->port_fds[conn_local_port] = r->sock;
-	} else if (local_port_of(r->port_fds[conn_local_port]) == conn_local_port) {
-		r->sock = r->port_fds[conn_local_port];
+		r->port_fds[conn_local_port] = r->sock + 1;
+	} else if (local_port_of(r->port_fds[conn_local_port] - 1) == conn_local_port) {
+		r->sock = r->port_fds[conn_local_port] - 1;
 	}
 	/* What the connection moved before this request is not its
 	 * progress. */
