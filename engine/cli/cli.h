@@ -282,6 +282,9 @@ void cli_progress_finish(struct cli_progress *p, int ok);
 /* The Content-Type /etc/mime.types gives path's extension, or NULL (no
  * extension, unknown, or no table).  Static storage; any thread. */
 const char *cli_guess_content_type(const char *path);
+/* The same for a run of one file: scans the table for this extension
+ * alone, without building it.  Valid until the thread's next call. */
+const char *cli_guess_content_type_one(const char *path);
 
 /* -------------------------------------------------------------- tree.c */
 

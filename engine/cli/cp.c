@@ -830,7 +830,7 @@ int cli_cp(int argc, char **argv)
 	a.uo.metadata = a.meta;
 	a.uo.nmetadata = a.nmeta;
 	if (!a.uo.content_type && strcmp(a.file, "-") != 0) {
-		a.uo.content_type = cli_guess_content_type(a.file);
+		a.uo.content_type = cli_guess_content_type_one(a.file);
 	}
 
 	st.json = a.common.json;

@@ -4,11 +4,14 @@
  * table curl, Python and the web servers read), for uploads without
  * --content-type.
  *
- * The table is read once, lazily, and kept for the process: a tree of a
- * million files pays for one read.  Without the file every type is
- * application/octet-stream, as before.
+ * For a tree the table is read once, lazily, and kept for the process: a
+ * million files pay for one read.  One file (cli_guess_content_type_one)
+ * only scans the file for its extension: building the table of ~2,000
+ * entries cost a one-file run ~25 page faults and ~0.4 ms.  Without the
+ * file every type is application/octet-stream, as before.
  * Threading: cli_guess_content_type may be called from any thread; the
  * first call reads the table under a pthread_once.
+ * cli_guess_content_type_one's answer lives in a thread-local buffer.
  */
 #include <ctype.h>
 #include <pthread.h>
@@ -74,7 +77,25 @@ static void add(size_t *cap, const char *ext, const char *type)
 	ntable++;
 }
 
-/* Lines are "type ext ext ...", '#' starts a comment. */
+/* Lines are "type ext ext ...", '#' starts a comment.  Splits line in
+ * place: returns its type, or NULL when it names none; the extensions
+ * then come from next_ext. */
+static char *line_type(char *line, char **save)
+{
+	char *hash = strchr(line, '#'), *type;
+
+	if (hash) {
+		*hash = '\0';
+	}
+	type = strtok_r(line, " \t\r\n", save);
+	return type && strchr(type, '/') ? type : NULL;
+}
+
+static char *next_ext(char **save)
+{
+	return strtok_r(NULL, " \t\r\n", save);
+}
+
 static void load(void)
 {
 	FILE *f = fopen(MIME_TYPES, "r");
@@ -84,16 +105,9 @@ static void load(void)
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
-		char *save = NULL, *type, *ext;
-		char *hash = strchr(line, '#');
+		char *save = NULL, *type = line_type(line, &save), *ext;
 
-		if (hash) {
-			*hash = '\0';
-		}
-		type = strtok_r(line, " \t\r\n", &save);
-		if (!type || !strchr(type, '/'))
-			continue;
-		while ((ext = strtok_r(NULL, " \t\r\n", &save))) {
+		while (type && (ext = next_ext(&save))) {
 			add(&cap, ext, type);
 		}
 	}
@@ -105,26 +119,66 @@ static void load(void)
 	}
 }
 
-const char *cli_guess_content_type(const char *path)
+/* The extension of path's last name, lower case, into ext; 0 when it has
+ * none (".profile", "a.", no dot) or one longer than extlen - 1. */
+static int ext_of(const char *path, char *ext, size_t extlen)
 {
 	const char *base, *dot;
-	struct mime_entry key, *hit;
-	char ext[32];
 	size_t i, n;
 
 	if (!path)
-		return NULL;
+		return 0;
 	base = strrchr(path, '/');
 	base = base ? base + 1 : path;
 	dot = strrchr(base, '.');
 	if (!dot || dot == base || !dot[1])
-		return NULL;
+		return 0;
 	n = strlen(dot + 1);
-	if (n >= sizeof(ext))
-		return NULL;
+	if (n >= extlen)
+		return 0;
 	for (i = 0; i <= n; i++) {
 		ext[i] = (char)tolower((unsigned char)dot[1 + i]);
 	}
+	return 1;
+}
+
+const char *cli_guess_content_type_one(const char *path)
+{
+	static _Thread_local char found[128];
+	char ext[32], line[1024];
+	const char *type = NULL;
+	FILE *f;
+
+	if (!ext_of(path, ext, sizeof(ext)) || !(f = fopen(MIME_TYPES, "r")))
+		return NULL;
+	/* The first line naming ext wins, as in the table. */
+	while (!type && fgets(line, sizeof(line), f)) {
+		char *save = NULL, *e;
+
+		type = line_type(line, &save);
+		while (type && (e = next_ext(&save)) && strcasecmp(e, ext) != 0) {
+			/* another extension of this type */
+		}
+		if (type && !e) {
+			type = NULL;
+		}
+	}
+	fclose(f);
+	if (!type)
+		return NULL;
+	if (strlen(type) >= sizeof(found))
+		return cli_guess_content_type(path); /* the table has room */
+	memcpy(found, type, strlen(type) + 1);
+	return found;
+}
+
+const char *cli_guess_content_type(const char *path)
+{
+	struct mime_entry key, *hit;
+	char ext[32];
+
+	if (!ext_of(path, ext, sizeof(ext)))
+		return NULL;
 	pthread_once(&once, load);
 	key.ext = ext;
 	hit = ntable ? bsearch(&key, table, ntable, sizeof(*table), by_ext) : NULL;
