@@ -63,10 +63,14 @@ struct conf {
 };
 
 struct creds;
+struct trust;
 
 struct ctx {
 	const struct conf *conf;
 	CURLSH *share;             /* DNS cache and TLS sessions, never connections */
+	/* The roots TLS connections verify against when conf names no CA
+	 * file (trust.h); NULL: libcurl's default bundle. */
+	struct trust *trust;
 	/* The keys requests are signed with (creds.h, runtime layer: only a
 	 * pointer here).  NULL: conf's static keys. */
 	struct creds *creds;

@@ -35,6 +35,7 @@
 #include "md5mb.h"
 #include "status.h"
 #include "topo.h"
+#include "trust.h"
 
 /* ------------------------------------------------------------ curl share */
 
@@ -392,6 +393,18 @@ static hoist_status engine_create(struct hoist_engine **out,
 	curl_share_setopt(e->ctx.share, CURLSHOPT_USERDATA, e);
 	curl_share_setopt(e->ctx.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 	curl_share_setopt(e->ctx.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	/* No CA file given: the roots of the hashed directory, read as
+	 * handshakes need them (trust.h), rather than libcurl's whole bundle
+	 * before the first one. */
+	if (!e->conf.ca_file && !e->conf.insecure && strcmp(e->conf.ep.scheme, "https") == 0) {
+		e->ctx.trust = trust_new();
+		if (e->ctx.trust) {
+			ctx_log(&e->ctx, "TLS: trusting the certificates of %s",
+				trust_dir(e->ctx.trust));
+		} else {
+			ctx_log(&e->ctx, "TLS: trusting libcurl's default CA bundle");
+		}
+	}
 
 	raise_nofile(e->conf.max_connections + 256);
 	if ((unsigned)opts->pinning > HOIST_PINNING_OFF) {
@@ -521,6 +534,7 @@ void hoist_engine_free(struct hoist_engine *e)
 	}
 	/* After the loops: no request signs any more. */
 	creds_free(e->ctx.creds);
+	trust_free(e->ctx.trust);
 	if (e->ctx.share) {
 		curl_share_cleanup(e->ctx.share);
 	}

@@ -42,6 +42,7 @@
 #include "creds.h"
 #include "retry.h"
 #include "source.h"
+#include "trust.h"
 
 #define BODY_CAP_DEFAULT (2u * 1024 * 1024)
 
@@ -564,15 +565,20 @@ static CURLcode prepare(struct request *r)
 	curl_easy_setopt(h, CURLOPT_SOCKOPTDATA, r);
 	curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, prereq_cb);
 	curl_easy_setopt(h, CURLOPT_PREREQDATA, r);
-	if (c->ca_file) {
-		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
-	}
 	/* With a CA file in effect (ours, or libcurl's default bundle), no CA
 	 * directory: libcurl reuses the store it built (CURLOPT_CA_CACHE_TIMEOUT)
 	 * only when it came from a file alone, so Debian's default CApath made
-	 * every connection parse the whole bundle again. */
-	if (c->ca_file || (curl_easy_getinfo(h, CURLINFO_CAINFO, &cainfo) == CURLE_OK && cainfo))
+	 * every connection parse the whole bundle again.  Without a file of
+	 * ours, the engine's store over the hashed directory, when it has one
+	 * (trust.h): no bundle parsed at all. */
+	if (c->ca_file) {
+		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
 		curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+	} else if (r->ctx->trust && !c->insecure) {
+		trust_apply(r->ctx->trust, h);
+	} else if (curl_easy_getinfo(h, CURLINFO_CAINFO, &cainfo) == CURLE_OK && cainfo) {
+		curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+	}
 	if (c->insecure) {
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);

@@ -48,10 +48,11 @@
  *    endpoints should ignore SIGPIPE (the hoist CLI does).
  *  - The soft RLIMIT_NOFILE is raised toward the hard limit when an engine
  *    is made, by max_connections + 256 descriptors.
- *  - None on the environment.  The engine reads the machine's cores
- *    through hwloc when its hash workers start (see Threads), which
- *    loads every hwloc plugin installed (GL, OpenCL, PCI, libxml2: ~20
- *    libraries, ~7 ms of CPU on Debian 12) unless
+ *  - None on the environment; an https:// engine without ca_file reads
+ *    SSL_CERT_DIR, as OpenSSL does (see ca_file).  The engine reads the
+ *    machine's cores through hwloc when its hash workers start (see
+ *    Threads), which loads every hwloc plugin installed (GL, OpenCL,
+ *    PCI, libxml2: ~20 libraries, ~7 ms of CPU on Debian 12) unless
  *    HWLOC_PLUGINS_BLACKLIST names them; hoist needs none of them.  A
  *    program that makes engines often may set it before its threads start
  *    (the hoist CLI sets "hwloc_gl,hwloc_opencl,hwloc_pci,hwloc_xml_libxml,..."
@@ -213,7 +214,12 @@ struct hoist_engine_options {
 	unsigned io_threads;       /* curl multi event loops; 0: 1 */
 	unsigned max_connections;  /* 0: 1024; caps connections across loops */
 	int insecure;              /* 1: do not verify the TLS peer (default verify) */
-	const char *ca_file;       /* PEM bundle to trust; NULL: system store */
+	/* PEM bundle to trust.  NULL: the system's roots, from OpenSSL's
+	 * hashed directory (SSL_CERT_DIR, else OpenSSL's default, e.g.
+	 * /etc/ssl/certs) read a root at a time as handshakes need it, one
+	 * store per engine; where it holds no hashed names, libcurl's
+	 * default bundle.  COPIED. */
+	const char *ca_file;
 	unsigned connect_timeout_ms; /* 0: 10000 */
 	/* A request whose speed stays under low_speed_bytes per second for
 	 * low_speed_seconds is cancelled and retried.  0: 1024 B/s, 30 s. */
