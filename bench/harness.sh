@@ -5,9 +5,10 @@
 #   full   the whole matrix with peers and ceilings, about 30 minutes on 2 cores,
 #          then bench/stream-speed.sh (LAN and WAN), tree-speed.sh (16 KiB and
 #          1 MiB sets, up and down, the 1 MiB download on the WAN profile too),
-#          download-speed.sh and mpi-speed.sh
+#          download-speed.sh, mpi-speed.sh and startup-speed.sh (a 1-byte
+#          file per process, HTTP and HTTPS, beside curl)
 #   quick  hoist, the peers and the ceilings on one small file, under 3 minutes,
-#          then a 256 MiB bench/stream-speed.sh
+#          then a 256 MiB bench/stream-speed.sh and a short startup-speed.sh
 #   smoke  a ~10 s run of the harness itself (bench/smoke.sh uses it)
 #   wan    only the adaptive-concurrency bars (WAN 30 ms and 100 ms, LAN), about 4 minutes
 #   rgw    hoist's S3 dialect and the S3 peers against a single-node Ceph RGW
@@ -33,11 +34,11 @@ done
 /usr/bin/python3 bench/harness/run.py "$mode" "$@"
 # The workloads with scripts of their own join the run, one after the
 # other (never two benchmarks at once): streams (quick too, smaller), trees,
-# downloads, hoist-mpi.
+# downloads, hoist-mpi, the start-up of one small transfer (quick too).
 scripts=""
 case $mode in
-quick) scripts="stream-speed:256:2" ;;
-full) scripts="stream-speed:1024:4 stream-speed:1024:3:wan tree-speed tree-speed:500:1024 tree-speed:5000:16:3:get tree-speed:500:1024:4:get tree-speed:500:1024:3:get:wan download-speed mpi-speed"
+quick) scripts="stream-speed:256:2 startup-speed:10:3" ;;
+full) scripts="stream-speed:1024:4 stream-speed:1024:3:wan tree-speed tree-speed:500:1024 tree-speed:5000:16:3:get tree-speed:500:1024:4:get tree-speed:500:1024:3:get:wan download-speed mpi-speed startup-speed"
 	export PEERS=1 ;; # download-speed: the peers' rows too
 esac
 if [ -n "$scripts" ]; then
