@@ -186,6 +186,9 @@ static void combine_vs_direct(uint64_t (*upd)(uint64_t, const void *, size_t),
 
 		assert_int_equal(comb(a, b, N - split), upd(0, buf, N));
 	}
+	/* Either side empty: the answers combine gives without its tables. */
+	assert_int_equal(comb(upd(0, buf, N), upd(0, buf, 0), 0), upd(0, buf, N));
+	assert_int_equal(comb(upd(0, buf, 0), upd(0, buf, N), N), upd(0, buf, N));
 	free(buf);
 }
 
