@@ -4,8 +4,10 @@
  *
  * libcurl sets up each connection's SSL_CTX; CURLOPT_SSL_CTX_FUNCTION
  * then swaps the context's store for the shared one (SSL_CTX_set1_cert_store
- * takes a reference).  With no CA file or directory set, libcurl loads
- * nothing itself.  The store's flags are what libcurl sets on its own:
+ * takes a reference).  With no CA file or directory set, libcurl 7.88
+ * loads nothing itself (a libcurl that loads its default bundle anyway
+ * would cost the parse again, but the store that verifies is still this
+ * one).  The store's flags are what libcurl sets on its own:
  * trusted certificates first, and a trusted intermediate may anchor a chain
  * (X509_V_FLAG_PARTIAL_CHAIN, libcurl's default since 7.68).  Host name
  * checks are libcurl's, on the SSL object, and do not change.
