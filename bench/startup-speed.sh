@@ -28,8 +28,7 @@
 # of the child, getrusage), wall milliseconds, minor page faults, and
 # hoist's CPU beyond curl's for the same request (hoist: curl-signed;
 # hoist-tls and hoist-tls-bundle: curl-tls, which pays the name map for
-# TLS).  A peer that is not
-# installed is skipped.  A benchmark, not a test.
+# TLS).  A peer that is not installed is skipped.  A benchmark, not a test.
 #
 # Usage: flock /tmp/hoist-bench.lock sh bench/startup-speed.sh [RUNS] [ROUNDS]
 #   defaults: 30 runs, 5 rounds.  ENGINES="hoist curl" picks engines;
@@ -68,13 +67,7 @@ bench_start --key ak:sk --discard
 "$ossemu" --port 0 --anonymous --bucket bench --key ak:sk --discard \
 	--tls-cert "$tmp/crt.pem" --tls-key "$tmp/key.pem" >"$tmp/tls.out" 2>"$tmp/tls.err" &
 tls_pid=$!
-i=0
-while ! grep -q listening "$tmp/tls.out" 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && { echo "startup-speed: TLS ossemu did not start:" >&2; cat "$tmp/tls.err" >&2; exit 1; }
-	sleep 0.05
-done
-tls_url=$(sed -n '1s/^ossemu listening on //p' "$tmp/tls.out")
+tls_url=$(bench_wait_listening "$tmp/tls.out" "$tmp/tls.err") || exit 1
 bench_peer_configs
 export OSS_ACCESS_KEY_ID=ak OSS_ACCESS_KEY_SECRET=sk
 

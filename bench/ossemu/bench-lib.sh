@@ -4,9 +4,10 @@
 #
 # After `bench_setup NAME`: $tmp is a fresh directory under /dev/shm.
 # `bench_start ARGS...` starts $ossemu --port 0 (or $bench_port) --data-dir
-# $tmp/data (none with --discard) --anonymous --bucket bench ARGS, waits for its first line and sets $pid
-# and $url.  `server_cpu` prints the server's user+system CPU seconds
-# (/proc/PID/stat), `now` the wall clock; both as decimals for awk.
+# $tmp/data (none with --discard) --anonymous --bucket bench ARGS, waits for
+# its first line (bench_wait_listening, which a second server may use too)
+# and sets $pid and $url.  `server_cpu` prints the server's user+system CPU
+# seconds (/proc/PID/stat), `now` the wall clock; both as decimals for awk.
 # `bench_peer_configs [S3_LINES]` writes $tmp/rclone.conf (remote "lo") and
 # $tmp/aws.conf (path-style addressing, after S3_LINES: more "    key = value"
 # lines of its s3 section, each ending in a newline) for the peers, keys
@@ -34,13 +35,20 @@ bench_start() {
 	"$ossemu" --port "${bench_port:-0}" --anonymous --bucket bench "$@" \
 		> "$tmp/out" 2> "$tmp/err" &
 	pid=$!
+	url=$(bench_wait_listening "$tmp/out" "$tmp/err") || exit 1
+}
+
+# bench_wait_listening OUT ERR: waits (5 s at most) for the first line an
+# ossemu started with stdout OUT and stderr ERR prints, and prints its URL;
+# fails with ERR on stderr when it does not come.
+bench_wait_listening() {
 	i=0
-	while ! grep -q "listening" "$tmp/out" 2>/dev/null; do
+	while ! grep -q "listening" "$1" 2>/dev/null; do
 		i=$((i + 1))
-		[ $i -gt 100 ] && { echo "$bench_name: ossemu did not start:" >&2; cat "$tmp/err" >&2; exit 1; }
+		[ $i -gt 100 ] && { echo "$bench_name: ossemu did not start:" >&2; cat "$2" >&2; return 1; }
 		sleep 0.05
 	done
-	url=$(sed -n '1s/^ossemu listening on //p' "$tmp/out")
+	sed -n '1s/^ossemu listening on //p' "$1"
 }
 
 server_cpu() { awk -v hz="$hz" '{print ($14 + $15) / hz}' "/proc/$pid/stat"; }
