@@ -15,7 +15,9 @@
  *    near what the server takes;
  *  - noise (+-30 % per request, and one request in 20 three times slower)
  *    on a path that needs 200 streams: never walks down;
- *  - the tail (fewer parts than slots) decides nothing; fixed never moves.
+ *  - the tail (fewer parts than slots) decides nothing; fixed never moves;
+ *  - small objects: a window spans 100 ms at least; a feeder that cannot
+ *    fill a step up has that step undone.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -40,6 +42,7 @@ struct model {
 	double noise;         /* +- fraction per request */
 	unsigned slow_every;  /* every Nth request 3x slower; 0: none */
 	unsigned throttle_above; /* 503 SlowDown when more in flight; 0: never */
+	unsigned feed_max;    /* the client keeps at most this many in flight; 0: no bound */
 };
 
 struct req {
@@ -94,7 +97,8 @@ static int parts_left(const struct sim *s)
 
 static void start_requests(struct sim *s)
 {
-	while (concurrency_may_start(&s->c) && parts_left(s) && s->n < MAXREQ) {
+	while (concurrency_may_start(&s->c) && parts_left(s) && s->n < MAXREQ &&
+	       (!s->m.feed_max || s->n < s->m.feed_max)) {
 		struct req *q = &s->r[s->n++];
 		unsigned nth = s->started + s->retry;
 
@@ -302,6 +306,47 @@ static void test_loopback(void **state)
 	assert_true((s.delivered - before) / 10.0 >= 0.95 * m.cap_Bps);
 }
 
+/* Objects of 1 MiB over a full loopback, each +-30 %: four of them finish
+ * in 5 ms, and windows that short would read the host's noise as gains or
+ * losses.  A window spans 100 ms at least, whatever the objects. */
+static void test_small_objects_windows_span(void **state)
+{
+	static struct sim s;
+	/* 100 MB/s per stream, 800 MB/s for the host: full at 8. */
+	struct model m = { .rtt_ms = 0.2, .stream_Bps = 100 * MB, .cap_Bps = 800 * MB,
+			   .part_bytes = 1 << 20, .noise = 0.3 };
+
+	(void)state;
+	sim_init(&s, &m, 256, 0);
+	sim_run(&s, 10000);
+	print_message("1 MiB objects: %u windows in 10 s, %u objects, limit %u\n", s.c.windows,
+		      s.done, s.c.limit);
+	assert_true(s.done > 5000);
+	assert_true(s.c.windows >= 50);
+	assert_true(s.c.windows <= 10000 / 100);
+	/* The path is full at 8: noise must not ratchet the limit far past
+	 * it (with windows of 5 ms it reached 208 here). */
+	assert_true(s.c.limit <= 20);
+}
+
+/* A feeder that keeps only 12 requests in flight (a tree whose files are
+ * committed on one thread): 8 slots stay busy, so the first window steps
+ * to 16, which the feeder cannot fill; those windows are never busy, and
+ * the step is undone rather than kept for the whole run. */
+static void test_feeder_bound_undoes_step(void **state)
+{
+	static struct sim s;
+	struct model m = { .rtt_ms = 0.2, .stream_Bps = 250 * MB, .cap_Bps = 2000 * MB,
+			   .part_bytes = 1 << 20, .feed_max = 12 };
+
+	(void)state;
+	sim_init(&s, &m, 64, 0);
+	sim_run(&s, 5000);
+	print_message("feeder of 12: limit %u after 5 s, at most %u\n", s.c.limit, s.max_seen);
+	assert_true(s.max_seen > CONCURRENCY_START); /* it did step up */
+	assert_int_equal(s.c.limit, CONCURRENCY_START);
+}
+
 static void test_lan_capped_streams(void **state)
 {
 	static struct sim s;
@@ -443,6 +488,8 @@ int main(void)
 		cmocka_unit_test(test_long_fat_network),
 		cmocka_unit_test(test_wan_100ms),
 		cmocka_unit_test(test_loopback),
+		cmocka_unit_test(test_small_objects_windows_span),
+		cmocka_unit_test(test_feeder_bound_undoes_step),
 		cmocka_unit_test(test_lan_capped_streams),
 		cmocka_unit_test(test_throttled),
 		cmocka_unit_test(test_noisy_does_not_walk_down),
