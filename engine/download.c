@@ -1059,7 +1059,8 @@ static void barrier_msg_fn(struct loop_msg *m)
 	pthread_mutex_unlock(&d->lock);
 }
 
-/* The writer may have posted sink_msg before it was stopped: let the loop
+/* The writer (or a direct sink's failed write on the loop) may have
+ * posted sink_msg before it was stopped: let the loop
  * run what is queued (in order, so one barrier message is enough) before
  * the download goes away.  Not needed when the download finished and no
  * sink message is pending (sink_msg_fn clears the flag as its last touch
@@ -1072,8 +1073,7 @@ static void quiesce(struct hoist_download *d)
 	if (d->sink) {
 		sink_abort(d->sink); /* stops the writer; a no-op after commit */
 	}
-	/* A held sink has no writer, so nothing can be queued. */
-	if (!d->loop || d->held || atomic_load_explicit(&d->live.detached, memory_order_acquire))
+	if (!d->loop || atomic_load_explicit(&d->live.detached, memory_order_acquire))
 		return;
 	pthread_mutex_lock(&d->lock);
 	finished = d->synced.finished;
@@ -1107,9 +1107,6 @@ void download_destroy(struct hoist_download *d)
 	}
 	free(d->ranges);
 	sink_free(d->sink);
-	if (d->held) {
-		budget_release(&d->share, d->held);
-	}
 	free(d->obj.etag);
 	free(d->obj.version_id);
 	free(d->obj.last_modified);

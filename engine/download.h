@@ -129,7 +129,7 @@ struct hoist_download {
 	size_t chunk_size;
 	unsigned max_chunks;       /* file sinks */
 	long recv_buffer;
-	uint64_t held;             /* a held sink's bytes reserved in share; 0: none */
+	int direct;                /* a direct sink: the loop writes (sink_write) */
 	char *target;              /* the path, for messages; NULL: fd or writer */
 
 	/* ---- atomic */

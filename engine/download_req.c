@@ -165,10 +165,29 @@ static void submit_fill(struct hoist_download *d, struct dl_range *g)
 	}
 }
 
+/* The range's checksums over n more bytes. */
+static void sum(struct hoist_download *d, struct dl_range *g, const char *data, size_t n)
+{
+	if (!d->spec.crc)
+		return;
+	g->crc = crc64_ecma_update(g->crc, data, n);
+	if (d->obj.s3sum_kind == HOIST_S3_CHECKSUM_CRC64NVME) {
+		g->s3sum = crc64_nvme_update(g->s3sum, data, n);
+	} else if (d->obj.s3sum_kind == HOIST_S3_CHECKSUM_CRC32C) {
+		g->s3sum = crc32c_update((uint32_t)g->s3sum, data, n);
+	}
+	if (d->obj.md5_check) {
+		md5_update(&d->md5, data, n);
+	}
+	dl_parts_take(g, data, n);
+}
+
 /* Copies n bytes (all of them: curl takes no partial count) into the
- * range's chunks.  The chunks are found first, so that a pause takes
- * nothing: a callback carries at most recv_buffer <= chunk_size bytes, so
- * the fill chunk and one more always hold it. */
+ * range's chunks, or writes them at once to a direct sink (a failed write
+ * fails the download through the sink's message; the bytes still count,
+ * so the answer is read to its end).  The chunks are found first, so that
+ * a pause takes nothing: a callback carries at most recv_buffer <=
+ * chunk_size bytes, so the fill chunk and one more always hold it. */
 static int take(struct hoist_download *d, struct part *p, struct dl_range *g, const char *data,
 		size_t n)
 {
@@ -176,6 +195,14 @@ static int take(struct hoist_download *d, struct part *p, struct dl_range *g, co
 	struct sink_chunk *extra = NULL;
 	size_t room, first;
 
+	if (d->direct) {
+		if (sink_write(d->sink, data, n, p->off + g->got) < 0) {
+			download_sink_notify(d);
+		}
+		sum(d, g, data, n);
+		g->got += n;
+		return 0;
+	}
 	if (!g->fill) {
 		g->fill = sink_chunk_get(d->sink, head);
 		if (!g->fill)
@@ -192,18 +219,7 @@ static int take(struct hoist_download *d, struct part *p, struct dl_range *g, co
 	first = n < room ? n : room;
 	memcpy(g->fill->data + g->fill->len, data, first);
 	g->fill->len += first;
-	if (d->spec.crc) {
-		g->crc = crc64_ecma_update(g->crc, data, n);
-		if (d->obj.s3sum_kind == HOIST_S3_CHECKSUM_CRC64NVME) {
-			g->s3sum = crc64_nvme_update(g->s3sum, data, n);
-		} else if (d->obj.s3sum_kind == HOIST_S3_CHECKSUM_CRC32C) {
-			g->s3sum = crc32c_update((uint32_t)g->s3sum, data, n);
-		}
-		if (d->obj.md5_check) {
-			md5_update(&d->md5, data, n);
-		}
-		dl_parts_take(g, data, n);
-	}
+	sum(d, g, data, n);
 	g->got += n;
 	if (extra) {
 		sink_submit(d->sink, g->fill);

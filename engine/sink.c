@@ -12,8 +12,10 @@
  * order anyway.  The writer posts news through notify (the owner posts one
  * loop message), and never holds the lock while writing or notifying.
  *
- * A held sink (a small object of a tree) has no writer: its chunks stay
- * on the queue and sink_commit writes them on the owner's thread.
+ * A direct sink (a small object of a tree) has no writer and no chunks:
+ * the loop pwrite()s each callback's bytes (at most a receive buffer,
+ * 128 KiB) at their offset as they come, so a slow disk stalls that loop
+ * for one such write at a time.
  *
  * An ordered sink's writer keeps the chunks that came ahead of its write
  * point in a list sorted by offset (at most budget / chunk size of them)
@@ -83,6 +85,7 @@ struct sink {
 	atomic_int want_notify;
 
 	/* ---- loop thread */
+	int failed_direct;           /* a direct write failed (the error is synced.err) */
 	unsigned unkicked;           /* chunks queued since the writer was woken */
 	struct sink_chunk *free_list;
 	struct sink_chunk *reserve;
@@ -464,11 +467,11 @@ hoist_status sink_open(struct sink **out, const struct sink_conf *c, char *err, 
 			s->reserve = ch;
 		}
 	}
-	if (c->held && c->kind == SINK_PATH && !c->resume) {
+	if (c->direct && c->kind == SINK_PATH && !c->resume) {
 		*out = s;
 		return HOIST_OK;
 	}
-	s->conf.held = 0;
+	s->conf.direct = 0;
 	if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
 		snprintf(err, errlen, "cannot start the writer thread");
 		st = HOIST_E_INTERNAL;
@@ -486,6 +489,8 @@ out:
 
 void sink_prepare(struct sink *s, uint64_t size)
 {
+	if (s->conf.direct)
+		return; /* no writer; a small file grows by its writes */
 	pthread_mutex_lock(&s->lock);
 	s->synced.prealloc = size;
 	s->synced.want_prealloc = 1;
@@ -551,6 +556,22 @@ struct sink_chunk *sink_chunk_big(struct sink *s, size_t n)
 		c->oversize = 1;
 	}
 	return c;
+}
+
+int sink_write(struct sink *s, const char *data, size_t n, uint64_t off)
+{
+	int rc;
+
+	if (s->failed_direct)
+		return -1;
+	rc = pwrite_all(s->fd, data, n, off);
+	if (rc == 0)
+		return 0;
+	s->failed_direct = 1;
+	pthread_mutex_lock(&s->lock);
+	record_error_locked(s, -rc, "write");
+	pthread_mutex_unlock(&s->lock);
+	return -1;
 }
 
 void sink_submit(struct sink *s, struct sink_chunk *c)
@@ -685,29 +706,6 @@ static int sync_dir_of(const char *path)
 	return rc;
 }
 
-/* A held sink's bytes, written on the owner's thread.  0 or -errno. */
-static int write_held(struct sink *s)
-{
-	struct sink_chunk *c;
-	int rc = 0;
-
-	pthread_mutex_lock(&s->lock);
-	c = s->synced.queue;
-	s->synced.queue = NULL;
-	s->synced.queue_tail = &s->synced.queue;
-	pthread_mutex_unlock(&s->lock);
-	while (c) {
-		struct sink_chunk *next = c->next;
-
-		if (rc == 0 && c->kind == SINK_ITEM_DATA && c->len) {
-			rc = pwrite_all(s->fd, c->data, c->len, c->off);
-		}
-		free(c);
-		c = next;
-	}
-	return rc;
-}
-
 hoist_status sink_commit(struct sink *s, char *err, size_t errlen)
 {
 	const char *what = NULL;
@@ -715,14 +713,6 @@ hoist_status sink_commit(struct sink *s, char *err, size_t errlen)
 
 	stop_writer(s, 0);
 	s->ended = 1;
-	if (s->conf.held) {
-		e = -write_held(s);
-		if (e) {
-			snprintf(err, errlen, "write '%s': %s", s->tmp, strerror(e));
-			remove_temp(s);
-			return HOIST_E_IO;
-		}
-	}
 	if (sink_failed(s, err, errlen)) {
 		remove_temp(s);
 		return HOIST_E_IO;

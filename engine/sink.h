@@ -84,12 +84,12 @@ struct sink_conf {
 	int resume;                /* SINK_PATH: keep a journal, reuse one found */
 	int restart;               /* drop what an earlier run left */
 	int no_sync;               /* SINK_PATH: commit renames without fsyncs */
-	/* SINK_PATH without resume, for a small object: no writer thread;
-	 * the chunks are held until sink_commit writes them on the owner's
-	 * thread (a thread per file cost more than the file's transfer).
-	 * The caller sizes chunk_size and max_chunks to hold the object and
-	 * accounts for the memory. */
-	int held;
+	/* SINK_PATH without resume, for a small object: no writer thread
+	 * and no chunks; the loop writes each callback's bytes at once with
+	 * sink_write (a thread per file cost more than the file's transfer,
+	 * and a copy into a chunk and a write on another thread later cost
+	 * 10 % of a tree's throughput). */
+	int direct;
 	void (*notify)(void *owner); /* writer thread: chunks back, or an error */
 	void *owner;
 };
@@ -97,7 +97,7 @@ struct sink_conf {
 struct sink;
 
 /* Opens the sink: creates the temporary file (SINK_PATH) and starts the
- * writer thread (none when held).  HOIST_OK, or a failure with one line in err. */
+ * writer thread (none when direct).  HOIST_OK, or a failure with one line in err. */
 hoist_status sink_open(struct sink **out, const struct sink_conf *c, char *err, size_t errlen);
 /* Loop thread: the object has size bytes (file sinks preallocate them,
  * on the writer thread, before any write). */
@@ -110,6 +110,10 @@ struct sink_chunk *sink_chunk_get(struct sink *s, int head);
  * rare callback that carries more than a chunk (curl replaying what it
  * buffered during a pause).  NULL on ENOMEM. */
 struct sink_chunk *sink_chunk_big(struct sink *s, size_t n);
+/* Loop thread, direct sinks: writes n bytes at off now.  0, or -1 once a
+ * write failed: the first failure is kept (sink_failed, sink_commit) and
+ * later writes are skipped. */
+int sink_write(struct sink *s, const char *data, size_t n, uint64_t off);
 /* Loop thread: hands a filled chunk to the writer. */
 void sink_submit(struct sink *s, struct sink_chunk *c);
 /* Loop thread, once per loop iteration: wakes the writer for what was
@@ -138,7 +142,7 @@ int sink_failed(struct sink *s, char *msg, size_t len);
 const char *sink_temp_path(const struct sink *s);
 /* Caller's thread, once the transfer ended and nothing more is
  * submitted: waits until every chunk is written, stops the writer, then
- * makes the bytes durable (a held sink writes its chunks first, here):
+ * makes the bytes durable:
  * fsync; SINK_PATH renames the temporary over
  * the target and fsyncs the directory.  HOIST_OK or HOIST_E_IO (the
  * temporary file removed) with the line in err. */

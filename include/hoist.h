@@ -688,13 +688,14 @@ HOIST_EXTERN hoist_status hoist_upload_file(struct hoist_engine *engine,
  * A range whose transfer breaks is re-fetched from the first byte not yet
  * received, with the retry policy of uploads.
  *
- * Writes never run on an event loop: one writer thread per download
+ * Writes run on a writer thread per download, not on an event loop: it
  * pwrite()s chunks of a few hundred KiB at their offsets (no range-sized
  * buffer), and a request whose bytes cannot be buffered is paused until
  * the writer catches up.  A file target of at most 1 MiB whose size the
- * caller knew (known_set, no resume) has no writer: its bytes are held in
- * memory (reserved against memory_limit) and written by
- * hoist_download_wait.  A file target is written to a temporary file
+ * caller knew (known_set, no resume) has no writer: the event loop
+ * pwrite()s its bytes as they arrive (at most 128 KiB at a time; a thread
+ * per small file cost more than its transfer), so on a slow disk such
+ * downloads stall the engine's other transfers one write at a time.  A file target is written to a temporary file
  * beside it (".NAME.hoist-PID-N", preallocated), which hoist_download_wait
  * fsyncs and renames over the target (then fsyncs the directory) only
  * after every check passed: the target is either the old file or the

@@ -545,9 +545,9 @@ static void launch(struct tg *t, struct tg_job *j)
 
 /* Main thread: reports the downloads that ended.  Their slots are given
  * back first and *waiting (the next file, NULL: none) started in them
- * before any commit runs: a held file's commit writes it on this thread,
- * and a slot left empty meanwhile was 10 % of a LAN's tree throughput
- * (500 files of 1 MiB, 8 slots). */
+ * before any commit runs: a slot left empty while commits ran (then
+ * writing each file, now close, rename and mtime) was 10 % of a LAN's
+ * tree throughput (500 files of 1 MiB, 8 slots). */
 static void reap(struct tg *t, struct tg_job **waiting)
 {
 	struct tg_job *head, *j, *next;

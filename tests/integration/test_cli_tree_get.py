@@ -18,6 +18,9 @@ Real HTTP to ossemu.
   exit 7.
 - --include/--exclude on the relative key; a directory on the way that is
   a symlink planted in DIR is not followed (that file fails, exit 7).
+- A local write that fails (ulimit -f) on small files, which the loop
+  writes as their bytes come: those files fail naming the errno, the
+  others land whole, nothing partial or temporary is left, exit 7.
 - Durability by one syncfs: under strace, a download of 1,205 files (two
   listing pages, more files than --files 64 in flight) makes no fsync or
   fdatasync and exactly one syncfs, and every file is byte-equal.
@@ -246,6 +249,26 @@ with TempDir() as d, Ossemu(buckets=("bkt", "evil")) as srv:
     p = hoist("cp", "-r", "oss://bkt/t1/", os.path.join(dst, "empty"), "--endpoint", srv.url)
     t.ok(p.returncode == 3 and "not a directory" in p.stderr and len(p.stderr.strip().splitlines()) == 1,
          "DIR that is a file: one line, exit 3", p.stderr)
+
+    # ---- a local write that fails (ulimit -f: EFBIG) on the loop's direct
+    # writes of small files: those files fail by name with the errno, the
+    # others land whole, nothing partial or temporary is left, exit 7.
+    lim = {"lim/s%d" % i: os.urandom(n) for i, n in enumerate((100 << 10, 300 << 10, 700 << 10, MiB))}
+    for k, v in lim.items():
+        put(srv, k, v)
+    ldst = os.path.join(d, "limdst")
+    os.mkdir(ldst)
+    cmd = "ulimit -f 1024; exec %s cp -r oss://bkt/lim/ %s --endpoint %s --json" % (HOIST, ldst, srv.url)
+    p = subprocess.run(["sh", "-c", cmd], capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ, OSS_ACCESS_KEY_ID="ak", OSS_ACCESS_KEY_SECRET="sk"))
+    got, _ = tree_of(ldst)
+    per = [json.loads(ln) for ln in p.stdout.splitlines() if ln.startswith("{")]
+    failed = sorted(x["file"] for x in per if x.get("action") == "failed")
+    t.ok(p.returncode == 7 and failed == ["s2", "s3"] and "File too large" in p.stderr,
+         "ulimit -f 1024 (512 KiB) on a tree: the two larger files fail naming the errno, exit 7",
+         p.stdout[-600:] + p.stderr[-600:])
+    t.eq(sorted(got), ["s0", "s1"], "... nothing partial or temporary is left")
+    t.ok(got.get("s0") == lim["lim/s0"] and got.get("s1") == lim["lim/s1"], "... the others are byte-exact")
 
     # ---- many files: two listing pages, bounded in flight, one syncfs
     many = os.path.join(d, "many")
