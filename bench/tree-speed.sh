@@ -30,7 +30,10 @@
 #   hoist-fixed64 (not by default) hoist cp -r --jobs 64 --fixed-jobs: the
 #                tree download's old fixed width, beside the pacer's
 # The first download round's file set is compared with the source (diff -r).
-# A download run ends with hoist's MB/s as a share of hoist-single's.
+# A download run ends with hoist's MB/s as a share of hoist-single's: the
+# ratio of the medians, and the median of each round's ratio (the two run
+# back to back in every round, so the host's drift between rounds, +-20 %
+# on this shared VM, cancels).
 #
 # Usage: flock /tmp/hoist-bench.lock sh bench/tree-speed.sh [FILES] [SIZE_KIB] [ROUNDS] [put|get] [lan|wan]
 #   defaults: 5000 files of 16 KiB, 4 rounds, put, lan.  wan is ossemu
@@ -53,7 +56,7 @@ wan) shaping="--latency 30 --conn-bandwidth 25" ;;
 esac
 case $mode in
 put) engines=${ENGINES:-hoist hoist-crc64 curl8 rclone aws-cli} ;;
-get) engines=${ENGINES:-hoist hoist-crc64 curl8 rclone aws-cli hoist-single} ;;
+get) engines=${ENGINES:-hoist hoist-single hoist-crc64 curl8 rclone aws-cli} ;;
 *) echo "tree-speed: MODE is put or get" >&2; exit 1 ;;
 esac
 [ -x "$hoist" ] && [ -x "$ossemu" ] || { echo "tree-speed: build first (make)" >&2; exit 1; }
@@ -228,3 +231,15 @@ done
 awk -F'|' '{ gsub(/ /, "", $2); v[$2] = $4 } END {
 	if (v["hoist"] > 0 && v["hoist-single"] > 0)
 		printf "hoist cp -r at %.0f %% of hoist-single'"'"'s MB/s\n", 100 * v["hoist"] / v["hoist-single"] }' "$tmp/table"
+# Per round: hoist's wall over hoist-single's is the inverse of the MB/s ratio.
+r=1
+: >"$tmp/pairs"
+while [ $r -lt "$rounds" ]; do
+	[ -f "$tmp/res.$r" ] && awk '$1 == "hoist" { h = $2 } $1 == "hoist-single" { s = $2 }
+		END { if (h > 0 && s > 0) printf "%.4f\n", s / h }' "$tmp/res.$r" >>"$tmp/pairs"
+	r=$((r + 1))
+done
+sort -n "$tmp/pairs" | awk '{ v[NR] = $1 } END {
+	if (NR == 0) exit
+	k = int((NR + 1) / 2); m = (NR % 2) ? v[k] : (v[k] + v[k + 1]) / 2
+	printf "per round (back to back): median %.0f %% (%.0f-%.0f %%, %d rounds)\n", 100 * m, 100 * v[1], 100 * v[NR], NR }'
