@@ -187,6 +187,17 @@ static void hold(struct concurrency *c)
 	c->steady_windows = 0;
 }
 
+/* A step up that did not pay: back to the reference's limit, holding; a
+ * failed probe also waits twice as long for the next one. */
+static void undo_step(struct concurrency *c, uint64_t now_ms)
+{
+	if (c->phase == CC_PROBE) {
+		c->probe_every = c->probe_every * 2 > CC_PROBE_MAX ? CC_PROBE_MAX : c->probe_every * 2;
+	}
+	set_limit(c, c->ref_limit, now_ms);
+	hold(c);
+}
+
 /* x4 a step; x2 on a LAN, where a step past a full path costs a window
  * of many more streams than it needs (measured: 16 streams 32 % slower
  * than 8 on loopback, 1 GiB), and a LAN's short parts make windows
@@ -222,8 +233,7 @@ static void grow(struct concurrency *c, double rate, int may_grow, uint64_t now_
 		take_reference(c, rate);
 		hold(c);
 	} else {
-		set_limit(c, c->ref_limit, now_ms);
-		hold(c);
+		undo_step(c, now_ms);
 	}
 }
 
@@ -265,10 +275,7 @@ static int decide(struct concurrency *c, double rate, uint64_t now_ms)
 				set_limit(c, c->limit * 2, now_ms);
 			}
 		} else {
-			set_limit(c, c->ref_limit, now_ms);
-			hold(c);
-			c->probe_every = c->probe_every * 2 > CC_PROBE_MAX ? CC_PROBE_MAX
-									    : c->probe_every * 2;
+			undo_step(c, now_ms);
 		}
 		break;
 	}
@@ -323,12 +330,7 @@ static int idle_window(struct concurrency *c, uint64_t now_ms)
 
 	if ((c->phase == CC_GROW || c->phase == CC_PROBE) && c->ref_rate > 0 &&
 	    c->limit > c->ref_limit) {
-		if (c->phase == CC_PROBE) {
-			c->probe_every = c->probe_every * 2 > CC_PROBE_MAX ? CC_PROBE_MAX
-									    : c->probe_every * 2;
-		}
-		set_limit(c, c->ref_limit, now_ms);
-		hold(c);
+		undo_step(c, now_ms);
 		return c->limit != old;
 	}
 	open_window(c, now_ms);
