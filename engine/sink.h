@@ -100,7 +100,7 @@ struct sink;
  * writer thread (none when direct).  HOIST_OK, or a failure with one line in err. */
 hoist_status sink_open(struct sink **out, const struct sink_conf *c, char *err, size_t errlen);
 /* Loop thread: the object has size bytes (file sinks preallocate them,
- * on the writer thread, before any write). */
+ * on the writer thread, before any write; direct sinks do nothing). */
 void sink_prepare(struct sink *s, uint64_t size);
 /* Loop thread: a chunk to fill, or NULL when none may be had now (pause
  * and wait for notify).  head: the caller is the range at the write point

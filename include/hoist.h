@@ -695,9 +695,10 @@ HOIST_EXTERN hoist_status hoist_upload_file(struct hoist_engine *engine,
  * caller knew (known_set, no resume) has no writer: the event loop
  * pwrite()s its bytes as they arrive (at most 128 KiB at a time; a thread
  * per small file cost more than its transfer), so on a slow disk such
- * downloads stall the engine's other transfers one write at a time.  A file target is written to a temporary file
- * beside it (".NAME.hoist-PID-N", preallocated), which hoist_download_wait
- * fsyncs and renames over the target (then fsyncs the directory) only
+ * downloads stall the engine's other transfers one write at a time.  A
+ * file target is written to a temporary file beside it
+ * (".NAME.hoist-PID-N", preallocated), which hoist_download_wait fsyncs
+ * and renames over the target (then fsyncs the directory) only
  * after every check passed: the target is either the old file or the
  * whole verified object, never a partial one.  A local write error
  * (ENOSPC, EFBIG) is HOIST_E_IO with the path and errno in the message;
